@@ -1,0 +1,1 @@
+"""`airpicture bench`: measured figures and ratios against peers on the same input."""

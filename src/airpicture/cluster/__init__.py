@@ -1,0 +1,1 @@
+"""Scale-out of the tracker runtime on a distributed engine (Ray) (to come)."""

@@ -1,0 +1,1 @@
+"""Types every part shares: schemas, plot and track batches, sensors, geodesy, errors."""

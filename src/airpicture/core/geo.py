@@ -1,0 +1,53 @@
+"""Geodesy: WGS-84 geodetic <-> the local ENU plane, through pymap3d (never hand-rolled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pymap3d
+
+FT_TO_M = 0.3048
+KT_TO_MPS = 1852.0 / 3600.0
+FPM_TO_MPS = FT_TO_M / 60.0
+NM_TO_M = 1852.0
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """East-north-up plane tangent to the ellipsoid at (lat0_deg, lon0_deg, h0_m)."""
+
+    lat0_deg: float
+    lon0_deg: float
+    h0_m: float = 0.0
+
+    def to_enu(
+        self, lat_deg: npt.ArrayLike, lon_deg: npt.ArrayLike, h_m: npt.ArrayLike = 0.0
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Geodetic to local east, north, up in metres."""
+        e, n, u = pymap3d.geodetic2enu(
+            np.asarray(lat_deg, dtype=float),
+            np.asarray(lon_deg, dtype=float),
+            np.asarray(h_m, dtype=float),
+            self.lat0_deg,
+            self.lon0_deg,
+            self.h0_m,
+        )
+        return np.asarray(e, float), np.asarray(n, float), np.asarray(u, float)
+
+    def to_geodetic(
+        self, east_m: npt.ArrayLike, north_m: npt.ArrayLike, up_m: npt.ArrayLike = 0.0
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Local east, north, up in metres to latitude, longitude (degrees) and height (m)."""
+        lat, lon, h = pymap3d.enu2geodetic(
+            np.asarray(east_m, dtype=float),
+            np.asarray(north_m, dtype=float),
+            np.asarray(up_m, dtype=float),
+            self.lat0_deg,
+            self.lon0_deg,
+            self.h0_m,
+        )
+        return np.asarray(lat, float), np.asarray(lon, float), np.asarray(h, float)

@@ -1,0 +1,1 @@
+"""Integrity: ADS-B spoofing and GNSS interference found by cross-checking sensors (to come)."""

@@ -1,0 +1,1 @@
+"""Scoring trackers against truth: GOSPA, RMS errors, identity changes, SIAP, reports."""

@@ -1,0 +1,61 @@
+"""The one place every output path passes through before data leaves airpicture.
+
+Map, WebSocket, REST, CAT062, aircraft.json, recording export, replay and history all call
+`Egress.tracks` (and `Egress.plots` for plot outputs) with the consumer they serve.  Today
+the default policy releases everything; the release-policy work plugs a per-consumer filter in
+here (by contributing sensor, area, LADD/PIA flags), so no output needs to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """Who receives an output: a user, a partner organisation or a downstream system."""
+
+    name: str = "local"
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+
+LOCAL = Consumer()
+"""The operator of this airpicture instance."""
+
+
+class ReleasePolicy(Protocol):
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable: ...
+
+    def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch: ...
+
+
+class ReleaseAll:
+    """Releases everything to everyone: the policy until release rules are configured."""
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        return tracks
+
+    def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
+        return plots
+
+
+@dataclass
+class Egress:
+    """The gate every output passes: holds the release policy of this airpicture instance.
+
+    One instance per service or command, passed to every output; no global state.
+    """
+
+    policy: ReleasePolicy = field(default_factory=ReleaseAll)
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer = LOCAL) -> TrackTable:
+        """The tracks `consumer` may see. Every output of tracks calls this."""
+        return self.policy.tracks(tracks, consumer)
+
+    def plots(self, plots: PlotBatch, consumer: Consumer = LOCAL) -> PlotBatch:
+        """The plots `consumer` may see. Every output of plots calls this."""
+        return self.policy.plots(plots, consumer)

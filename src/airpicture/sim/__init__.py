@@ -1,0 +1,1 @@
+"""Scenario simulator: target motion (synthetic and real trajectories) and sensor models."""

@@ -1,0 +1,1 @@
+"""Live and recorded inputs: Mode S / ADS-B feeds (Beast, AVR, SBS), turned into plots."""

@@ -1,0 +1,1 @@
+"""Vectorised multi-sensor multi-target tracker (IMM, gating, global assignment)."""
