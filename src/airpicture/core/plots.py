@@ -30,7 +30,8 @@ class PlotFlag(enum.IntFlag):
 class PlotBatch:
     """Plots in the local ENU frame, one row per plot.
 
-    Unknown values: icao24 0, alt_ft NaN, nacp/nic/sil -1, squawk -1, callsign "".
+    Unknown values: icao24 0, alt_ft NaN, nacp/nic/sil -1, squawk -1, callsign "",
+    t_arrival NaN (arrived at t).
     The scenario's truth_id is not here: a tracker never reads it.
     """
 
@@ -49,6 +50,7 @@ class PlotBatch:
     flags: npt.NDArray[np.uint16]
     squawk: npt.NDArray[np.int16]
     callsign: npt.NDArray[np.object_]
+    t_arrival: npt.NDArray[np.float64]
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -78,6 +80,7 @@ class PlotBatch:
         flags: npt.ArrayLike | None = None,
         squawk: npt.ArrayLike | None = None,
         callsign: npt.ArrayLike | None = None,
+        t_arrival: npt.ArrayLike | None = None,
     ) -> PlotBatch:
         """Build a batch, filling optional columns with their 'unknown' value."""
         t_arr = np.asarray(t, dtype=np.float64)
@@ -105,6 +108,7 @@ class PlotBatch:
             flags=col(flags, np.uint16, 0),
             squawk=col(squawk, np.int16, -1),
             callsign=col(callsign, np.object_, ""),
+            t_arrival=col(t_arrival, np.float64, np.nan),
         )
 
     def take(self, index: npt.ArrayLike) -> PlotBatch:

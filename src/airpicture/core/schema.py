@@ -62,6 +62,8 @@ PLOT_COLUMNS: tuple[Column, ...] = (
     # Mode A code as an integer of its four octal digits (e.g. 0o7700), -1 where none.
     Column("squawk", pa.int16(), required=False),
     Column("callsign", pa.string(), required=False),
+    # When the plot reached the tracker (sensor latency, out-of-order delivery); NaN: at t.
+    Column("t_arrival", pa.float64(), required=False),
     # For scoring only: a tracker never reads it (the plot reader drops it).
     Column("truth_id", pa.int64()),
 )
