@@ -35,6 +35,7 @@ def _root(
 
 def _register() -> None:
     # One line per part; each module adds its commands to `app`.
+    from airpicture import demo
     from airpicture.bench import commands as bench_commands
     from airpicture.io import commands as io_commands
     from airpicture.metrics import commands as metrics_commands
@@ -44,7 +45,7 @@ def _register() -> None:
     from airpicture.tracker import commands as tracker_commands
 
     for module in (sim_commands, metrics_commands, tracker_commands, sources_commands,
-                   io_commands, service_commands, bench_commands):
+                   io_commands, service_commands, bench_commands, demo):
         module.register(app)
 
 
@@ -54,21 +55,7 @@ _register()
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app(prog_name="airpicture")
     except UserError as exc:
         typer.echo(f"airpicture: error: {exc}", err=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
