@@ -1,9 +1,67 @@
-"""CLI commands of this part (registered by airpicture.cli)."""
+"""CLI commands of this part (registered by airpicture.cli): serve, replay, serve-config."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
+def _overrides(host: str | None, port: int | None, record: Path | None,
+               speed: float | None) -> dict[str, dict[str, object]]:
+    return {"server": {"host": host, "port": port},
+            "recording": {"path": str(record) if record else None},
+            "input": {"speed": speed}}
+
+
+def serve(
+    config: Path = typer.Option(None, "--config", help="TOML configuration file "
+                                "(see `airpicture serve-config` for every key)."),
+    host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
+    port: int = typer.Option(None, "--port", help="Port to listen on [8080]; 0 picks one."),
+    record: Path = typer.Option(None, "--record", help="Record plots and tracks to this "
+                                "DuckDB file."),
+    speed: float = typer.Option(None, "--speed", help="Replay speed of the input [1.0]."),
+    scenario: Path = typer.Option(None, "--scenario", help="Replay this scenario folder "
+                                  "instead of the embedded default."),
+) -> None:
+    """Run the live air picture: web map, WebSocket and REST APIs, until Ctrl-C."""
+    from airpicture.service.config import load_config
+    from airpicture.service.serve import build_pipeline, run, scenario_source
+
+    cfg = load_config(config).with_overrides(_overrides(host, port, record, speed))
+    if scenario is not None:
+        cfg = cfg.with_overrides({"input": {"kind": "scenario", "scenario": str(scenario)}})
+    pipeline = build_pipeline(cfg, scenario_source(cfg))
+    run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
+
+
+def replay(
+    recording: Path = typer.Argument(..., help="DuckDB recording made by `serve --record`."),
+    speed: float = typer.Option(1.0, "--speed", help="Replay speed (10: ten times faster)."),
+    config: Path = typer.Option(None, "--config", help="TOML configuration file."),
+    host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
+    port: int = typer.Option(None, "--port", help="Port to listen on [8080]; 0 picks one."),
+    loop: bool = typer.Option(False, "--loop/--no-loop", help="Start again at the end."),
+) -> None:
+    """Replay a recording through the service (map, APIs), until Ctrl-C."""
+    from airpicture.service.config import load_config
+    from airpicture.service.serve import replay_pipeline, run
+
+    cfg = load_config(config).with_overrides(_overrides(host, port, None, speed))
+    pipeline = replay_pipeline(cfg, recording, loop)
+    run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
+
+
+def serve_config() -> None:
+    """Print the documented example configuration of `airpicture serve`."""
+    from airpicture.service.config import example_config_text
+
+    typer.echo(example_config_text(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the `airpicture` app."""
+    app.command("serve")(serve)
+    app.command("replay")(replay)
+    app.command("serve-config")(serve_config)

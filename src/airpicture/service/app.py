@@ -1,0 +1,231 @@
+"""The FastAPI application: web map, WebSocket /ws/tracks, REST /api/*, /metrics (OpenAPI: /docs).
+
+Every track output comes from a Frame the pipeline built through Egress for the connection's
+consumer (`consumer_for`), or from the recording, which only holds released tracks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow as pa
+from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import HTTPConnection
+
+from airpicture.policy.egress import LOCAL, Consumer
+from airpicture.service.encode import take_view, view_rows
+from airpicture.service.hub import ClientSlot, Hub
+from airpicture.service.pipeline import Frame, Pipeline
+
+STATIC_DIR = Path(str(resources.files("airpicture.service") / "static"))
+MAX_HISTORY_ROWS = 500_000
+
+
+def consumer_for(conn: HTTPConnection) -> Consumer:
+    """Who is asking. Every connection is the local operator until authentication exists."""
+    return LOCAL
+
+
+def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    """'min_lon,min_lat,max_lon,max_lat' -> a tuple, or a 422 error."""
+    if not bbox:
+        return None
+    try:
+        parts = tuple(float(v) for v in bbox.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or not all(np.isfinite(parts)) or parts[0] > parts[2] \
+            or parts[1] > parts[3]:
+        raise HTTPException(422, "bbox must be min_lon,min_lat,max_lon,max_lat")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def filter_rows(view: dict[str, list[Any]], *, bbox: tuple[float, float, float, float] | None,
+                callsign: str | None, icao24: str | None, squawk: str | None,
+                alt_min_ft: float | None, alt_max_ft: float | None, sensor: int | None,
+                sensor_bits: dict[int, int]) -> np.ndarray:
+    """Positions of the view's rows passing every given filter (vectorised per column)."""
+    n = len(view["id"])
+    keep = np.ones(n, bool)
+    if n == 0:
+        return np.flatnonzero(keep)
+    if bbox is not None:
+        lat, lon = np.asarray(view["lat"]), np.asarray(view["lon"])
+        keep &= (lon >= bbox[0]) & (lon <= bbox[2]) & (lat >= bbox[1]) & (lat <= bbox[3])
+    if callsign:
+        cs = np.char.upper(np.asarray(view["callsign"], dtype=str))
+        keep &= np.char.find(cs, callsign.strip().upper()) >= 0
+    if icao24:
+        keep &= np.asarray(view["icao24"], dtype=str) == icao24.strip().lower()
+    if squawk:
+        keep &= np.asarray(view["squawk"], dtype=str) == squawk.strip()
+    if alt_min_ft is not None or alt_max_ft is not None:
+        alt = np.asarray([np.nan if a is None else a for a in view["alt_ft"]], float)
+        lo = -np.inf if alt_min_ft is None else alt_min_ft
+        hi = np.inf if alt_max_ft is None else alt_max_ft
+        keep &= (alt >= lo) & (alt <= hi)
+    if sensor is not None:
+        bit = sensor_bits.get(sensor)
+        if bit is None:
+            keep[:] = False
+        else:
+            keep &= (np.asarray(view["smask"], np.int64) >> bit) & 1 == 1
+    return np.flatnonzero(keep)
+
+
+def arrow_columns(table: pa.Table) -> dict[str, list[Any]]:
+    """An Arrow table as JSON-ready columns (NaN -> null)."""
+    out: dict[str, list[Any]] = {}
+    for name in table.column_names:
+        values = table.column(name).to_pylist()
+        out[name] = [None if isinstance(v, float) and v != v else v for v in values]
+    return out
+
+
+def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
+    """The web application around a pipeline; `start` runs the pipeline and recorder threads."""
+    state: dict[str, Hub] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(asyncio.get_running_loop(), pipeline.metrics)
+        state["hub"] = hub
+        pipeline.publishers.append(hub.publish)
+        if start:
+            pipeline.recorder.start()
+            pipeline.start()
+        try:
+            yield
+        finally:
+            pipeline.publishers.remove(hub.publish)
+            if start:
+                pipeline.stop()
+                pipeline.recorder.close()
+
+    app = FastAPI(title="airpicture", version="1", lifespan=lifespan,
+                  description="Live air picture: fused system tracks, sensors, history.")
+    sensor_bits = {s.id: i for i, s in enumerate(pipeline.sensors)}
+
+    def latest(conn: HTTPConnection) -> Frame | None:
+        consumer = consumer_for(conn)
+        pipeline.consumers.add(consumer)
+        return pipeline.latest.get(consumer)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/api/health", summary="Is the pipeline running")
+    def health() -> dict[str, Any]:
+        err = pipeline.error
+        return {"status": "error" if err else "ok", "error": repr(err) if err else None,
+                "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
+                "clients": len(state["hub"].clients) if "hub" in state else 0,
+                "origin": {"lat": pipeline.meta.origin_lat_deg,
+                           "lon": pipeline.meta.origin_lon_deg}}
+
+    @app.get("/api/tracks", summary="Current tracks, with bbox and filters")
+    def tracks(
+        request: Request,
+        bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+        callsign: Annotated[str | None, Query(description="substring of the callsign")] = None,
+        icao24: Annotated[str | None, Query(description="24-bit address, 6 hex digits")] = None,
+        squawk: Annotated[str | None, Query(description="Mode A code, 4 octal digits")] = None,
+        alt_min_ft: Annotated[float | None, Query(description="lowest altitude, ft")] = None,
+        alt_max_ft: Annotated[float | None, Query(description="highest altitude, ft")] = None,
+        sensor: Annotated[int | None, Query(description="seen by this sensor id")] = None,
+    ) -> dict[str, Any]:
+        frame = latest(request)
+        if frame is None:
+            return {"t": None, "count": 0, "tracks": []}
+        idx = filter_rows(frame.view, bbox=parse_bbox(bbox), callsign=callsign, icao24=icao24,
+                          squawk=squawk, alt_min_ft=alt_min_ft, alt_max_ft=alt_max_ft,
+                          sensor=sensor, sensor_bits=sensor_bits)
+        rows = view_rows(take_view(frame.view, idx))
+        return {"t": frame.t_s, "count": len(rows), "tracks": rows}
+
+    @app.get("/api/tracks/{track_id}", summary="One track, its sensors and recent history")
+    def track(request: Request, track_id: int,
+              limit: Annotated[int, Query(ge=1, le=5000, description="history rows")] = 60
+              ) -> dict[str, Any]:
+        frame = latest(request)
+        ids = np.asarray(frame.view["id"] if frame else [], np.int64)
+        hit = np.flatnonzero(ids == track_id)
+        if hit.size == 0:
+            raise HTTPException(404, f"no current track {track_id}")
+        row = view_rows(take_view(frame.view, hit[:1]))[0]  # type: ignore[union-attr]
+        sensors = [s for s in pipeline.sensor_status() if (row["smask"] >> s["bit"]) & 1]
+        hist = pipeline.recorder.track_history(track_id, limit)
+        keep = ["t", "lat", "lon", "alt_ft", "status", "sigma_pos_m"]
+        return {"track": row, "sensors": sensors,
+                "history": arrow_columns(hist.select(keep))}
+
+    @app.get("/api/history", summary="Recorded track states in a time window and bbox")
+    def history(
+        t0: Annotated[float, Query(description="start, stream seconds")],
+        t1: Annotated[float, Query(description="end, stream seconds")],
+        bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    ) -> dict[str, Any]:
+        if t1 < t0:
+            raise HTTPException(422, "t1 must not be before t0")
+        table = pipeline.recorder.history(t0, t1, parse_bbox(bbox))
+        truncated = table.num_rows > MAX_HISTORY_ROWS
+        table = table.slice(0, MAX_HISTORY_ROWS)
+        cols = ["t", "track_id", "lat", "lon", "alt_ft", "status", "icao24", "callsign",
+                "squawk", "vx", "vy", "sensor_mask"]
+        return {"t0": t0, "t1": t1, "count": table.num_rows, "truncated": truncated,
+                "cols": arrow_columns(table.select(cols))}
+
+    @app.get("/api/history/range", summary="First and last recorded time")
+    def history_range() -> dict[str, Any]:
+        t0, t1 = pipeline.recorder.time_range()
+        return {"t0": t0, "t1": t1}
+
+    @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
+    def sensors() -> dict[str, Any]:
+        return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+
+    @app.get("/api/recording", summary="Rows durably committed to the recording")
+    def recording() -> dict[str, Any]:
+        rec = pipeline.recorder
+        return {"path": str(rec.path) if rec.path else None, "rows_committed": rec.committed(),
+                "batches_committed": rec.batches_committed}
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(pipeline.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
+
+    @app.websocket("/ws/tracks")
+    async def ws_tracks(websocket: WebSocket) -> None:
+        """A snapshot, then one delta per tick; a slow client gets the latest snapshot."""
+        await websocket.accept()
+        hub = state["hub"]
+        slot = ClientSlot(consumer_for(websocket))
+        pipeline.consumers.add(slot.consumer)
+        hub.add(slot, pipeline.latest.get(slot.consumer))
+        try:
+            while True:
+                msg = await slot.take()
+                await websocket.send_text(msg)
+                pipeline.metrics.sent.inc()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            hub.remove(slot)
+
+    @app.exception_handler(ValueError)
+    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

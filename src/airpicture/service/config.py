@@ -1,0 +1,113 @@
+"""The service's configuration: one TOML file, validated by pydantic, overridden by CLI flags.
+
+Every key is documented in the shipped example (`example_config_text()`); unknown keys are
+rejected so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from airpicture.core.errors import UserError
+
+EXAMPLE_CONFIG = "airpicture-serve.example.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    """Where the HTTP/WebSocket server listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class InputConfig(_Strict):
+    """What feeds the tracker."""
+
+    kind: Literal["preset", "scenario"] = "preset"
+    preset: str = "real-paris"
+    scenario: str = ""
+    speed: float = Field(default=1.0, gt=0.0, le=1000.0)
+    loop: bool = True
+    cache_dir: str = ""
+    duration_s: float | None = Field(default=None, gt=0.0)
+
+
+class OutputConfig(_Strict):
+    """How often the picture goes out, and how much history the map's trails get."""
+
+    tick_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    trail_points: int = Field(default=20, ge=0, le=500)
+    confirmed_only: bool = True
+
+
+class RecordingConfig(_Strict):
+    """DuckDB recording of every plot and track state; empty path: in memory only."""
+
+    path: str = ""
+    retention_s: float = Field(default=3600.0, gt=0.0)
+    flush_s: float = Field(default=0.5, gt=0.0, le=60.0)
+
+
+class SensorStatusConfig(_Strict):
+    """When a sensor counts as dead."""
+
+    dead_after_periods: float = Field(default=3.0, gt=0.0)
+    dead_after_min_s: float = Field(default=10.0, ge=0.0)
+
+
+class ServiceConfig(_Strict):
+    """The whole configuration of `airpicture serve`."""
+
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    sensors: SensorStatusConfig = Field(default_factory=SensorStatusConfig)
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> ServiceConfig:
+        """A copy with `{section: {key: value}}` replaced (None values are ignored), revalidated."""
+        data = self.model_dump()
+        for section, values in overrides.items():
+            for key, value in values.items():
+                if value is not None:
+                    data[section][key] = value
+        return _validate(data, "command-line flags")
+
+
+def _validate(data: dict[str, Any], where: str | Path) -> ServiceConfig:
+    try:
+        return ServiceConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise UserError(where, f"unknown key {loc!r}") from None
+        raise UserError(where, f"{loc}: {err['msg']}") from None
+
+
+def load_config(path: str | Path | None) -> ServiceConfig:
+    """Read and validate a TOML config file; None gives the defaults."""
+    if path is None:
+        return ServiceConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(p, "config file not found")
+    try:
+        data = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(p, f"invalid TOML ({exc})") from None
+    return _validate(data, p)
+
+
+def example_config_text() -> str:
+    """The commented example configuration shipped in the package (every key, its default)."""
+    return (resources.files("airpicture.service") / "static" / EXAMPLE_CONFIG).read_text()

@@ -1,0 +1,231 @@
+"""The service's pipeline: a clock thread steps the source, releases and publishes each picture.
+
+Each tick: source.step(t) -> sensor statistics -> Egress -> recorder, and one encoded snapshot and
+delta per consumer handed to the publisher (the WebSocket hub).  Encoding happens here, once per
+consumer, never per client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.process_collector import ProcessCollector
+
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+from airpicture.policy.egress import LOCAL, Consumer, Egress
+from airpicture.service.encode import SensorIndex, delta_rows, encode_message, take_view, to_view
+from airpicture.service.recorder import Recorder
+from airpicture.service.sources import PictureSource
+
+
+@dataclass
+class Frame:
+    """One released picture for one consumer, with its encoded WebSocket messages."""
+
+    seq: int
+    t_s: float
+    tracks: TrackTable
+    view: dict[str, list[Any]]
+    snapshot: str
+    delta: str
+
+
+@dataclass
+class SensorStats:
+    """Per-sensor plot counts and last-seen stream time, in the service's sensor order."""
+
+    ids: npt.NDArray[np.int32]
+    dead_after_s: npt.NDArray[np.float64]
+    total: npt.NDArray[np.int64]
+    last_seen_s: npt.NDArray[np.float64]
+    window: deque[tuple[float, npt.NDArray[np.int64]]] = field(default_factory=deque)
+
+    def add(self, plots: PlotBatch, t_s: float, window_s: float = 10.0) -> None:
+        """Count one tick's plots per sensor (vectorised over plots)."""
+        pos = np.searchsorted(self.ids, plots.sensor_id)
+        ok = (pos < self.ids.size) & (self.ids[np.minimum(pos, self.ids.size - 1)]
+                                      == plots.sensor_id)
+        counts = np.bincount(pos[ok], minlength=self.ids.size).astype(np.int64)
+        self.total += counts
+        if ok.any():
+            last = np.full(self.ids.size, -np.inf)
+            np.maximum.at(last, pos[ok], plots.t[ok])
+            self.last_seen_s = np.fmax(self.last_seen_s, np.where(np.isfinite(last), last,
+                                                                  np.nan))
+        self.window.append((t_s, counts))
+        while self.window and self.window[0][0] < t_s - window_s:
+            self.window.popleft()
+
+    def rates(self) -> npt.NDArray[np.float64]:
+        """Plots per second of stream time over the recent window."""
+        if len(self.window) < 2:
+            return np.zeros(self.ids.size)
+        span = self.window[-1][0] - self.window[0][0]
+        counts = sum((c for _, c in list(self.window)[1:]), np.zeros(self.ids.size, np.int64))
+        return counts / span if span > 0 else np.zeros(self.ids.size)
+
+
+class Metrics:
+    """Prometheus metrics of one service (own registry: several services per process in tests)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)
+        self.plots = Counter("airpicture_plots", "Plots received", ["sensor"], registry=r)
+        self.tracks = Gauge("airpicture_tracks", "Tracks in the current picture", registry=r)
+        self.ticks = Counter("airpicture_ticks", "Pictures published", registry=r)
+        self.step_s = Histogram("airpicture_tick_seconds", "Time to step, release and encode",
+                                registry=r)
+        self.clients = Gauge("airpicture_ws_clients", "WebSocket clients connected", registry=r)
+        self.sent = Counter("airpicture_ws_messages_sent", "WebSocket messages sent", registry=r)
+        self.skipped = Counter("airpicture_ws_frames_skipped",
+                               "Frames a slow client skipped (it got a snapshot instead)",
+                               registry=r)
+        self.recorded = Gauge("airpicture_recording_rows_committed",
+                              "Rows durably committed to the recording", ["table"], registry=r)
+        self.stream_t = Gauge("airpicture_stream_time_seconds", "Stream time of the picture",
+                              registry=r)
+
+
+Publisher = Callable[[dict[Consumer, Frame]], None]
+
+
+class Pipeline:
+    """Owns the source, the clock and the latest frames; runs in its own thread."""
+
+    def __init__(self, source: PictureSource, egress: Egress, recorder: Recorder,
+                 *, tick_s: float = 1.0, speed: float = 1.0, confirmed_only: bool = True,
+                 dead_after_periods: float = 3.0, dead_after_min_s: float = 10.0,
+                 t0_s: float = 0.0) -> None:
+        self.source = source
+        self.meta = source.meta
+        self.frame = source.meta.frame
+        self.egress = egress
+        self.recorder = recorder
+        self.tick_s = tick_s
+        self.speed = speed
+        self.confirmed_only = confirmed_only
+        self.t0_s = t0_s
+        sensors = sorted(self.meta.sensors, key=lambda s: s.id)
+        self.sensors = sensors
+        self.index = SensorIndex.create([s.id for s in sensors], [s.kind for s in sensors])
+        periods = np.asarray([s.period_s for s in sensors], float)
+        self.stats = SensorStats(
+            ids=self.index.ids, dead_after_s=np.maximum(dead_after_periods * periods,
+                                                        dead_after_min_s),
+            total=np.zeros(len(sensors), np.int64), last_seen_s=np.full(len(sensors), np.nan))
+        self.metrics = Metrics()
+        self.consumers: set[Consumer] = {LOCAL}
+        self.latest: dict[Consumer, Frame] = {}
+        self.publishers: list[Publisher] = []
+        self.seq = 0
+        self.t_s = t0_s
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        """What `consumer` may see: Egress first, then the service's own display rule."""
+        released = self.egress.tracks(tracks, consumer)
+        if self.confirmed_only and len(released):
+            released = released.take(released.confirmed)
+        return released
+
+    def _frame(self, tracks: TrackTable, consumer: Consumer, seq: int, t_s: float) -> Frame:
+        released = self.release(tracks, consumer)
+        view = to_view(released, self.frame, self.index)
+        snapshot = encode_message("snapshot", seq, t_s, view)
+        prev = self.latest.get(consumer)
+        if prev is None:
+            delta = snapshot
+        else:
+            changed, removed = delta_rows(prev.tracks.track_id, prev.tracks.t,
+                                          released.track_id, released.t)
+            delta = encode_message("delta", seq, t_s, take_view(view, changed), removed.tolist())
+        return Frame(seq, t_s, released, view, snapshot, delta)
+
+    def tick(self, t_s: float) -> dict[Consumer, Frame]:
+        """Step the source to t_s, record, and publish one frame per consumer."""
+        started = time.perf_counter()
+        tracks, plots = self.source.step(t_s)
+        self.t_s = t_s
+        if len(plots):
+            self.stats.add(plots, t_s)
+            for sid, n in zip(*np.unique(plots.sensor_id, return_counts=True), strict=True):
+                self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
+        else:
+            self.stats.add(plots, t_s)
+        self.recorder.put(self.egress.plots(plots, LOCAL), self.release(tracks, LOCAL), self.frame)
+        self.seq += 1
+        frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        self.latest = frames
+        m = self.metrics
+        m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
+        m.ticks.inc()
+        m.stream_t.set(t_s)
+        for table, n in self.recorder.committed().items():
+            m.recorded.labels(table=table).set(n)
+        m.step_s.observe(time.perf_counter() - started)
+        for publish in self.publishers:
+            publish(frames)
+        return frames
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        """Tick every tick_s of stream time: tick_s / speed of wall time."""
+        wall0 = time.monotonic()
+        k = 0
+        try:
+            while not self._stop.is_set():
+                k += 1
+                self.tick(self.t0_s + k * self.tick_s)
+                wake = wall0 + k * self.tick_s / self.speed
+                delay = wake - time.monotonic()
+                if delay < 0:  # fell behind: skip ticks rather than queue them
+                    k += int(-delay * self.speed / self.tick_s)
+                    delay = 0.0
+                self._stop.wait(delay)
+        except BaseException as exc:  # surfaced by /api/health
+            self.error = exc
+            raise
+
+    def sensor_status(self) -> list[dict[str, Any]]:
+        """Per sensor: identity, position, plots/s, last seen and alive."""
+        rates = self.stats.rates()
+        lat, lon, _ = self.frame.to_geodetic([s.x for s in self.sensors],
+                                             [s.y for s in self.sensors])
+        out = []
+        for i, s in enumerate(self.sensors):
+            last = float(self.stats.last_seen_s[i])
+            seen = bool(np.isfinite(last))
+            positioned = s.kind in ("psr", "ssr")
+            out.append({
+                "id": s.id, "kind": s.kind, "name": s.name or f"{s.kind}-{s.id}",
+                "lat": float(lat[i]) if positioned else None,
+                "lon": float(lon[i]) if positioned else None,
+                "max_range_m": s.max_range_m if np.isfinite(s.max_range_m) else None,
+                "period_s": s.period_s, "plots_total": int(self.stats.total[i]),
+                "plots_per_s": round(float(rates[i]), 2),
+                "last_seen_t": last if seen else None,
+                "alive": seen and self.t_s - last <= float(self.stats.dead_after_s[i]),
+                "bit": i,
+            })
+        return out

@@ -1,0 +1,204 @@
+"""Recording in DuckDB: one owning thread appends batched Arrow tables and commits them.
+
+Rows count as acknowledged only once their transaction has committed (DuckDB's WAL is on disk),
+so a crash loses nothing acknowledged.  Queries (history, replay) use their own cursors.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from airpicture.core.errors import UserError
+from airpicture.core.geo import LocalFrame
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+from airpicture.io.scenario import ScenarioMeta
+
+TRACKS_DDL = """CREATE TABLE IF NOT EXISTS track_states (
+    t DOUBLE, track_id BIGINT, x DOUBLE, y DOUBLE, vx DOUBLE, vy DOUBLE, lat DOUBLE,
+    lon DOUBLE, alt_ft DOUBLE, vrate_fpm DOUBLE, status TINYINT, icao24 BIGINT, callsign VARCHAR,
+    squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT)"""
+PLOTS_DDL = """CREATE TABLE IF NOT EXISTS plots (
+    t DOUBLE, sensor_id INTEGER, x DOUBLE, y DOUBLE, var_x DOUBLE, var_y DOUBLE, cov_xy DOUBLE,
+    icao24 BIGINT, alt_ft DOUBLE, nacp TINYINT, nic TINYINT, sil TINYINT, flags USMALLINT,
+    squawk SMALLINT, callsign VARCHAR, t_arrival DOUBLE)"""
+META_DDL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+TABLES = ("track_states", "plots")
+
+
+def track_rows(tracks: TrackTable, frame: LocalFrame) -> pa.Table:
+    """Track states as rows of `track_states` (sensor_mask over tracks.sensor_ids)."""
+    lat, lon, _ = frame.to_geodetic(tracks.x, tracks.y)
+    return pa.table({
+        "t": tracks.t, "track_id": tracks.track_id, "x": tracks.x, "y": tracks.y,
+        "vx": tracks.vx, "vy": tracks.vy, "lat": lat, "lon": lon, "alt_ft": tracks.alt_ft,
+        "vrate_fpm": tracks.vrate_fpm, "status": tracks.status, "icao24": tracks.icao24,
+        "callsign": pa.array([str(c) for c in tracks.callsign], pa.string()),
+        "squawk": tracks.squawk, "sigma_pos_m": tracks.sigma_pos_m,
+        "sensor_mask": tracks.sensor_mask(),
+    })
+
+
+def plot_rows(plots: PlotBatch) -> pa.Table:
+    """Plots as rows of `plots` (no truth_id: recordings are of live data)."""
+    return plots.to_arrow().drop_columns(["truth_id"])
+
+
+class Recorder:
+    """Owns one DuckDB database (a file, or memory when path is None) and its writer thread."""
+
+    def __init__(self, path: Path | None, retention_s: float = 3600.0,
+                 flush_s: float = 0.5) -> None:
+        self.path = path
+        self.retention_s = retention_s
+        self.flush_s = flush_s
+        try:
+            self._con = duckdb.connect(str(path) if path else ":memory:")
+        except duckdb.Error as exc:
+            raise UserError(path, f"cannot open the recording ({exc})") from None
+        for ddl in (TRACKS_DDL, PLOTS_DDL, META_DDL):
+            self._con.execute(ddl)
+        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=10_000)
+        self._committed = dict.fromkeys(TABLES, 0)
+        self._lock = threading.Lock()
+        self._max_t = -np.inf
+        self._last_retention = 0.0
+        self._thread: threading.Thread | None = None
+        self.batches_committed = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer, checkpoint and close the file."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+        self._con.close()
+
+    def write_meta(self, meta: ScenarioMeta) -> None:
+        """Store the scenario description (sensors, frame origin) so replay can rebuild views."""
+        value = json.dumps(meta.to_json())
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+
+    def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame) -> None:
+        """Queue one tick's plots and track states (already released by Egress)."""
+        if len(plots):
+            self._queue.put(("plots", plot_rows(plots)))
+        if len(tracks):
+            self._queue.put(("track_states", track_rows(tracks, frame)))
+
+    def committed(self) -> dict[str, int]:
+        """Rows durably committed per table since this recorder started."""
+        with self._lock:
+            return dict(self._committed)
+
+    def _drain(self) -> tuple[list[tuple[str, pa.Table]], bool]:
+        """Items queued within one flush interval; True when asked to stop."""
+        items: list[tuple[str, pa.Table]] = []
+        deadline = time.monotonic() + self.flush_s
+        while True:
+            timeout = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else \
+                    self._queue.get_nowait()
+            except queue.Empty:
+                return items, False
+            if item is None:
+                return items, True
+            items.append(item)
+
+    def _commit(self, items: list[tuple[str, pa.Table]]) -> None:
+        """Append every queued table in one transaction; acknowledge after COMMIT."""
+        counts = dict.fromkeys(TABLES, 0)
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        for name in TABLES:
+            tables = [t for n, t in items if n == name]
+            if not tables:
+                continue
+            batch = pa.concat_tables(tables, promote_options="permissive")
+            con.register("_batch", batch)
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch")
+            con.unregister("_batch")
+            counts[name] = batch.num_rows
+            tmax = pa.compute.max(batch.column("t")).as_py()
+            if tmax is not None:
+                self._max_t = max(self._max_t, float(tmax))
+        con.execute("COMMIT")
+        with self._lock:
+            for name, n in counts.items():
+                self._committed[name] += n
+        self.batches_committed += 1
+
+    def _retain(self) -> None:
+        """Delete rows older than the retention window (every few seconds, not every batch)."""
+        now = time.monotonic()
+        if now - self._last_retention < 5.0 or not np.isfinite(self._max_t):
+            return
+        self._last_retention = now
+        cutoff = self._max_t - self.retention_s
+        for name in TABLES:
+            self._con.execute(f"DELETE FROM {name} WHERE t < ?", [cutoff])
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            items, stop = self._drain()
+            if items:
+                self._commit(items)
+            self._retain()
+        self._con.execute("CHECKPOINT")
+
+    # Queries: each on its own cursor, safe beside the writer thread.
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a read query on a fresh cursor of the owned database."""
+        cur = self._con.cursor()
+        try:
+            return cur.sql(sql, params=params or []).to_arrow_table()
+        finally:
+            cur.close()
+
+    def time_range(self) -> tuple[float | None, float | None]:
+        """First and last recorded track-state time."""
+        row = self.query("SELECT min(t) AS t0, max(t) AS t1 FROM track_states").to_pylist()[0]
+        return row["t0"], row["t1"]
+
+    def history(self, t0_s: float, t1_s: float,
+                bbox: tuple[float, float, float, float] | None = None) -> pa.Table:
+        """Track states with t in [t0_s, t1_s] (and inside lon/lat bbox), ordered by t."""
+        sql = "SELECT * FROM track_states WHERE t BETWEEN ? AND ?"
+        params: list[Any] = [t0_s, t1_s]
+        if bbox is not None:
+            sql += " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
+            params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        return self.query(sql + " ORDER BY t, track_id", params)
+
+    def track_history(self, track_id: int, limit: int = 200) -> pa.Table:
+        """The last `limit` states of one track, oldest first."""
+        return self.query(
+            "SELECT * FROM (SELECT * FROM track_states WHERE track_id = ? ORDER BY t DESC "
+            "LIMIT ?) ORDER BY t", [track_id, limit])
+
+
+def open_recording_meta(con: duckdb.DuckDBPyConnection, where: Path) -> ScenarioMeta:
+    """The scenario description stored in a recording."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'scenario'").fetchall()
+    except duckdb.Error:
+        raise UserError(where, "not an airpicture recording (no meta table)") from None
+    if not rows:
+        raise UserError(where, "recording has no scenario description")
+    return ScenarioMeta.from_json(json.loads(rows[0][0]), str(where))

@@ -1,0 +1,89 @@
+"""Replaying a recording: its track states and plots, stepped by the service's clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from airpicture.core.errors import UserError
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+from airpicture.io.scenario import ScenarioMeta
+from airpicture.service.recorder import open_recording_meta
+
+
+def tracks_from_rows(rows: pa.Table, sensor_ids: np.ndarray) -> TrackTable:
+    """Rebuild a TrackTable from `track_states` rows (sensor_mask bit i = sensor_ids[i])."""
+    if rows.num_rows == 0:
+        return TrackTable.empty(sensor_ids)
+
+    def col(name: str) -> np.ndarray:
+        return rows.column(name).to_numpy(zero_copy_only=False)
+
+    t = col("t")
+    mask = col("sensor_mask").astype(np.uint64)
+    bits = np.arange(sensor_ids.size, dtype=np.uint64)
+    seen = (mask[:, None] >> bits[None, :]) & np.uint64(1) == 1
+    return TrackTable(
+        track_id=col("track_id").astype(np.int64), t=t, x=col("x"), y=col("y"), vx=col("vx"),
+        vy=col("vy"), status=col("status").astype(np.int8), alt_ft=col("alt_ft").astype(float),
+        vrate_fpm=col("vrate_fpm").astype(float), icao24=col("icao24").astype(np.int64),
+        callsign=np.asarray(rows.column("callsign").to_pylist(), object),
+        squawk=col("squawk").astype(np.int16), sigma_pos_m=col("sigma_pos_m").astype(float),
+        last_update_t=t, flags=np.zeros(rows.num_rows, np.uint16),
+        sensor_ids=np.asarray(sensor_ids, np.int32),
+        sensor_last_t=np.where(seen, t[:, None], np.nan),
+    )
+
+
+class RecordingSource:
+    """Steps through a recording: at stream time t, each track's latest state in the last tick."""
+
+    def __init__(self, path: Path, tick_s: float = 1.0, loop: bool = True) -> None:
+        if not Path(path).is_file():
+            raise UserError(path, "recording not found")
+        try:
+            self.con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise UserError(path, f"cannot open the recording ({exc})") from None
+        self.meta: ScenarioMeta = open_recording_meta(self.con, Path(path))
+        self.sensor_ids = np.asarray([s.id for s in self.meta.sensors], np.int32)
+        t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchone() or (
+            None, None)
+        if t0 is None or t1 is None:
+            raise UserError(path, "recording holds no track states")
+        self.t_first_s, self.t_last_s = float(t0), float(t1)
+        self.tick_s = tick_s
+        self.loop = loop
+        self._prev_s: float | None = None
+
+    def _local(self, t_s: float) -> float:
+        """Recording time for stream time t_s (stream time starts at the recording's start)."""
+        span = self.t_last_s - self.t_first_s + self.tick_s
+        if self.loop and span > 0:
+            return self.t_first_s + (t_s - self.t_first_s) % span
+        return min(t_s, self.t_last_s)
+
+    def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
+        now = self._local(t_s)
+        prev = self._prev_s if self._prev_s is not None and self._prev_s < now else \
+            now - self.tick_s
+        self._prev_s = now
+        rows = self.con.sql(
+            "SELECT * FROM track_states WHERE t > ? AND t <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY t DESC) = 1 "
+            "ORDER BY track_id", params=[now - self.tick_s, now]).to_arrow_table()
+        plots = self.con.sql("SELECT * FROM plots WHERE t > ? AND t <= ? ORDER BY t",
+                             params=[prev, now]).to_arrow_table()
+        tracks, batch = tracks_from_rows(rows, self.sensor_ids), PlotBatch.from_arrow(plots)
+        offset_s = t_s - now if self.loop else 0.0  # looping keeps stream time increasing
+        if offset_s:
+            tracks.t = tracks.t + offset_s
+            tracks.last_update_t = tracks.t
+            tracks.sensor_last_t = tracks.sensor_last_t + offset_s
+            batch.t = batch.t + offset_s
+            batch.t_arrival = batch.t_arrival + offset_s
+        return tracks, batch

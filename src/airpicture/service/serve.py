@@ -1,0 +1,105 @@
+"""Assemble and run the service: config -> source -> pipeline -> web app under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from airpicture.core.errors import UserError
+from airpicture.io.scenario import SCENARIO_JSON
+from airpicture.policy.egress import Egress
+from airpicture.service.app import create_app
+from airpicture.service.config import ServiceConfig
+from airpicture.service.pipeline import Pipeline
+from airpicture.service.recorder import Recorder
+from airpicture.service.replay import RecordingSource
+from airpicture.service.sources import (
+    PictureSource,
+    RuntimeFactory,
+    TrackerSource,
+    default_runtime,
+)
+
+
+def cache_dir(config: ServiceConfig) -> Path:
+    """Where simulated presets are kept between runs."""
+    if config.input.cache_dir:
+        return Path(config.input.cache_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "airpicture" / "presets"
+
+
+def preset_folder(config: ServiceConfig) -> Path:
+    """The preset's scenario folder, simulated once into the cache."""
+    dur = config.input.duration_s
+    name = config.input.preset + (f"-{dur:g}s" if dur else "")
+    folder = cache_dir(config) / name
+    if not (folder / SCENARIO_JSON).exists():
+        try:
+            from airpicture.sim.presets import simulate_preset
+        except ImportError:
+            raise UserError(None, "the simulator (airpicture.sim.presets) is not available; "
+                            "pass a scenario folder with --scenario") from None
+        folder.mkdir(parents=True, exist_ok=True)
+        simulate_preset(config.input.preset, folder, duration_s=dur)
+    return folder
+
+
+def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_runtime
+                    ) -> PictureSource:
+    """The configured input: a scenario folder or a cached preset, replayed into the tracker."""
+    if config.input.kind == "scenario":
+        if not config.input.scenario:
+            raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
+        folder = Path(config.input.scenario)
+    else:
+        folder = preset_folder(config)
+    return TrackerSource.from_folder(folder, factory, loop=config.input.loop)
+
+
+def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0.0,
+                   egress: Egress | None = None) -> Pipeline:
+    """A pipeline around `source` with the configured recorder and output settings."""
+    rec = config.recording
+    recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s)
+    recorder.write_meta(source.meta)
+    out = config.output
+    return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
+                    speed=config.input.speed, confirmed_only=out.confirmed_only,
+                    dead_after_periods=config.sensors.dead_after_periods,
+                    dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s)
+
+
+def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool) -> Pipeline:
+    """A pipeline replaying a recording (its history is kept in memory, not re-recorded)."""
+    source = RecordingSource(recording, config.output.tick_s, loop)
+    if config.recording.path and Path(config.recording.path).resolve() == recording.resolve():
+        raise UserError(recording, "cannot record into the recording being replayed")
+    return build_pipeline(config, source, t0_s=source.t_first_s - config.output.tick_s,
+                          egress=None)
+
+
+def run(pipeline: Pipeline, host: str, port: int,
+        announce: Callable[[str], None] = print) -> None:
+    """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
+    app = create_app(pipeline)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           ws="websockets", lifespan="on"))
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            bound = server.servers[0].sockets[0].getsockname()[1]
+            announce(f"airpicture serving {pipeline.meta.name!r} at http://{host}:{bound}/")
+        await task
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        raise UserError(f"{host}:{port}", f"cannot listen ({exc})") from None
