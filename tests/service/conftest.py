@@ -86,8 +86,8 @@ def small_plots(duration_s: float = 60.0) -> PlotBatch:
     n = len(rows)
     return PlotBatch.create(t=cols[0], sensor_id=cols[1], x=cols[2], y=cols[3],
                             var_x=np.full(n, 900.0), var_y=np.full(n, 900.0),
-                            cov_xy=np.zeros(n), icao24=cols[4], callsign=np.asarray(cols[5], object),
-                            squawk=cols[6], alt_ft=cols[7])
+                            cov_xy=np.zeros(n), icao24=cols[4],
+                            callsign=np.asarray(cols[5], object), squawk=cols[6], alt_ft=cols[7])
 
 
 @pytest.fixture
