@@ -1,0 +1,281 @@
+"""Record layouts compiled from libasterix's generated specs: where each item starts and ends.
+
+The fast decoders walk records with these layouts (only lengths, no values), so an edition's
+structure comes from the same asterix-specs source as libasterix and is never typed by hand.
+The walk is as strict as libasterix: FSPEC too long, a bit for a spare item, an extended item
+whose last FX is set, an explicit item of length 0, or data running off the end all fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import asterix.base as ab
+import asterix.generated as gen
+
+Skip = Callable[[bytes, int, int], int]
+"""skip(buf, offset, end) -> offset just after the item, or -1 when it is malformed."""
+
+
+class LayoutError(Exception):
+    """A spec construct the byte-level walker cannot express (never seen in 021/034/048/062)."""
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Per FRN (index 0 = FRN 1): fixed size in bytes (> 0), or 0 with a skip function."""
+
+    category: int
+    edition: tuple[int, int]
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    skips: tuple[Skip | None, ...]
+    fspec_max_bytes: int
+    fspec_table: tuple[tuple[tuple[int, ...], ...], ...]
+    """fspec_table[j][byte]: the FRN indices whose bit is set in FSPEC byte j (-1: spare bit)."""
+
+    def frn(self, name: str) -> int:
+        """Index (FRN - 1) of item `name`."""
+        return self.names.index(name)
+
+
+def _bits(v: Any) -> int:
+    """Bit size of a fixed-size variation, or -1 where it has variable length."""
+    v = _concrete(v)
+    if issubclass(v, ab.Element | ab.Group):
+        return int(v.cv_bit_size)
+    return -1
+
+
+def _concrete(v: Any) -> Any:
+    """The variation class behind a rule (context-dependent items parse with their default)."""
+    if issubclass(v, ab.RuleVariationContextFree):
+        return _concrete(v.cv_variation)
+    if issubclass(v, ab.RuleVariationDependent):
+        return _concrete(v.cv_default_variation)
+    return v
+
+
+def _extended_skip(v: Any) -> Skip:
+    groups: list[tuple[int, bool]] = []
+    for grp in v.cv_items_list:
+        bits = sum(size for it in grp if it is not None for (_, size) in [it])
+        has_fx = grp[-1] is None
+        bits += 1 if has_fx else 0
+        if bits % 8:
+            raise LayoutError("extended group not byte aligned")
+        groups.append((bits // 8, has_fx))
+    sizes = tuple(groups)
+
+    def skip(buf: bytes, off: int, end: int) -> int:
+        for n, has_fx in sizes:
+            off += n
+            if off > end:
+                return -1
+            if not has_fx or not (buf[off - 1] & 1):
+                return off
+        return -1  # the last extent had FX set
+
+    return skip
+
+
+def _repetitive_skip(v: Any) -> Skip:
+    elem_bits = _bits(v.cv_variation)
+    if elem_bits < 0:
+        raise LayoutError("repetitive of a variable element")
+    rep = v.cv_rep_bytes
+    if rep is None:
+        if (elem_bits + 1) % 8:
+            raise LayoutError("FX repetitive not byte aligned")
+        k = (elem_bits + 1) // 8
+
+        def skip_fx(buf: bytes, off: int, end: int) -> int:
+            while True:
+                off += k
+                if off > end:
+                    return -1
+                if not (buf[off - 1] & 1):
+                    return off
+
+        return skip_fx
+    if elem_bits % 8:
+        raise LayoutError("repetitive element not byte aligned")
+    e = elem_bits // 8
+
+    def skip_rep(buf: bytes, off: int, end: int) -> int:
+        if off + rep > end:
+            return -1
+        n = int.from_bytes(buf[off:off + rep], "big")
+        off += rep + n * e
+        return off if off <= end else -1
+
+    return skip_rep
+
+
+def _explicit_skip(buf: bytes, off: int, end: int) -> int:
+    if off >= end or buf[off] == 0:
+        return -1
+    off += buf[off]
+    return off if off <= end else -1
+
+
+def _compound_skip(v: Any) -> Skip:
+    subs: list[tuple[int, Skip | None] | None] = []
+    for nsp in v.cv_items_list:
+        subs.append(None if nsp is None else _item(nsp.cv_rule))
+    max_bytes = int(v.cv_fspec_max_bytes)
+
+    def skip(buf: bytes, off: int, end: int) -> int:
+        flags: list[int] = []
+        for j in range(max_bytes):
+            if off >= end:
+                return -1
+            b = buf[off]
+            off += 1
+            flags.extend(k + 7 * j for k in range(7) if b & (0x80 >> k))
+            if not b & 1:
+                break
+        else:
+            return -1  # FSPEC longer than the spec allows
+        for k in flags:
+            if k >= len(subs) or subs[k] is None:
+                return -1
+            size, sk = subs[k]  # type: ignore[misc]
+            off = off + size if sk is None else sk(buf, off, end)
+            if off < 0 or off > end:
+                return -1
+        return off
+
+    return skip
+
+
+def _item(rule: Any) -> tuple[int, Skip | None]:
+    """(fixed size in bytes, None) or (0, skip function) for one item's rule."""
+    v = _concrete(rule)
+    bits = _bits(v)
+    if bits >= 0:
+        if bits % 8:
+            raise LayoutError("item not byte aligned")
+        return bits // 8, None
+    if issubclass(v, ab.Extended):
+        return 0, _extended_skip(v)
+    if issubclass(v, ab.Repetitive):
+        return 0, _repetitive_skip(v)
+    if issubclass(v, ab.Explicit):
+        return 0, _explicit_skip
+    if issubclass(v, ab.Compound):
+        return 0, _compound_skip(v)
+    raise LayoutError(f"unsupported variation {v.__name__}")
+
+
+def spec_class(category: int, edition: str) -> Any:
+    """libasterix's class for `category` and edition 'major.minor' (raises KeyError if none)."""
+    major, minor = (int(p) for p in edition.split("."))
+    for cls in _cats().get(category, []):
+        if tuple(cls.cv_edition) == (major, minor):
+            return cls
+    raise KeyError(f"CAT{category:03d} edition {edition} is not in libasterix")
+
+
+def editions(category: int) -> list[str]:
+    """The editions libasterix knows for `category`, as 'major.minor'."""
+    return [f"{c.cv_edition[0]}.{c.cv_edition[1]}" for c in _cats().get(category, [])]
+
+
+def _cats() -> dict[int, list[Any]]:
+    cats: dict[int, list[Any]] = gen.manifest["CATS"]  # type: ignore[assignment]
+    return cats
+
+
+@cache
+def record_layout(category: int, edition: str) -> RecordLayout:
+    """The compiled layout of a single-UAP category edition."""
+    cls = spec_class(category, edition)
+    record = cls.cv_uap.cv_record
+    names: list[str] = []
+    sizes: list[int] = []
+    skips: list[Skip | None] = []
+    for u in record.cv_items_list:
+        if issubclass(u, ab.UapItem):
+            size, sk = _item(u.cv_non_spare.cv_rule)
+            names.append(u.cv_non_spare.cv_name)
+            sizes.append(size)
+            skips.append(sk)
+        elif issubclass(u, ab.UapItemSpare):
+            names.append("")
+            sizes.append(-1)
+            skips.append(None)
+        else:
+            raise LayoutError("random field sequencing is not supported by the fast path")
+    max_bytes = int(record.cv_fspec_max_bytes)
+    table = []
+    for j in range(max_bytes):
+        row = []
+        for b in range(256):
+            frns = []
+            for k in range(7):
+                if b & (0x80 >> k):
+                    i = 7 * j + k
+                    frns.append(i if i < len(names) and sizes[i] >= 0 else -1)
+            row.append(tuple(frns))
+        table.append(tuple(row))
+    return RecordLayout(
+        category=category, edition=tuple(cls.cv_edition), names=tuple(names),
+        sizes=tuple(sizes), skips=tuple(skips), fspec_max_bytes=max_bytes,
+        fspec_table=tuple(table),
+    )
+
+
+def walk_records(
+    buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...]
+) -> tuple[list[int], list[list[int]]] | str:
+    """Split buf[start:end] (a block's records) into records.
+
+    Returns (record start offsets, per wanted FRN index a list of item offsets, -1 where
+    absent), or a short reason string when any record is malformed (the block is rejected).
+    """
+    slot = [-1] * len(layout.sizes)
+    for k, frn in enumerate(wanted):
+        slot[frn] = k
+    cols: list[list[int]] = [[] for _ in wanted]
+    starts: list[int] = []
+    sizes, skips, table, max_bytes = layout.sizes, layout.skips, layout.fspec_table, \
+        layout.fspec_max_bytes
+    off = start
+    while off < end:
+        starts.append(off)
+        frns: list[int] = []
+        j = 0
+        while True:
+            if off >= end:
+                return "fspec_truncated"
+            if j >= max_bytes:
+                return "fspec_too_long"
+            b = buf[off]
+            frns.extend(table[j][b])
+            off += 1
+            j += 1
+            if not b & 1:
+                break
+        row = [-1] * len(wanted)
+        for i in frns:
+            if i < 0:
+                return "spare_item_set"
+            s = slot[i]
+            if s >= 0:
+                row[s] = off
+            n = sizes[i]
+            if n:
+                off += n
+            else:
+                off = skips[i](buf, off, end)  # type: ignore[misc]
+                if off < 0:
+                    return "bad_item"
+            if off > end:
+                return "record_truncated"
+        for k in range(len(wanted)):
+            cols[k].append(row[k])
+    return starts, cols
