@@ -23,7 +23,7 @@ MAX_GAP_S = 60.0
 
 def sample_path() -> Path:
     """The real-traffic sample shipped inside the package (30 min of `traffic`'s quickstart)."""
-    return Path(str(resources.files("airpicture.data").joinpath(SAMPLE_NAME)))
+    return Path(str(resources.files("airpicture").joinpath("data", SAMPLE_NAME)))
 
 
 def load_sample(path: Path | None = None) -> pd.DataFrame:
