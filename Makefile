@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need: Chromium for the browser tests, tshark as an ASTERIX oracle.
 TEST_DEBS := chromium tshark
 DEMO_OUT ?= demo-out
+# The web map's MapLibre GL JS (pinned), installed at build time and copied next to the map.
+MAPLIBRE_VERSION := 6.17.0
+WEB_BUILD := build/web
+WEB_VENDOR := src/airpicture/service/static/vendor/maplibre-gl
 
-.PHONY: demo test lint typecheck unit venv debs-test bench clean
+.PHONY: demo test lint typecheck unit venv debs-test bench clean web
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,14 +24,24 @@ venv: $(STAMP)
 debs-test:
 	@bash scripts/ensure-debian-packages.sh $(TEST_DEBS)
 
-demo: $(STAMP)
+web: $(WEB_VENDOR)/.v$(MAPLIBRE_VERSION)
+
+$(WEB_VENDOR)/.v$(MAPLIBRE_VERSION):
+	npm install --prefix $(WEB_BUILD) --no-audit --no-fund --no-save maplibre-gl@$(MAPLIBRE_VERSION)
+	rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)
+	cd $(WEB_BUILD)/node_modules/maplibre-gl && cp LICENSE.txt dist/maplibre-gl.mjs \
+		dist/maplibre-gl-worker.mjs dist/maplibre-gl-shared.mjs dist/maplibre-gl.css \
+		$(CURDIR)/$(WEB_VENDOR)/
+	@touch $@
+
+demo: $(STAMP) web
 	$(BIN)/airpicture demo --out $(DEMO_OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-unit: $(STAMP) debs-test
+unit: $(STAMP) debs-test web
 	$(BIN)/python -m pytest -n 2 -q
 
 test: lint unit
