@@ -1,0 +1,339 @@
+"""Decode Mode S frames with rs1090 in batches, resolve positions per aircraft, make plots.
+
+One `ModeSDecoder` holds the state of every aircraft heard by any receiver; `decode(frames)` is
+called with each new batch (a file chunk or what the feeds delivered in the last moment):
+
+1. rs1090 decodes each receiver's frames in one batch call (reference: the receiver), which
+   checks CRCs, recovers addresses, and resolves even/odd pairs (global CPR).  Frames it
+   rejects are counted (`crc` for DF17/18, `undecodable` otherwise).
+2. Positions are re-resolved locally where the reference matters (surface positions, and
+   airborne ones rs1090 left unresolved): the reference is the aircraft's last position when
+   recent, else its receiver (`airpicture.sources.cpr`).
+3. A readsb-like speed check flags positions that imply an impossible speed from the
+   aircraft's last accepted position (PlotFlag.SPEED_CHECK_FAILED): they stay in the plots,
+   flagged and counted, and `DecodeResult.tracker_plots` leaves them out.
+4. ADS-B and MLAT positions become PlotBatch rows; replies without position become
+   ModeSEnrichment rows; `airpicture.sources.state` keeps per-aircraft figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import rs1090
+
+from airpicture.core.geo import KT_TO_MPS, LocalFrame
+from airpicture.core.plots import PlotBatch, PlotFlag
+from airpicture.sources import cpr, quality
+from airpicture.sources.enrichment import ModeSEnrichment
+from airpicture.sources.framing import Frame
+from airpicture.sources.state import AircraftStates
+
+MLAT_MAGIC_TICKS = 0xFF004D4C4154
+"""readsb / mlat-client mark synthetic MLAT frames with this Beast timestamp ("MLAT")."""
+AIRBORNE_MAX_KT = 1000.0
+SURFACE_MAX_KT = 200.0
+SPEED_MARGIN_AIRBORNE_M = 2000.0
+SPEED_MARGIN_SURFACE_M = 250.0
+SPEED_CHECK_MAX_AGE_S = 600.0
+"""An older last position says nothing about the next: the check is skipped."""
+REF_MAX_AGE_AIRBORNE_S = 600.0
+REF_MAX_AGE_SURFACE_S = 300.0
+ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
+VERIFYING_DF = frozenset({11, 17, 18})
+NAN = math.nan
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """A 1090 MHz receiver: its position is the CPR reference of last resort."""
+
+    name: str
+    lat_deg: float
+    lon_deg: float
+    sensor_id: int = 1
+    mlat_sensor_id: int = 2
+
+
+@dataclass
+class DecodeResult:
+    """What one batch gave: decoded records (dicts), plots and enrichment rows."""
+
+    records: list[dict[str, Any]]
+    plots: PlotBatch
+    enrichment: ModeSEnrichment
+
+    @property
+    def tracker_plots(self) -> PlotBatch:
+        """The plots a tracker should use: those that passed the speed check."""
+        ok = (self.plots.flags & np.uint16(PlotFlag.SPEED_CHECK_FAILED)) == 0
+        return self.plots.take(ok)
+
+
+@dataclass
+class ModeSDecoder:
+    """Stateful batch decoder for several receivers (see the module docstring)."""
+
+    receivers: list[Receiver]
+    frame: LocalFrame | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+    aircraft: AircraftStates = field(default_factory=AircraftStates)
+
+    def __post_init__(self) -> None:
+        if not self.receivers:
+            raise ValueError("at least one receiver is needed")
+        if self.frame is None:
+            first = self.receivers[0]
+            self.frame = LocalFrame(first.lat_deg, first.lon_deg)
+
+    def decode(self, frames: list[Frame]) -> DecodeResult:
+        """Decode a batch of frames from any of the receivers, in any order."""
+        records: list[dict[str, Any]] = []
+        for index, receiver in enumerate(self.receivers):
+            mine = [f for f in frames if f.receiver == index and len(f.msg) in (7, 14)]
+            if mine:
+                records += self._rs1090(mine, receiver, index)
+        mode_ac = sum(1 for f in frames if len(f.msg) == 2)
+        if mode_ac:
+            self.counters["mode_ac"] += mode_ac
+        records.sort(key=lambda r: r["timestamp"])
+        return self.process(records)
+
+    def _rs1090(self, frames: list[Frame], receiver: Receiver, index: int
+                ) -> list[dict[str, Any]]:
+        frames = sorted(frames, key=lambda f: f.t_s)
+        hexes = [f.msg.hex() for f in frames]
+        times = [f.t_s if f.t_s == f.t_s else 0.0 for f in frames]
+        out = cast(list[dict[str, Any]], rs1090.decode(
+            hexes, times, reference=(receiver.lat_deg, receiver.lon_deg)))
+        self.counters["frames"] += len(frames)
+        j = 0
+        for rec in out:
+            while hexes[j] != rec["frame"]:
+                self._count_rejected(frames[j].msg)
+                j += 1
+            f = frames[j]
+            rec["receiver"] = index
+            rec["rssi"] = f.rssi_dbfs
+            if f.mlat_ticks == MLAT_MAGIC_TICKS:
+                rec["mlat"] = True
+            j += 1
+        for f in frames[j:]:
+            self._count_rejected(f.msg)
+        return out
+
+    def _count_rejected(self, msg: bytes) -> None:
+        df = msg[0] >> 3
+        self.counters["crc" if df in (17, 18) else "undecodable"] += 1
+
+    def process(self, records: list[dict[str, Any]]) -> DecodeResult:
+        """Decoded records (from rs1090 or SBS, sorted by time) to plots and enrichment."""
+        if not records:
+            return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
+        self.counters["messages"] += len(records)
+        cols = _columns(records)
+        self._verify_addresses(records, cols)
+        self.aircraft.update(records, cols)
+        plots = self._positions(records, cols)
+        enrichment = self._enrichment(cols)
+        return DecodeResult(records, plots, enrichment)
+
+    def _verify_addresses(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
+        verifying = np.isin(cols["df"], list(VERIFYING_DF))
+        self.aircraft.verified.update(np.unique(cols["icao"][verifying]).tolist())
+        needs = np.isin(cols["df"], list(ENRICHING_DF))
+        known = np.isin(cols["icao"], np.fromiter(self.aircraft.verified, np.int64))
+        cols["verified"] = known | ~needs
+        unknown = np.flatnonzero(needs & ~known)
+        self.counters["unverified_address"] += int(unknown.size)
+        for i in unknown:
+            records[i]["address_verified"] = False
+
+    def _enrichment(self, cols: dict[str, Any]) -> ModeSEnrichment:
+        rows = np.flatnonzero(np.isin(cols["df"], list(ENRICHING_DF)) & cols["verified"])
+        sensor = np.array([r.sensor_id for r in self.receivers], np.int32)[cols["receiver"]]
+        return ModeSEnrichment(
+            t=cols["t"][rows], icao24=cols["icao"][rows], df=cols["df"][rows].astype(np.int8),
+            alt_ft=cols["altitude"][rows], squawk=cols["squawk"][rows],
+            callsign=cols["callsign"][rows], sensor_id=sensor[rows])
+
+    def _positions(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> PlotBatch:
+        rows = np.flatnonzero(cols["lat_cpr"] >= 0)
+        sbs_rows = np.flatnonzero((cols["lat_cpr"] < 0) & np.isfinite(cols["lat"]))
+        if rows.size + sbs_rows.size == 0:
+            return PlotBatch.empty()
+        lat, lon = self._resolve(cols, rows)
+        all_rows = np.concatenate([rows, sbs_rows])
+        lat = np.concatenate([lat, cols["lat"][sbs_rows]])
+        lon = np.concatenate([lon, cols["lon"][sbs_rows]])
+        order = np.lexsort((cols["t"][all_rows], cols["icao"][all_rows]))
+        all_rows, lat, lon = all_rows[order], lat[order], lon[order]
+        ok = np.isfinite(lat)
+        self.counters["position_unresolved"] += int((~ok).sum())
+        all_rows, lat, lon = all_rows[ok], lat[ok], lon[ok]
+        failed = self._speed_check(cols, all_rows, lat, lon)
+        self.counters["speed_check_failed"] += int(failed.sum())
+        self.counters["positions"] += int(all_rows.size)
+        self.aircraft.update_positions(cols, all_rows, lat, lon, ~failed)
+        for k, i in enumerate(all_rows.tolist()):
+            rec = records[i]
+            rec["latitude"], rec["longitude"] = float(lat[k]), float(lon[k])
+            if failed[k]:
+                rec["speed_check"] = "failed"
+        return self._plots(cols, all_rows, lat, lon, failed)
+
+    def _resolve(self, cols: dict[str, Any], rows: npt.NDArray[np.int64]
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Positions of CPR rows: rs1090's where it resolved an airborne pair, else local."""
+        icao, t = cols["icao"][rows], cols["t"][rows]
+        surface = cols["surface"][rows]
+        order = np.lexsort((t, icao))
+        inv = np.argsort(order)
+        icao_s, t_s, surf_s = icao[order], t[order], surface[order]
+        lat = np.where(surf_s, NAN, cols["lat"][rows][order])
+        lon = np.where(surf_s, NAN, cols["lon"][rows][order])
+        ref_lat, ref_lon, ref_t = self.aircraft.last_positions(icao_s)
+        rcv = cols["receiver"][rows][order]
+        rcv_lat = np.array([r.lat_deg for r in self.receivers])[rcv]
+        rcv_lon = np.array([r.lon_deg for r in self.receivers])[rcv]
+        max_age = np.where(surf_s, REF_MAX_AGE_SURFACE_S, REF_MAX_AGE_AIRBORNE_S)
+        for _ in range(2):  # a second pass lets positions found in the first serve as refs
+            prev = cpr.previous_in_group(icao_s, np.isfinite(lat))
+            has_prev = prev >= 0
+            p_lat = np.where(has_prev, lat[prev], ref_lat)
+            p_lon = np.where(has_prev, lon[prev], ref_lon)
+            p_t = np.where(has_prev, t_s[prev], ref_t)
+            recent = np.isfinite(p_lat) & (t_s - p_t <= max_age)
+            use_lat = np.where(recent, p_lat, rcv_lat)
+            use_lon = np.where(recent, p_lon, rcv_lon)
+            todo = ~np.isfinite(lat)
+            if not todo.any():
+                break
+            new_lat, new_lon = cpr.local_decode(
+                cols["lat_cpr"][rows][order][todo], cols["lon_cpr"][rows][order][todo],
+                cols["odd"][rows][order][todo], surf_s[todo], use_lat[todo], use_lon[todo])
+            if _ == 0:
+                # Airborne rows without a recent aircraft reference wait for pass two.
+                keep = recent[todo] | surf_s[todo]
+                new_lat = np.where(keep, new_lat, NAN)
+                new_lon = np.where(keep, new_lon, NAN)
+            lat[todo], lon[todo] = new_lat, new_lon
+        return lat[inv], lon[inv]
+
+    def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
+                     lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+                     ) -> npt.NDArray[np.bool_]:
+        """True where the position implies an impossible speed (rows sorted by aircraft, t)."""
+        icao, t, surface = cols["icao"][rows], cols["t"][rows], cols["surface"][rows]
+        st_lat, st_lon, st_t = self.aircraft.last_accepted(icao)
+        st_surface = self.aircraft.last_surface(icao)
+        accepted = np.ones(rows.size, bool)
+        failed = np.zeros(rows.size, bool)
+        for _ in range(4):  # fixed point: compare each with the last *accepted* position
+            prev = cpr.previous_in_group(icao, accepted)
+            has = prev >= 0
+            p_lat = np.where(has, lat[prev], st_lat)
+            p_lon = np.where(has, lon[prev], st_lon)
+            p_t = np.where(has, t[prev], st_t)
+            p_surf = np.where(has, surface[prev], st_surface)
+            dt = np.abs(t - p_t)
+            both_surface = surface & p_surf
+            max_mps = np.where(both_surface, SURFACE_MAX_KT, AIRBORNE_MAX_KT) * KT_TO_MPS
+            margin = np.where(both_surface, SPEED_MARGIN_SURFACE_M, SPEED_MARGIN_AIRBORNE_M)
+            dist = cpr.distance_m(p_lat, p_lon, lat, lon)
+            checkable = np.isfinite(dist) & (dt <= SPEED_CHECK_MAX_AGE_S)
+            new_failed = checkable & (dist > max_mps * dt + margin)
+            if np.array_equal(new_failed, failed):
+                break
+            failed = new_failed
+            accepted = ~failed
+        return failed
+
+    def _plots(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
+               lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+               failed: npt.NDArray[np.bool_]) -> PlotBatch:
+        assert self.frame is not None
+        x, y, _ = self.frame.to_enu(lat, lon, 0.0)
+        icao = cols["icao"][rows]
+        quality_cols = self.aircraft.quality(icao)
+        surface = cols["surface"][rows]
+        nic = quality.combined_nic(cols["tc"][rows], surface, quality_cols["version"],
+                                   quality_cols["nic_a"], cols["nic_b"][rows])
+        nic = np.where(cols["tc"][rows] > 0, nic, -1).astype(np.int8)
+        self.aircraft.update_nic(icao, nic)
+        nacp = quality_cols["nacp"]
+        sigma = quality.sigma_m(nacp, cols["nucp"][rows])
+        mlat = cols["mlat"][rows]
+        adsb_ids = np.array([r.sensor_id for r in self.receivers], np.int32)
+        mlat_ids = np.array([r.mlat_sensor_id for r in self.receivers], np.int32)
+        rcv = cols["receiver"][rows]
+        sensor = np.where(mlat, mlat_ids[rcv], adsb_ids[rcv])
+        alt = np.where(cols["baro"][rows], cols["altitude"][rows], NAN)
+        ident = self.aircraft.identity(icao)
+        flags = np.where(failed, int(PlotFlag.SPEED_CHECK_FAILED), 0)
+        return PlotBatch.create(
+            t=cols["t"][rows], sensor_id=sensor, x=x, y=y, var_x=sigma**2, var_y=sigma**2,
+            cov_xy=0.0, icao24=icao, alt_ft=alt, nacp=nacp, nic=nic,
+            sil=quality_cols["sil"], flags=flags, squawk=ident["squawk"],
+            callsign=ident["callsign"])
+
+
+def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
+    """A numeric field of every record, NaN where absent or None."""
+    values = [r.get(key) for r in records]
+    return np.array([NAN if v is None else v for v in values], float)
+
+
+def _squawk(value: object) -> int:
+    try:
+        return int(str(value), 8)
+    except ValueError:
+        return -1
+
+
+def _callsign(rec: dict[str, Any]) -> str:
+    callsign = rec.get("callsign")
+    if callsign is None and "bds20" in rec:
+        callsign = rec["bds20"].get("callsign")
+    return str(callsign).strip("_# ") if callsign else ""
+
+
+def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Records to the numpy columns the position, plot and state code works on."""
+    n = len(records)
+    bds = [r.get("bds") for r in records]
+    squawk = np.full(n, -1, np.int16)
+    callsign = np.full(n, "", object)
+    for i, r in enumerate(records):
+        if "squawk" in r:
+            squawk[i] = _squawk(r["squawk"])
+        if "callsign" in r or "bds20" in r:
+            callsign[i] = _callsign(r)
+    lat_cpr = _col(records, "lat_cpr")
+    return {
+        "t": _col(records, "timestamp"),
+        "icao": np.array([int(r["icao24"], 16) for r in records], np.int64),
+        "df": np.array([int(r["df"]) for r in records], np.int64),
+        "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
+        "altitude": _col(records, "altitude"),
+        "baro": np.array([r.get("source") != "GNSS" for r in records], bool),
+        "lat_cpr": np.where(np.isfinite(lat_cpr), lat_cpr, -1).astype(np.int64),
+        "lon_cpr": np.nan_to_num(_col(records, "lon_cpr"), nan=-1).astype(np.int64),
+        "odd": np.array([r.get("parity") == "odd" for r in records], bool),
+        "surface": np.array([b == "06" for b in bds], bool),
+        "lat": _col(records, "latitude"),
+        "lon": _col(records, "longitude"),
+        "tc": np.nan_to_num(_col(records, "tc"), nan=0).astype(np.int64),
+        "nucp": np.nan_to_num(_col(records, "NUCp"), nan=0).astype(np.int64),
+        "nic_b": np.nan_to_num(_col(records, "NICb"), nan=0).astype(np.int64),
+        "mlat": np.array([bool(r.get("mlat", False)) for r in records], bool),
+        "rssi": _col(records, "rssi"),
+        "squawk": squawk,
+        "callsign": callsign,
+        "bds": bds,
+    }

@@ -1,0 +1,127 @@
+"""SBS / BaseStation CSV (port 30003): lines already decoded by the receiver.
+
+One line per message, 22 comma-separated fields:
+
+    MSG,type,session,aircraft,hex_ident,flight,date_gen,time_gen,date_log,time_log,
+    callsign,altitude_ft,ground_speed_kt,track_deg,lat,lon,vertical_rate_fpm,squawk,
+    alert,emergency,spi,is_on_ground
+
+MSG types 1..8 become the same decoded-message records as rs1090 gives for frames (dicts with
+`df`, `icao24`, `bds`, `altitude`, `latitude`, `longitude`, ...), so the rest of the pipeline
+does not care where a message came from.  Other record kinds (SEL, ID, AIR, STA, CLK) are
+counted as `sbs_other`; malformed lines are counted by kind and skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+SBS_FIELDS = 22
+MAX_PARTIAL_SBS_CHARS = 1000
+_DF_OF_TYPE = {1: "17", 2: "17", 3: "17", 4: "17", 5: "4", 6: "5", 7: "16", 8: "11"}
+"""Which downlink format an SBS MSG type comes from (5 and 6 also from DF20/21)."""
+_BDS_OF_TYPE = {1: "08", 2: "06", 3: "05", 4: "09"}
+
+
+def _number(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not finite")
+    return value
+
+
+def _epoch_s(date: str, time: str) -> float:
+    """'2024/06/06', '08:58:39.123' (UTC) to epoch seconds."""
+    stamp = datetime.strptime(f"{date.strip()} {time.strip()}", "%Y/%m/%d %H:%M:%S.%f")
+    return stamp.replace(tzinfo=UTC).timestamp()
+
+
+def _epoch_any(date: str, time: str) -> float:
+    try:
+        return _epoch_s(date, time)
+    except ValueError:
+        stamp = datetime.strptime(f"{date.strip()} {time.strip()}", "%Y/%m/%d %H:%M:%S")
+        return stamp.replace(tzinfo=UTC).timestamp()
+
+
+def parse_sbs_line(line: str) -> dict[str, Any]:
+    """One MSG line to a decoded-message record; raises ValueError/KeyError when malformed."""
+    f = line.split(",")
+    if len(f) < SBS_FIELDS - 4:  # some senders omit the four trailing flags
+        raise KeyError("sbs_bad_fields")
+    kind = int(f[1])
+    if kind not in _DF_OF_TYPE:
+        raise KeyError("sbs_bad_type")
+    icao = f[4].strip().lower()
+    if len(icao) != 6 or int(icao, 16) < 0:
+        raise KeyError("sbs_bad_address")
+    rec: dict[str, Any] = {"timestamp": _epoch_any(f[6], f[7]), "df": _DF_OF_TYPE[kind],
+                           "icao24": icao, "source": "sbs", "sbs_type": kind}
+    if kind in _BDS_OF_TYPE:
+        rec["bds"] = _BDS_OF_TYPE[kind]
+    callsign = f[10].strip()
+    if callsign:
+        rec["callsign"] = callsign
+    for key, idx in (("altitude", 11), ("groundspeed", 12), ("track", 13), ("latitude", 14),
+                     ("longitude", 15), ("vertical_rate", 16)):
+        value = _number(f[idx])
+        if value is not None:
+            rec[key] = int(value) if key == "altitude" else value
+    if "latitude" in rec and not (-90 <= rec["latitude"] <= 90 and -180 <= rec["longitude"] <= 180):
+        raise KeyError("sbs_bad_position")
+    squawk = f[17].strip()
+    if squawk:
+        if len(squawk) != 4 or any(c not in "01234567" for c in squawk):
+            raise KeyError("sbs_bad_squawk")
+        rec["squawk"] = squawk
+    return rec
+
+
+class SbsParser:
+    """Incremental SBS line parser: `feed(bytes) -> list[record]`, bad lines counted in `bad`."""
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self.bad: Counter[str] = Counter()
+        self.frames = 0
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        """Records of the complete lines in `data` (the text after the last newline waits)."""
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_PARTIAL_SBS_CHARS:
+            self.bad["sbs_junk"] += 1
+            self._partial = b""
+        out: list[dict[str, Any]] = []
+        for raw in lines:
+            rec = self._line(raw.strip())
+            if rec is not None:
+                out.append(rec)
+        self.frames += len(out)
+        return out
+
+    def _line(self, raw: bytes) -> dict[str, Any] | None:
+        if not raw:
+            return None
+        try:
+            line = raw.decode("ascii")
+        except UnicodeDecodeError:
+            self.bad["sbs_bad_text"] += 1
+            return None
+        if not line.startswith("MSG,"):
+            head = line.split(",", 1)[0]
+            key = "sbs_other" if head in ("SEL", "ID", "AIR", "STA", "CLK") else "sbs_bad_kind"
+            self.bad[key] += 1
+            return None
+        try:
+            return parse_sbs_line(line)
+        except KeyError as exc:
+            self.bad[str(exc.args[0])] += 1
+        except (ValueError, IndexError, OverflowError):
+            self.bad["sbs_bad_number"] += 1
+        return None

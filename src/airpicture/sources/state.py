@@ -1,0 +1,203 @@
+"""Per-aircraft Mode S state: last position, identity, quality and message counts.
+
+It serves three users: CPR decoding (the reference follows the aircraft), the speed check
+(last accepted position), and aircraft.json (messages, rssi, nic/nac_p/sil, gs, track ...).
+Updates are vectorised per batch and loop only over the aircraft present in it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+NAN = math.nan
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class AircraftState:
+    """What is known of one aircraft (NaN / -1 / "" unknown). Times in feed seconds."""
+
+    icao24: int
+    messages: int = 0
+    last_t: float = NAN
+    rssi_dbfs: float = NAN
+    callsign: str = ""
+    squawk: int = -1
+    alt_baro_ft: float = NAN
+    alt_geom_ft: float = NAN
+    gs_kt: float = NAN
+    track_deg: float = NAN
+    baro_rate_fpm: float = NAN
+    geom_rate_fpm: float = NAN
+    lat_deg: float = NAN
+    lon_deg: float = NAN
+    pos_t: float = NAN
+    on_ground: bool = False
+    version: int = -1
+    nic_a: int = 0
+    nic: int = -1
+    nacp: int = -1
+    sil: int = -1
+    adsb: bool = False
+    mlat: bool = False
+
+
+def _last_valid(icao_sorted: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
+                starts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per group (rows sorted by icao then time): index of its last valid row, -1 if none."""
+    pos = np.where(valid, np.arange(valid.size), -1)
+    last = np.maximum.reduceat(pos, starts) if valid.size else np.empty(0, np.int64)
+    return np.where(last >= starts, last, -1)
+
+
+@dataclass
+class AircraftStates:
+    """All aircraft by 24-bit address, plus the set of CRC-verified addresses."""
+
+    by_icao: dict[int, AircraftState] = field(default_factory=dict)
+    verified: set[int] = field(default_factory=set)
+
+    def get(self, icao: int) -> AircraftState:
+        state = self.by_icao.get(icao)
+        if state is None:
+            state = self.by_icao[icao] = AircraftState(icao)
+        return state
+
+    def update(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
+        """Fold a batch's non-position fields into the states (only verified addresses)."""
+        keep = np.flatnonzero(cols["verified"])
+        order = keep[np.lexsort((cols["t"][keep], cols["icao"][keep]))]
+        if order.size == 0:
+            return
+        icao = cols["icao"][order]
+        uniq, starts = np.unique(icao, return_index=True)
+        counts = np.diff(np.append(starts, icao.size))
+        t = cols["t"][order]
+        vrate = _pick(records, order, "vertical_rate")
+        baro_rate = np.array([records[i].get("vrate_src") == "barometric" for i in order])
+        fields_: dict[str, tuple[F64 | npt.NDArray[Any], npt.NDArray[np.bool_]]] = {}
+        alt = cols["altitude"][order]
+        baro = cols["baro"][order]
+        fields_["alt_baro_ft"] = (alt, np.isfinite(alt) & baro)
+        fields_["alt_geom_ft"] = (alt, np.isfinite(alt) & ~baro)
+        for name, key in (("gs_kt", "groundspeed"), ("track_deg", "track")):
+            values = _pick(records, order, key)
+            fields_[name] = (values, np.isfinite(values))
+        fields_["baro_rate_fpm"] = (vrate, np.isfinite(vrate) & baro_rate)
+        fields_["geom_rate_fpm"] = (vrate, np.isfinite(vrate) & ~baro_rate)
+        squawk = cols["squawk"][order]
+        fields_["squawk"] = (squawk, squawk >= 0)
+        callsign = cols["callsign"][order]
+        fields_["callsign"] = (callsign, callsign != "")
+        lasts = {name: _last_valid(icao, ok, starts) for name, (_, ok) in fields_.items()}
+        rssi = cols["rssi"][order]
+        power = np.where(np.isfinite(rssi), 10 ** (rssi / 10), 0.0)
+        n_rssi = np.add.reduceat(np.isfinite(rssi).astype(float), starts)
+        mean_power = np.add.reduceat(power, starts) / np.maximum(n_rssi, 1)
+        for k, icao_k in enumerate(uniq.tolist()):
+            st = self.get(icao_k)
+            st.messages += int(counts[k])
+            st.last_t = float(t[starts[k] + counts[k] - 1])
+            if n_rssi[k]:
+                st.rssi_dbfs = float(10 * np.log10(max(mean_power[k], 1e-10)))
+            for name, (values, _) in fields_.items():
+                i = lasts[name][k]
+                if i >= 0:
+                    value = values[i]
+                    setattr(st, name, value.item() if hasattr(value, "item") else value)
+        self._status(records, cols)
+
+    def _status(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
+        """Operational status (BDS 6,5) and target state (6,2): version, NICa, NACp, SIL."""
+        for i in np.flatnonzero(cols["df"] >= 17).tolist():
+            bds = cols["bds"][i]
+            if bds not in ("65", "62") or not cols["verified"][i]:
+                continue
+            rec = records[i]
+            st = self.get(int(cols["icao"][i]))
+            if rec.get("NACp") is not None:
+                st.nacp = int(rec["NACp"])
+            if bds == "65":
+                st.version = int(rec.get("version", -1))
+                st.nic_a = int(rec.get("NICs", rec.get("NICa", 0)) or 0)
+                if st.version >= 1 and rec.get("SIL") is not None:
+                    st.sil = int(rec["SIL"])
+            st.adsb = True
+
+    def _arrays(self, icao: npt.NDArray[np.int64], names: tuple[str, ...], fill: float
+                ) -> list[F64]:
+        uniq, inv = np.unique(icao, return_inverse=True)
+        table = np.full((len(names), uniq.size), fill, float)
+        for k, icao_k in enumerate(uniq.tolist()):
+            st = self.by_icao.get(icao_k)
+            if st is not None:
+                table[:, k] = [getattr(st, n) for n in names]
+        return [table[j][inv] for j in range(len(names))]
+
+    def last_positions(self, icao: npt.NDArray[np.int64]) -> tuple[F64, F64, F64]:
+        """Last accepted position (lat, lon, t) of each row's aircraft, NaN where none."""
+        lat, lon, t = self._arrays(icao, ("lat_deg", "lon_deg", "pos_t"), NAN)
+        return lat, lon, t
+
+    last_accepted = last_positions
+
+    def last_surface(self, icao: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        (ground,) = self._arrays(icao, ("on_ground",), 0.0)
+        return ground.astype(bool)
+
+    def quality(self, icao: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        names = ("version", "nic_a", "nacp", "sil")
+        arrays = self._arrays(icao, names, -1.0)
+        return {n: a.astype(np.int64) for n, a in zip(names, arrays, strict=True)}
+
+    def identity(self, icao: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[Any]]:
+        uniq, inv = np.unique(icao, return_inverse=True)
+        squawk = np.full(uniq.size, -1, np.int16)
+        callsign = np.full(uniq.size, "", object)
+        for k, icao_k in enumerate(uniq.tolist()):
+            st = self.by_icao.get(icao_k)
+            if st is not None:
+                squawk[k], callsign[k] = st.squawk, st.callsign
+        return {"squawk": squawk[inv], "callsign": callsign[inv]}
+
+    def update_positions(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
+                         lat: F64, lon: F64, accepted: npt.NDArray[np.bool_]) -> None:
+        """Remember each aircraft's last accepted position (rows sorted by aircraft, time)."""
+        icao = cols["icao"][rows]
+        if icao.size == 0:
+            return
+        uniq, starts = np.unique(icao, return_index=True)
+        last = _last_valid(icao, accepted, starts)
+        for k, icao_k in enumerate(uniq.tolist()):
+            i = last[k]
+            if i < 0:
+                continue
+            st = self.get(icao_k)
+            row = rows[i]
+            st.lat_deg, st.lon_deg = float(lat[i]), float(lon[i])
+            st.pos_t = float(cols["t"][row])
+            st.on_ground = bool(cols["surface"][row])
+            if cols["mlat"][row]:
+                st.mlat = True
+            else:
+                st.adsb = True
+
+    def update_nic(self, icao: npt.NDArray[np.int64], nic: npt.NDArray[np.int8]) -> None:
+        """Remember the NIC of each aircraft's last position in the batch."""
+        if icao.size == 0:
+            return
+        uniq, starts = np.unique(icao, return_index=True)
+        last = _last_valid(icao, nic >= 0, starts)
+        for k, icao_k in enumerate(uniq.tolist()):
+            if last[k] >= 0:
+                self.get(icao_k).nic = int(nic[last[k]])
+
+
+def _pick(records: list[dict[str, Any]], rows: npt.NDArray[np.int64], key: str) -> F64:
+    values = [records[i].get(key) for i in rows.tolist()]
+    return np.array([NAN if v is None else v for v in values], float)
