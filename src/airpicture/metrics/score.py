@@ -1,0 +1,235 @@
+"""Score a tracker's tracks.parquet against a scenario's truth (SCENARIO.md "Scores").
+
+GOSPA (c = 10 km, p = 2, alpha = 2) with its localisation, missed and false parts, OSPA,
+position and velocity RMS over the GOSPA-assigned pairs, identity changes per target, time
+from a target's first plot to its first confirmed track, and SIAP completeness, ambiguity
+and spuriousness.  Only confirmed track rows are scored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from airpicture.core.errors import UserError
+from airpicture.core.schema import TRACK_COLUMNS, TRUTH_COLUMNS
+from airpicture.metrics.align import (
+    MAX_TRACK_AGE_S,
+    ConfirmedRows,
+    FloatArray,
+    IntArray,
+    PointSets,
+    align_tracks,
+    scoring_times,
+    truth_at,
+)
+from airpicture.metrics.gospa import (
+    GOSPA_ALPHA,
+    GOSPA_C_M,
+    GOSPA_P,
+    Assignment,
+    PerTime,
+    assign,
+    per_time,
+    time_mean,
+)
+from airpicture.metrics.siap import SIAP_THRESHOLD_M, siap
+
+
+@dataclass
+class ScoreDetails:
+    """Per-time and per-pair arrays behind the summary (for the report; not in the JSON)."""
+
+    times_s: FloatArray
+    per_time: PerTime
+    pos_err_m: FloatArray
+    vel_err_mps: FloatArray
+    time_to_confirm_s: FloatArray
+    truth: PointSets
+    tracks: PointSets
+
+
+@dataclass
+class ScoreSummary:
+    """The scores of one tracker run on one scenario; `to_json()` is what summary.json holds."""
+
+    gospa_m: float
+    gospa_localisation_m: float
+    gospa_missed_m: float
+    gospa_false_m: float
+    ospa_m: float
+    rms_pos_m: float
+    rms_vel_mps: float
+    id_changes: int
+    mean_time_to_confirm_s: float
+    max_time_to_confirm_s: float
+    siap_completeness: float
+    siap_ambiguity: float
+    siap_spuriousness: float
+    n_truth: int
+    n_tracks: int
+    n_times: int
+    n_targets_never_tracked: int
+    mean_missed_per_time: float
+    mean_false_per_time: float
+    t_min_s: float
+    step_s: float | None
+    c_m: float = GOSPA_C_M
+    p: float = GOSPA_P
+    alpha: float = GOSPA_ALPHA
+    details: ScoreDetails | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """Scalars only, NaN as null, so json.dumps gives valid JSON."""
+        out: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if name == "details":
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            out[name] = value
+        return out
+
+
+def _check_table(table: pa.Table, columns: tuple[Any, ...], where: str) -> None:
+    """Required columns present and non-null, or a UserError naming them."""
+    for c in columns:
+        if not c.required:
+            continue
+        if c.name not in table.column_names:
+            raise UserError(where, f"missing column {c.name!r}")
+        if table.column(c.name).null_count:
+            raise UserError(where, f"column {c.name!r} has null values")
+
+
+def _load_tracks(tracks: Path | pa.Table) -> pa.Table:
+    from airpicture.io.scenario import read_tracks
+
+    if isinstance(tracks, pa.Table):
+        _check_table(tracks, TRACK_COLUMNS, "tracks table")
+        return tracks
+    return read_tracks(tracks)
+
+
+def first_plot_times(truth_id: IntArray, plot_t_s: FloatArray) -> dict[int, float]:
+    """Time of each target's first plot (clutter, truth_id < 0, left out)."""
+    real = truth_id >= 0
+    ids, t = truth_id[real], plot_t_s[real]
+    order = np.lexsort((t, ids))
+    uniq, first = np.unique(ids[order], return_index=True)
+    return dict(zip(uniq.tolist(), t[order][first].tolist(), strict=True))
+
+
+def id_changes(truth: PointSets, est: PointSets, match: Assignment) -> int:
+    """How often the track assigned to a target differs from the one last assigned to it."""
+    target = truth.ident[match.truth_row]
+    k = truth.k[match.truth_row]
+    track = est.ident[match.est_row]
+    order = np.lexsort((k, target))
+    target, track = target[order], track[order]
+    return int(np.count_nonzero((target[1:] == target[:-1]) & (track[1:] != track[:-1])))
+
+
+def times_to_confirm(
+    truth: PointSets, est: PointSets, match: Assignment, times_s: FloatArray,
+    first_plot: dict[int, float], first_confirmed: dict[int, float],
+) -> tuple[FloatArray, int]:
+    """Per target: first confirmed track following it minus its first plot time.
+
+    The confirmation instant is the first confirmed row of the first assigned track, clipped
+    into (previous scoring time, first assigned time].  Targets already tracked when scoring
+    starts, before their first plot is known, are left out.  Also returns how many targets
+    with plots never got a track.
+    """
+    target = truth.ident[match.truth_row]
+    k = truth.k[match.truth_row]
+    track = est.ident[match.est_row]
+    order = np.lexsort((k, target))
+    target, k, track = target[order], k[order], track[order]
+    first = np.ones(target.size, bool)
+    first[1:] = target[1:] != target[:-1]
+    target, k, track = target[first], k[first], track[first]
+    plot_t = np.array([first_plot.get(int(t), np.nan) for t in target])
+    conf_t = np.array([first_confirmed.get(int(j), np.nan) for j in track])
+    prev_t = np.where(k > 0, times_s[np.maximum(k - 1, 0)], -np.inf)
+    conf_t = np.clip(conf_t, prev_t, times_s[k])
+    known = np.isfinite(plot_t) & ((k > 0) | (plot_t >= times_s[0] if times_s.size else False))
+    delay = np.maximum(conf_t - plot_t, 0.0)[known]
+    scored = set(np.unique(truth.ident).tolist())
+    plotted = {tid for tid, t in first_plot.items() if tid in scored and t <= times_s[-1]}
+    never = len(plotted - set(target.tolist())) if times_s.size else 0
+    return delay.astype(np.float64), never
+
+
+def score_tables(
+    truth_table: pa.Table, tracks_table: pa.Table, first_plot: dict[int, float], *,
+    t_min_s: float = 0.0, step_s: float | None = None,
+) -> ScoreSummary:
+    """Score tracks (tracks.parquet columns) against truth (truth.parquet columns)."""
+    _check_table(truth_table, TRUTH_COLUMNS, "truth table")
+    _check_table(tracks_table, TRACK_COLUMNS, "tracks table")
+    truth_t = np.asarray(truth_table.column("t").to_numpy(zero_copy_only=False), np.float64)
+    times = scoring_times(truth_t, t_min_s, step_s)
+    n_times = int(times.size)
+    truth = truth_at(truth_table, times)
+    rows = ConfirmedRows.from_table(tracks_table)
+    est = align_tracks(rows, times, MAX_TRACK_AGE_S)
+    match = assign(truth, est, GOSPA_C_M, GOSPA_P)
+    pt = per_time(truth, est, match, n_times, GOSPA_C_M, GOSPA_P, GOSPA_ALPHA)
+    pos_err = match.dist_m
+    vel_err = np.hypot(truth.vx[match.truth_row] - est.vx[match.est_row],
+                       truth.vy[match.truth_row] - est.vy[match.est_row])
+    delays, never = times_to_confirm(truth, est, match, times, first_plot,
+                                     rows.first_t_per_track())
+    sp = siap(truth, est, n_times, SIAP_THRESHOLD_M)
+
+    def rms(v: FloatArray) -> float:
+        return float(np.sqrt(np.mean(np.square(v)))) if v.size else float("nan")
+
+    details = ScoreDetails(times, pt, pos_err, vel_err, delays, truth, est)
+    return ScoreSummary(
+        gospa_m=time_mean(pt.gospa_m),
+        gospa_localisation_m=time_mean(np.sqrt(pt.localisation_m2)),
+        gospa_missed_m=time_mean(np.sqrt(pt.missed_m2)),
+        gospa_false_m=time_mean(np.sqrt(pt.false_m2)),
+        ospa_m=time_mean(pt.ospa_m),
+        rms_pos_m=rms(pos_err),
+        rms_vel_mps=rms(vel_err),
+        id_changes=id_changes(truth, est, match),
+        mean_time_to_confirm_s=float(np.mean(delays)) if delays.size else float("nan"),
+        max_time_to_confirm_s=float(np.max(delays)) if delays.size else float("nan"),
+        siap_completeness=sp.completeness,
+        siap_ambiguity=sp.ambiguity,
+        siap_spuriousness=sp.spuriousness,
+        n_truth=int(np.unique(truth.ident).size),
+        n_tracks=int(np.unique(est.ident).size),
+        n_times=n_times,
+        n_targets_never_tracked=never,
+        mean_missed_per_time=time_mean((pt.n_truth - pt.n_assigned).astype(float)),
+        mean_false_per_time=time_mean((pt.n_tracks - pt.n_assigned).astype(float)),
+        t_min_s=float(t_min_s),
+        step_s=None if step_s is None else float(step_s),
+        details=details,
+    )
+
+
+def score_scenario(
+    scenario_dir: Path, tracks: Path | pa.Table, *, t_min_s: float = 0.0,
+    step_s: float | None = None,
+) -> ScoreSummary:
+    """Score a tracker's tracks against the truth and plots of the scenario in `scenario_dir`."""
+    from airpicture.io.scenario import read_meta, read_plots_with_truth, read_truth
+
+    meta = read_meta(scenario_dir)
+    truth_table = read_truth(scenario_dir)
+    plots, truth_id = read_plots_with_truth(scenario_dir, meta)
+    tracks_table = _load_tracks(tracks)
+    if step_s is not None and not step_s > 0:
+        raise UserError(None, f"--step must be positive, got {step_s}")
+    first_plot = first_plot_times(np.asarray(truth_id, np.int64), plots.t)
+    return score_tables(truth_table, tracks_table, first_plot, t_min_s=t_min_s, step_s=step_s)
