@@ -1,0 +1,244 @@
+"""One time slice of plots through the tracker: gate, assign, IMM update, initiate, delete.
+
+All steps are batched over tracks and plots (numpy structure-of-arrays); the components are
+swappable behind the Protocols of gate.py, associate.py, imm.py, initiate.py and lifecycle.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.core.plots import PlotBatch, PlotFlag
+from airpicture.core.tracks import TrackStatus
+from airpicture.tracker.associate import Associator, ClusteredGNN
+from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.gate import Gate, KDTreeChiSquareGate
+from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater
+from airpicture.tracker.initiate import TwoPointInitiator, plot_cov
+from airpicture.tracker.lifecycle import AgeCovarianceDeleter, Deleter, confirmed_now
+from airpicture.tracker.models import STATE_DIM, ConstantVelocity, CoordinatedTurn, FloatArray
+from airpicture.tracker.state import TrackState
+from airpicture.tracker.vertical import update_alt
+
+IntArray = npt.NDArray[np.int64]
+
+
+def group_rank(plots: PlotBatch) -> IntArray:
+    """0 for a plot's first occurrence per (sensor, icao24) in the slice, 1 for the next...
+
+    Plots without identity are rank 0: an aircraft gives one plot per scan of a radar.
+    """
+    n = len(plots)
+    order = np.lexsort((plots.t, plots.icao24, plots.sensor_id))
+    s, a = plots.sensor_id[order], plots.icao24[order]
+    new = np.ones(n, bool)
+    new[1:] = (s[1:] != s[:-1]) | (a[1:] != a[:-1])
+    start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    rank_sorted = np.arange(n) - start
+    rank = np.empty(n, np.int64)
+    rank[order] = np.where(a == 0, 0, rank_sorted)
+    return rank
+
+
+class SliceEngine:
+    """Holds the tracks and runs the tracking steps on one slice of plots at a time."""
+
+    def __init__(self, cfg: TrackerConfig, sensor_ids: list[int], kinds: list[str]) -> None:
+        self.cfg = cfg
+        self.sensor_ids = np.asarray(sensor_ids, np.int64)
+        self._col_order = np.argsort(self.sensor_ids)
+        self.periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
+        self.is_psr = np.array([k == "psr" for k in kinds], bool)
+        self.predictor: Predictor = IMMPredictor(
+            (ConstantVelocity(cfg.q_cv), CoordinatedTurn(cfg.q_ct, cfg.q_turn)), cfg.mode_hold_s)
+        self.updater: Updater = IMMUpdater()
+        self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
+                                              max(cfg.q_ct, cfg.q_cv) * 4)
+        self.associator: Associator = ClusteredGNN()
+        self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
+                                           cfg.pair_max_dt_s)
+        self.deleter: Deleter = AgeCovarianceDeleter(cfg)
+        self.n_models = 2
+        self.state = TrackState.empty(self.n_models, len(sensor_ids))
+        self.next_id = 1
+        self.counts: dict[str, int] = {
+            "plots_used": 0, "plots_initiated": 0, "plots_in_gate_unused": 0,
+            "identity_mismatch": 0, "tracks_initiated": 0, "tracks_confirmed": 0,
+            "tracks_deleted": 0,
+        }
+
+    # --- state for snapshots ---------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        return {"state": self.state, "next_id": self.next_id, "counts": dict(self.counts),
+                "pending": self.initiator.pending, "expired": self.initiator.expired}
+
+    def set_state(self, obj: dict[str, Any]) -> None:
+        self.state = obj["state"]
+        self.next_id = obj["next_id"]
+        self.counts = dict(obj["counts"])
+        self.initiator.pending = obj["pending"]
+        self.initiator.expired = obj["expired"]
+
+    def sensor_col(self, sensor_id: npt.NDArray[Any]) -> IntArray:
+        """Column of each sensor id in the sensor_last_t matrix."""
+        pos = np.searchsorted(self.sensor_ids[self._col_order], sensor_id)
+        return np.asarray(self._col_order[pos], np.int64)
+
+    # --- the slice -------------------------------------------------------------------------
+    def process(self, plots: PlotBatch, t_end: float) -> None:
+        """Run one slice of (valid, time-sorted) plots, then track life at t_end."""
+        rank = group_rank(plots)
+        key = plots.sensor_id.astype(np.int64) * 1024 + np.minimum(rank, 1023)
+        uniq, inv = np.unique(key, return_inverse=True)
+        first_t = np.full(uniq.size, np.inf)
+        np.minimum.at(first_t, inv, plots.t)
+        for g in np.lexsort((uniq, first_t)):
+            self._process_group(plots.take(inv == g))
+        self.initiator.expire(t_end)
+        self._life(t_end)
+
+    def status_at(self, t_s: float) -> npt.NDArray[np.int8]:
+        """Track status (tentative / confirmed / coasting) at t_s."""
+        _, status = self.deleter.step(self.state, t_s, self.periods)
+        return status
+
+    def _life(self, t_s: float) -> None:
+        keep, status = self.deleter.step(self.state, t_s, self.periods)
+        self.state.status = status
+        self.counts["tracks_deleted"] += int((~keep).sum())
+        if not keep.all():
+            self.state = self.state.take(keep)
+
+    def _process_group(self, plots: PlotBatch) -> None:
+        """Associate one sensor's plots (at most one per aircraft) and update the tracks."""
+        st, cfg = self.state, self.cfg
+        z = np.column_stack([plots.x, plots.y])
+        R = plot_cov(plots)
+        t_ref = float(np.median(plots.t))
+        gated_any = np.zeros(len(plots), bool)
+        if len(st):
+            x, P = self.predictor.predict_combined(st.xs, st.Ps, st.mu, t_ref - st.t)
+            pairs = self.gate.pairs(x[:, :4], P[:, :4, :4], t_ref, z, R, plots.t)
+            p_icao, t_icao = plots.icao24[pairs.plot], st.icao24[pairs.track]
+            # Identity: a plot never joins a track of another identity, nor an anonymous
+            # track while a track of its own identity exists.
+            has_own = np.isin(p_icao, st.icao24[st.icao24 != 0]) & (p_icao != 0)
+            allowed = (p_icao == 0) | (t_icao == p_icao) | ((t_icao == 0) & ~has_own)
+            cost = pairs.d2 + pairs.log_det - cfg.identity_bonus * (
+                (p_icao == t_icao) & (p_icao != 0))
+            ti, pj, cost = pairs.track[allowed], pairs.plot[allowed], cost[allowed]
+            gated_any[pj] = True
+            pick = self.associator.assign(len(st), len(plots), ti, pj, cost)
+            ti, pj = ti[pick], pj[pick]
+            self._update(ti, plots.take(pj), z[pj], R[pj])
+            used = np.zeros(len(plots), bool)
+            used[pj] = True
+            self.counts["plots_used"] += int(pj.size)
+            self.counts["plots_in_gate_unused"] += int((gated_any & ~used).sum())
+        free = plots.take(~gated_any)
+        self._flag_identity_mismatch(free)
+        self._initiate(free)
+
+    def _flag_identity_mismatch(self, free: PlotBatch) -> None:
+        """Plots whose identity belongs to a live track they do not fit: flag plot and track."""
+        st = self.state
+        if len(free) == 0 or len(st) == 0:
+            return
+        bad = (free.icao24 != 0) & np.isin(free.icao24, st.icao24)
+        if bad.any():
+            free.flags[bad] |= np.uint16(PlotFlag.IDENTITY_MISMATCH)
+            hit = np.isin(st.icao24, free.icao24[bad])
+            st.flags[hit] |= np.uint16(PlotFlag.IDENTITY_MISMATCH)
+            self.counts["identity_mismatch"] += int(bad.sum())
+
+    def _update(self, ti: IntArray, plots: PlotBatch, z: FloatArray, R: FloatArray) -> None:
+        """IMM cycle (mix, predict to each plot's own time, update) for the assigned pairs."""
+        if ti.size == 0:
+            return
+        st, cfg = self.state, self.cfg
+        dt = plots.t - st.t[ti]
+        xp, Pp, c = self.predictor.predict(st.xs[ti], st.Ps[ti], st.mu[ti], dt, True)
+        xu, Pu, mu = self.updater.update(xp, Pp, c, z, R)
+        st.xs[ti], st.Ps[ti], st.mu[ti] = xu, Pu, mu
+        st.t[ti] = plots.t
+        st.last_update_t[ti] = np.maximum(st.last_update_t[ti], plots.t)
+        col = self.sensor_col(plots.sensor_id)
+        st.sensor_last_t[ti, col] = plots.t
+        psr = self.is_psr[col]
+        st.hits_psr[ti] += psr
+        st.hits_id[ti] += ~psr
+        st.period_s[ti] = np.minimum(st.period_s[ti], self.periods[col])
+        self._carry_identity(ti, plots)
+        st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
+            st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
+            plots.t, cfg.sigma_alt_ft, cfg.q_alt)
+        newly = confirmed_now(st.take(ti), cfg) & (st.status[ti] == TrackStatus.TENTATIVE)
+        st.status[ti[newly]] = TrackStatus.CONFIRMED
+        self.counts["tracks_confirmed"] += int(newly.sum())
+
+    def _carry_identity(self, ti: IntArray, plots: PlotBatch) -> None:
+        """Copy icao24, callsign and squawk from plots that carry them."""
+        st = self.state
+        has = plots.icao24 != 0
+        st.icao24[ti[has]] = plots.icao24[has]
+        has_cs = np.array([bool(c) for c in plots.callsign], bool)
+        st.callsign[ti[has_cs]] = plots.callsign[has_cs]
+        has_sq = plots.squawk >= 0
+        st.squawk[ti[has_sq]] = plots.squawk[has_sq]
+
+    def _initiate(self, free: PlotBatch) -> None:
+        """Two-point initiation from plots no track took."""
+        later, earlier = self.initiator.initiate(free)
+        if len(later):
+            self.state = self.state.append(self._new_tracks(later, earlier))
+
+    def _new_tracks(self, p2: PlotBatch, p1: PlotBatch) -> TrackState:
+        """Tentative tracks at the later plot, velocity from the pair."""
+        cfg, n, M = self.cfg, len(p2), self.n_models
+        dt = p2.t - p1.t
+        R1, R2 = plot_cov(p1), plot_cov(p2)
+        x = np.zeros((n, STATE_DIM))
+        x[:, 0], x[:, 1] = p2.x, p2.y
+        x[:, 2], x[:, 3] = (p2.x - p1.x) / dt, (p2.y - p1.y) / dt
+        P = np.zeros((n, STATE_DIM, STATE_DIM))
+        d = dt[:, None, None]
+        P[:, :2, :2] = R2
+        P[:, :2, 2:4] = P[:, 2:4, :2] = R2 / d
+        P[:, 2:4, 2:4] = (R1 + R2) / d**2 + np.eye(2) * cfg.q_ct * np.abs(d) / 3.0
+        P[:, 4, 4] = cfg.turn_sigma0_rad_s**2
+        xs = np.repeat(x[:, None], M, axis=1)
+        Ps = np.repeat(P[:, None], M, axis=1)
+        xs[:, 0, 4] = 0.0
+        Ps[:, 0, 4, 4] = 1e-8
+        mu = np.tile([1.0 - cfg.mu0_ct, cfg.mu0_ct], (n, 1))
+        col2, col1 = self.sensor_col(p2.sensor_id), self.sensor_col(p1.sensor_id)
+        slt = np.full((n, len(self.sensor_ids)), np.nan)
+        slt[np.arange(n), col1] = p1.t
+        slt[np.arange(n), col2] = p2.t
+        psr = self.is_psr[col1].astype(np.int32) + self.is_psr[col2]
+        alt = np.where(np.isfinite(p2.alt_ft), p2.alt_ft, p1.alt_ft)
+        has_both = np.isfinite(p2.alt_ft) & np.isfinite(p1.alt_ft)
+        rate = np.where(has_both, (p2.alt_ft - p1.alt_ft) / dt, 0.0)
+        alt_cov = np.tile([cfg.sigma_alt_ft**2, 0.0, 30.0**2], (n, 1))
+        ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self.next_id += n
+        self.counts["tracks_initiated"] += n
+        self.counts["plots_initiated"] += 2 * n
+        callsign = np.where([bool(c) for c in p2.callsign], p2.callsign, p1.callsign)
+        new = TrackState(
+            track_id=ids, t=p2.t.copy(), xs=xs, Ps=Ps, mu=mu,
+            status=np.zeros(n, np.int8), hits_psr=psr, hits_id=(2 - psr).astype(np.int32),
+            period_s=np.minimum(self.periods[col1], self.periods[col2]),
+            last_update_t=p2.t.copy(), icao24=np.where(p2.icao24 != 0, p2.icao24, p1.icao24),
+            callsign=np.asarray(callsign, object), squawk=np.maximum(p2.squawk, p1.squawk),
+            flags=(p2.flags | p1.flags) & np.uint16(PlotFlag.IDENTITY_MISMATCH),
+            alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
+            alt_cov=alt_cov, sensor_last_t=slt,
+        )
+        conf = confirmed_now(new, cfg)
+        new.status[conf] = TrackStatus.CONFIRMED
+        self.counts["tracks_confirmed"] += int(conf.sum())
+        return new

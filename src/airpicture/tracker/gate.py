@@ -1,0 +1,120 @@
+"""Gating: spatial pre-gate (KD-tree) on predicted positions, then a chi-square gate.
+
+Cost is (tracks + plots) log: candidate pairs come from a KD-tree radius search; only those
+get a Mahalanobis distance, with the plot's own covariance R and the track's covariance
+extrapolated to the plot's own time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import chain
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
+
+from airpicture.tracker.imm import inv2
+from airpicture.tracker.models import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class GatedPairs:
+    """Track-plot pairs inside the gate: indices, squared Mahalanobis distance, log det S."""
+
+    track: IntArray
+    plot: IntArray
+    d2: FloatArray
+    log_det: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.track.shape[0])
+
+
+class Gate(Protocol):
+    """Finds the track-plot pairs that may be associated."""
+
+    def pairs(self, x4: FloatArray, P4: FloatArray, t_ref: float, z: FloatArray,
+              R: FloatArray, t_plot: FloatArray) -> GatedPairs:
+        """x4 (n, 4) [x, y, vx, vy] and P4 (n, 4, 4) at t_ref; plots z (p, 2), R (p, 2, 2)."""
+        ...
+
+
+def _extrapolated_pos_cov(P4: FloatArray, dt: FloatArray, q: float) -> FloatArray:
+    """Position covariance (p, 2, 2) after a constant-velocity step dt (per pair)."""
+    Ppp, Ppv, Pvv = P4[:, :2, :2], P4[:, :2, 2:], P4[:, 2:, 2:]
+    d = dt[:, None, None]
+    out = Ppp + d * (Ppv + np.swapaxes(Ppv, 1, 2)) + d * d * Pvv
+    extra = q * np.abs(dt) ** 3 / 3.0
+    out[:, 0, 0] += extra
+    out[:, 1, 1] += extra
+    return out
+
+
+def _pairs_within(tree_plots: cKDTree, pos: FloatArray, radius: FloatArray, r_base: float
+                  ) -> tuple[IntArray, IntArray]:
+    """All (track, plot) index pairs closer than each track's radius (two tiers for speed)."""
+    wide = radius > r_base
+    narrow_idx = np.flatnonzero(~wide)
+    ti_list, pj_list = [], []
+    if narrow_idx.size:
+        tree_tracks = cKDTree(pos[narrow_idx])
+        m = tree_tracks.sparse_distance_matrix(tree_plots, r_base, output_type="ndarray")
+        ti_list.append(narrow_idx[m["i"].astype(np.int64)])
+        pj_list.append(m["j"].astype(np.int64))
+    wide_idx = np.flatnonzero(wide)
+    if wide_idx.size:
+        hits = tree_plots.query_ball_point(pos[wide_idx], radius[wide_idx], return_sorted=False)
+        counts = np.fromiter((len(h) for h in hits), np.int64, count=len(hits))
+        ti_list.append(np.repeat(wide_idx, counts))
+        pj_list.append(np.fromiter(chain.from_iterable(hits), np.int64, count=int(counts.sum())))
+    if not ti_list:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(ti_list), np.concatenate(pj_list)
+
+
+@dataclass(frozen=True)
+class KDTreeChiSquareGate:
+    """KD-tree radius search, then the chi-square gate with per-plot R."""
+
+    gate_prob: float
+    max_radius_m: float
+    q_gate: float
+    """Acceleration noise density used when extrapolating a track within a slice, m^2/s^3."""
+
+    @property
+    def threshold(self) -> float:
+        return float(chi2.ppf(self.gate_prob, 2))
+
+    def pairs(self, x4: FloatArray, P4: FloatArray, t_ref: float, z: FloatArray,
+              R: FloatArray, t_plot: FloatArray) -> GatedPairs:
+        n, p = x4.shape[0], z.shape[0]
+        empty = GatedPairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
+        if n == 0 or p == 0:
+            return empty
+        k = np.sqrt(self.threshold)
+        max_dt = float(np.max(np.abs(t_plot - t_ref)))
+        speed = np.hypot(x4[:, 2], x4[:, 3])
+        track_var = np.maximum(P4[:, 0, 0], P4[:, 1, 1]) + max_dt**2 * np.maximum(
+            P4[:, 2, 2], P4[:, 3, 3])
+        plot_var = float(np.max(np.maximum(R[:, 0, 0], R[:, 1, 1])))
+        radius = k * np.sqrt(2.0 * (track_var + plot_var)) + speed * max_dt + 1.0
+        radius = np.minimum(radius, self.max_radius_m)
+        r_base = float(min(np.quantile(radius, 0.9) if n > 10 else radius.max(),
+                           self.max_radius_m))
+        tree_plots = cKDTree(z)
+        ti, pj = _pairs_within(tree_plots, x4[:, :2], radius, r_base)
+        if ti.size == 0:
+            return empty
+        dt = t_plot[pj] - t_ref
+        pos = x4[ti, :2] + x4[ti, 2:4] * dt[:, None]
+        S = _extrapolated_pos_cov(P4[ti], dt, self.q_gate) + R[pj]
+        S_inv, det = inv2(S)
+        nu = z[pj] - pos
+        d2 = np.einsum("pi,pij,pj->p", nu, S_inv, nu)
+        ok = (d2 <= self.threshold) & (det > 0)
+        return GatedPairs(ti[ok], pj[ok], d2[ok], np.log(det[ok]))

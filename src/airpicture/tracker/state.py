@@ -1,0 +1,72 @@
+"""All live tracks of the tracker as structure-of-arrays (one row per track)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.tracker.models import STATE_DIM
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass
+class TrackState:
+    """Filter state at each track's own time `t`, plus identity, vertical and life data."""
+
+    track_id: npt.NDArray[np.int64]
+    t: F64
+    xs: F64
+    """(n, M, 5) per-model states [x, y, vx, vy, w]."""
+    Ps: F64
+    """(n, M, 5, 5) per-model covariances."""
+    mu: F64
+    """(n, M) model probabilities."""
+    status: npt.NDArray[np.int8]
+    hits_psr: npt.NDArray[np.int32]
+    hits_id: npt.NDArray[np.int32]
+    period_s: F64
+    """Shortest update period among the sensors that updated the track."""
+    last_update_t: F64
+    icao24: npt.NDArray[np.int64]
+    callsign: npt.NDArray[np.object_]
+    squawk: npt.NDArray[np.int16]
+    flags: npt.NDArray[np.uint16]
+    alt_ft: F64
+    vrate_fps: F64
+    alt_t: F64
+    """Time of the vertical estimate (NaN: no altitude yet)."""
+    alt_cov: F64
+    """(n, 3): vertical covariance entries [p_aa, p_av, p_vv] in ft, ft/s."""
+    sensor_last_t: F64
+    """(n, m) last update time by each sensor of the tracker's sensor list (NaN: never)."""
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+    @classmethod
+    def empty(cls, n_models: int, n_sensors: int) -> TrackState:
+        z = np.empty(0)
+        return cls(
+            track_id=np.empty(0, np.int64), t=z, xs=np.empty((0, n_models, STATE_DIM)),
+            Ps=np.empty((0, n_models, STATE_DIM, STATE_DIM)), mu=np.empty((0, n_models)),
+            status=np.empty(0, np.int8), hits_psr=np.empty(0, np.int32),
+            hits_id=np.empty(0, np.int32), period_s=z, last_update_t=z,
+            icao24=np.empty(0, np.int64), callsign=np.empty(0, object),
+            squawk=np.empty(0, np.int16), flags=np.empty(0, np.uint16), alt_ft=z,
+            vrate_fps=z, alt_t=z, alt_cov=np.empty((0, 3)),
+            sensor_last_t=np.empty((0, n_sensors)),
+        )
+
+    def take(self, index: npt.ArrayLike) -> TrackState:
+        idx = np.asarray(index)
+        return TrackState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def append(self, other: TrackState) -> TrackState:
+        if len(other) == 0:
+            return self
+        return TrackState(**{f.name: np.concatenate([getattr(self, f.name),
+                                                     getattr(other, f.name)])
+                             for f in fields(self)})

@@ -1,0 +1,185 @@
+"""InProcessTracker: the streaming tracker (ingest plots as they come, read the picture anytime).
+
+Plots wait in a buffer; time is cut in slices on a fixed grid (k * slice_s).  A slice is
+processed once the stream is `late_window_s` past its end, so late ADS-B/MLAT plots within the
+window are used in measurement-time order; a plot older than an already processed slice is
+counted as late and dropped.  Within a slice, plots are handled per (sensor, rank) group in time
+order, each update predicting the track to the plot's own time.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.core.plots import PlotBatch, PlotFlag
+from airpicture.core.sensors import Sensor
+from airpicture.core.tracks import TrackStatus, TrackTable
+from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.engine import SliceEngine
+from airpicture.tracker.initiate import plot_cov
+from airpicture.tracker.lifecycle import sigma_pos_m
+
+SNAPSHOT_VERSION = 1
+
+
+def plot_validity(plots: PlotBatch, max_sigma_m: float) -> npt.NDArray[np.bool_]:
+    """True for plots with finite values and a positive-definite, not absurd covariance."""
+    finite = np.isfinite(plots.t) & np.isfinite(plots.x) & np.isfinite(plots.y)
+    finite &= np.isfinite(plots.var_x) & np.isfinite(plots.var_y) & np.isfinite(plots.cov_xy)
+    with np.errstate(invalid="ignore"):
+        det = plots.var_x * plots.var_y - plots.cov_xy**2
+        pd = (plots.var_x > 0) & (plots.var_y > 0) & (det > 1e-12 * plots.var_x * plots.var_y)
+        sane = (plots.var_x <= max_sigma_m**2) & (plots.var_y <= max_sigma_m**2)
+    return np.asarray(finite & pd & sane)
+
+
+class InProcessTracker:
+    """The whole tracker in this process; implements airpicture.tracker.runtime.TrackerRuntime."""
+
+    def __init__(self, sensors: list[Sensor], config: TrackerConfig | None = None,
+                 record: bool = False) -> None:
+        cfg = config or TrackerConfig()
+        for s in sensors:
+            cfg.sensor_periods_s.setdefault(s.id, float(s.period_s))
+        cfg.validate()
+        self.config = cfg
+        self.sensors = list(sensors)
+        self.record = record
+        self.reports: list[TrackTable] = []
+        self.engine = SliceEngine(cfg, [s.id for s in sensors],
+                                  [s.kind for s in sensors])
+        self.buffer = PlotBatch.empty()
+        self.processed_until = -np.inf
+        self.rejected = PlotBatch.empty()
+        self.counts: dict[str, int] = {"plots_in": 0, "plots_rejected": 0, "plots_late": 0}
+        self.slice_wall_s: list[float] = []
+
+    # --- TrackerRuntime -------------------------------------------------------------------
+    def ingest(self, plots: PlotBatch) -> None:
+        """Accept plots in any order; invalid ones and ones older than processed time counted."""
+        n = len(plots)
+        if n == 0:
+            return
+        self.counts["plots_in"] += n
+        ok = plot_validity(plots, self.config.max_plot_sigma_m)
+        known = np.isin(plots.sensor_id, self.engine.sensor_ids)
+        bad = ~(ok & known)
+        if bad.any():
+            rej = plots.take(bad)
+            rej.flags = rej.flags | np.uint16(PlotFlag.REJECTED)
+            self.rejected = PlotBatch.concat([self.rejected, rej])
+            if len(self.rejected) > 10000:
+                self.rejected = self.rejected.take(np.arange(len(self.rejected) - 10000,
+                                                             len(self.rejected)))
+            self.counts["plots_rejected"] += int(bad.sum())
+        late = ~bad & (plots.t < self.processed_until)
+        self.counts["plots_late"] += int(late.sum())
+        good = ~bad & ~late
+        if good.any():
+            self.buffer = PlotBatch.concat([self.buffer, plots.take(good)])
+
+    def advance_to(self, t_s: float) -> None:
+        """Process every buffered slice that ends at or before t_s - late_window_s."""
+        import time
+
+        cfg = self.config
+        horizon = t_s - cfg.late_window_s
+        if not horizon > self.processed_until:
+            return
+        k_done = np.floor(horizon / cfg.slice_s)
+        k = np.floor(self.buffer.t / cfg.slice_s)
+        ready = k < k_done
+        if ready.any():
+            todo = self.buffer.take(ready)
+            self.buffer = self.buffer.take(~ready)
+            k_todo = k[ready]
+            order = np.lexsort((todo.y, todo.x, todo.sensor_id, todo.t))
+            todo, k_todo = todo.take(order), k_todo[order]
+            bounds = np.flatnonzero(np.diff(k_todo)) + 1
+            for sl in np.split(np.arange(len(todo)), bounds):
+                t0 = time.perf_counter()
+                t_end = float((k_todo[sl[0]] + 1) * cfg.slice_s)
+                self.engine.process(todo.take(sl), t_end)
+                if self.record:
+                    self.reports.append(self.picture(t_end))
+                self.slice_wall_s.append(time.perf_counter() - t0)
+        self.processed_until = max(self.processed_until, float(k_done * cfg.slice_s))
+
+    def flush(self) -> None:
+        """Process every buffered plot now (end of a recording)."""
+        if len(self.buffer):
+            self.advance_to(float(self.buffer.t.max()) + self.config.late_window_s
+                            + 2 * self.config.slice_s)
+
+    def picture(self, t_s: float | None = None) -> TrackTable:
+        """The live tracks, predicted to t_s when given (else at their own update times)."""
+        eng = self.engine
+        st = eng.state
+        n = len(st)
+        if t_s is None:
+            from airpicture.tracker.imm import combine
+
+            x, P = combine(st.xs, st.Ps, st.mu)
+            t = st.t.copy()
+            t_ref = float(st.t.max()) if n else 0.0
+        else:
+            x, P = eng.predictor.predict_combined(st.xs, st.Ps, st.mu, t_s - st.t)
+            t = np.full(n, float(t_s))
+            t_ref = float(t_s)
+        status = eng.status_at(t_ref)
+        sigma = np.sqrt(0.5 * (P[:, 0, 0] + P[:, 1, 1])) if n else np.empty(0)
+        alt = st.alt_ft.copy()
+        if t_s is not None and n:
+            have = np.isfinite(st.alt_t)
+            alt[have] += st.vrate_fps[have] * (t_s - st.alt_t[have])
+        return TrackTable(
+            track_id=st.track_id.copy(), t=t, x=x[:, 0].copy(), y=x[:, 1].copy(),
+            vx=x[:, 2].copy(), vy=x[:, 3].copy(), status=status, alt_ft=alt,
+            vrate_fpm=st.vrate_fps * 60.0, icao24=st.icao24.copy(),
+            callsign=st.callsign.copy(), squawk=st.squawk.copy(), sigma_pos_m=sigma,
+            last_update_t=st.last_update_t.copy(), flags=st.flags.copy(),
+            sensor_ids=np.asarray(eng.sensor_ids, np.int32),
+            sensor_last_t=st.sensor_last_t.copy(),
+        )
+
+    def snapshot(self) -> bytes:
+        """Versioned pickle of the numpy state, buffer, counters and config."""
+        return pickle.dumps({
+            "version": SNAPSHOT_VERSION, "config": self.config, "sensors": self.sensors,
+            "engine": self.engine.get_state(), "buffer": self.buffer,
+            "processed_until": self.processed_until, "counts": dict(self.counts),
+        }, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, state: bytes) -> None:
+        """Replace the whole state with a snapshot's (also from another process)."""
+        obj: dict[str, Any] = pickle.loads(state)
+        if not isinstance(obj, dict) or obj.get("version") != SNAPSHOT_VERSION:
+            raise ValueError("not an airpicture tracker snapshot of a supported version")
+        self.config = obj["config"]
+        self.sensors = obj["sensors"]
+        self.engine = SliceEngine(self.config, [s.id for s in self.sensors],
+                                  [s.kind for s in self.sensors])
+        self.engine.set_state(obj["engine"])
+        self.buffer = obj["buffer"]
+        self.processed_until = obj["processed_until"]
+        self.counts = dict(obj["counts"])
+
+    # --- extras ---------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Plot and track counters (in, used, rejected, late, ...)."""
+        out: dict[str, Any] = dict(self.counts)
+        out.update(self.engine.counts)
+        out["plots_pending_expired"] = self.engine.initiator.expired
+        out["plots_buffered"] = len(self.buffer)
+        out["tracks_live"] = len(self.engine.state)
+        out["tracks_confirmed_live"] = int(
+            (self.engine.state.status != TrackStatus.TENTATIVE).sum())
+        out["slices"] = len(self.slice_wall_s)
+        return out
+
+
+__all__ = ["InProcessTracker", "plot_cov", "plot_validity", "sigma_pos_m"]
