@@ -1,0 +1,198 @@
+"""Datagrams in, plots out: routes blocks by category and edition, resolves time of day.
+
+`AsterixDecoder` keeps its counters and each radar's CAT034 status across calls, so a live
+listener and a file reader share it. Categories other than 048, 034 and 021 are skipped and
+counted (062 and 065 as well: they are outputs of a tracker, not sensor plots).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.core.geo import FT_TO_M, NM_TO_M
+from airpicture.core.plots import PlotBatch
+from airpicture.io.asterix import cat021, cat034, cat048
+from airpicture.io.asterix.blocks import Block, split_blocks
+from airpicture.io.asterix.cat034 import RadarStatus
+from airpicture.io.asterix.config import AsterixConfig
+from airpicture.io.asterix.fields import peek_sac_sic
+from airpicture.io.asterix.geodesy import polar_covariance, polar_to_enu
+
+DAY_S = 86400.0
+FloatArray = npt.NDArray[np.float64]
+
+
+def resolve_tod(tod_s: npt.ArrayLike, ref_utc_s: npt.ArrayLike) -> FloatArray:
+    """Absolute UTC seconds of times of day: the day that puts each nearest its reference
+    (so a ToD just after midnight, seen late in the day, rolls over to the next day)."""
+    tod = np.asarray(tod_s, float)
+    ref = np.asarray(ref_utc_s, float)
+    t = np.floor(ref / DAY_S) * DAY_S + tod
+    t = np.where(t - ref < -DAY_S / 2, t + DAY_S, t)
+    return np.where(t - ref > DAY_S / 2, t - DAY_S, t)
+
+
+@dataclass
+class DecodeResult:
+    """What one decode call produced."""
+
+    plots: PlotBatch
+    cat048: cat048.Cat048Reports
+    cat021: cat021.Cat021Reports
+    service: list[cat034.ServiceMessage]
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Pending:
+    blocks: list[Block] = field(default_factory=list)
+    ref_utc_s: list[float] = field(default_factory=list)
+
+
+class AsterixDecoder:
+    """Stateful decoder: counters, radar status and the time-of-day clock persist."""
+
+    def __init__(self, config: AsterixConfig, fast: bool = True) -> None:
+        self.config = config
+        self.fast = fast
+        self.counts: Counter[str] = Counter()
+        self.status: dict[tuple[int, int], RadarStatus] = {}
+        self._clock_utc_s = config.t0_utc_s
+
+    def decode(self, datagrams: Iterable[tuple[float | None, bytes]]) -> DecodeResult:
+        """Decode (receive time UTC s or None, datagram) pairs; never raises on bad input."""
+        counts: Counter[str] = Counter()
+        groups: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
+        for t_recv, datagram in datagrams:
+            counts["datagrams"] += 1
+            ref = self._clock_utc_s if t_recv is None else float(t_recv)
+            for block in split_blocks(datagram, counts):
+                cat = block.category
+                if cat not in (48, 34, 21):
+                    counts[f"skipped_category:{cat:03d}"] += 1
+                    continue
+                edition = self.config.edition(cat, peek_sac_sic(block))
+                pend = groups[(cat, edition)]
+                pend.blocks.append(block)
+                pend.ref_utc_s.append(ref)
+        parts48, parts21, plots, service = [], [], [], []
+        for (cat, edition), pend in sorted(groups.items()):
+            refs = np.asarray(pend.ref_utc_s, float)
+            if cat == 48:
+                dec = cat048.decode_fast if self.fast else cat048.decode_oracle
+                rep = dec(pend.blocks, counts, edition)
+                parts48.append(rep)
+                plots.append(self._radar_plots(rep, refs[rep.block], counts))
+            elif cat == 21:
+                rep21 = cat021.decode(pend.blocks, edition, counts)
+                parts21.append(rep21)
+                plots.append(self._adsb_plots(rep21, counts))
+            else:
+                service.extend(self._service(pend, edition, counts))
+        self.counts.update(counts)
+        batch = PlotBatch.concat(plots).sorted_by_time() if plots else PlotBatch.empty()
+        reps21 = parts21[0] if len(parts21) == 1 else _concat21(parts21)
+        return DecodeResult(batch, cat048.concat_reports(parts48), reps21, service, counts)
+
+    def _advance_clock(self, t_utc_s: FloatArray) -> None:
+        finite = t_utc_s[np.isfinite(t_utc_s)]
+        if finite.size:
+            self._clock_utc_s = max(self._clock_utc_s, float(finite.max()))
+
+    def _service(
+        self, pend: _Pending, edition: str, counts: Counter[str]
+    ) -> list[cat034.ServiceMessage]:
+        msgs: list[cat034.ServiceMessage] = []
+        for block, ref in zip(pend.blocks, pend.ref_utc_s, strict=True):
+            for m in cat034.decode([block], edition, counts):
+                t = float(resolve_tod(m.tod_s, ref)) if np.isfinite(m.tod_s) else ref
+                key = (m.sac, m.sic)
+                self.status.setdefault(key, RadarStatus(m.sac, m.sic)).update(
+                    m, t - self.config.t0_utc_s)
+                msgs.append(m)
+        return msgs
+
+    def _radar_plots(
+        self, rep: cat048.Cat048Reports, ref_utc_s: FloatArray, counts: Counter[str]
+    ) -> PlotBatch:
+        """Target reports with a known radar, a position and a time to plots."""
+        cfg = self.config
+        ok = (rep.sac >= 0) & np.isfinite(rep.tod_s) & np.isfinite(rep.rho_nm) & (rep.typ != 0)
+        counts["plots_dropped:cat048_incomplete"] += int((~ok).sum())
+        sim = ok & rep.sim
+        counts["plots_dropped:cat048_simulated"] += int(sim.sum())
+        ok &= ~sim
+        key = rep.sac.astype(np.int64) * 256 + rep.sic
+        parts: list[PlotBatch] = []
+        for k in np.unique(key[ok]):
+            site = cfg.radars.get((int(k) // 256, int(k) % 256))
+            sel = ok & (key == k)
+            if site is None:
+                counts["plots_dropped:cat048_unknown_radar"] += int(sel.sum())
+                continue
+            r = rep.take(sel)
+            t_utc = resolve_tod(r.tod_s, ref_utc_s[sel])
+            self._advance_clock(t_utc)
+            fl_ok = r.fl_valid & np.isfinite(r.fl)
+            height_m = np.where(fl_ok, r.fl * 100.0 * FT_TO_M, cfg.assumed_height_m)
+            x, y, ground_m = polar_to_enu(cfg.frame, site, r.rho_nm * NM_TO_M, r.theta_deg,
+                                          height_m)
+            var_x, var_y, cov_xy = polar_covariance(ground_m, r.theta_deg, site.sigma_range_m,
+                                                    site.sigma_azimuth_deg)
+            psr_only = np.isin(r.typ, list(cat048.PSR_TYPS))
+            parts.append(PlotBatch.create(
+                t=t_utc - cfg.t0_utc_s,
+                sensor_id=np.where(psr_only, site.psr_sensor_id, site.ssr_sensor_id),
+                x=x, y=y, var_x=var_x, var_y=var_y, cov_xy=cov_xy,
+                icao24=np.where(psr_only, 0, r.icao24),
+                alt_ft=np.where(fl_ok, r.fl * 100.0, np.nan),
+                squawk=np.where(r.mode3a_valid, r.mode3a, -1),
+                callsign=r.callsign,
+                t_arrival=ref_utc_s[sel] - cfg.t0_utc_s,
+            ))
+        counts["plots:cat048"] += sum(len(p) for p in parts)
+        return PlotBatch.concat(parts)
+
+    def _adsb_plots(self, rep: cat021.Cat021Reports, counts: Counter[str]) -> PlotBatch:
+        """ADS-B reports from a known ground station with a position and a time to plots."""
+        cfg = self.config
+        ok = np.isfinite(rep.tod_s) & np.isfinite(rep.lat_deg) & np.isfinite(rep.lon_deg)
+        ok &= (rep.icao24 > 0) & ~rep.simulated
+        counts["plots_dropped:cat021_incomplete"] += int((~ok).sum())
+        parts: list[PlotBatch] = []
+        key = rep.sac.astype(np.int64) * 256 + rep.sic
+        for k in np.unique(key[ok]):
+            src = cfg.adsb.get((int(k) // 256, int(k) % 256))
+            sel = ok & (key == k)
+            if src is None:
+                counts["plots_dropped:cat021_unknown_source"] += int(sel.sum())
+                continue
+            t_utc = resolve_tod(rep.tod_s[sel], self._clock_utc_s)
+            self._advance_clock(t_utc)
+            x, y, _u = cfg.frame.to_enu(rep.lat_deg[sel], rep.lon_deg[sel], 0.0)
+            sigma = cat021.sigma_from_nacp_m(rep.nacp[sel], src.sigma_m)
+            fl = rep.fl[sel]
+            parts.append(PlotBatch.create(
+                t=t_utc - cfg.t0_utc_s, sensor_id=src.sensor_id, x=x, y=y,
+                var_x=sigma**2, var_y=sigma**2, cov_xy=0.0, icao24=rep.icao24[sel],
+                alt_ft=fl * 100.0, nacp=rep.nacp[sel], nic=rep.nic[sel], sil=rep.sil[sel],
+                callsign=rep.callsign[sel],
+            ))
+        counts["plots:cat021"] += sum(len(p) for p in parts)
+        return PlotBatch.concat(parts)
+
+
+def _concat21(parts: list[cat021.Cat021Reports]) -> cat021.Cat021Reports:
+    if not parts:
+        return cat021.decode([], "2.6", Counter())
+    from dataclasses import fields
+
+    return cat021.Cat021Reports(
+        **{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+           for f in fields(cat021.Cat021Reports)}
+    )

@@ -1,0 +1,197 @@
+"""Where ASTERIX datagrams come from and go to: .ast files, pcap/pcapng (dpkt), UDP.
+
+UDP URLs are `udp://HOST:PORT`; a HOST in 224.0.0.0/4 is a multicast group (joined on
+receive, TTL 1 on send). Optional `?iface=ADDR` picks the interface for multicast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from airpicture.core.errors import UserError
+
+Datagram = tuple[float | None, bytes]
+"""(receive time, UTC seconds since the epoch, or None where unknown; the datagram)."""
+
+
+@dataclass(frozen=True)
+class UdpUrl:
+    host: str
+    port: int
+    iface: str = "0.0.0.0"
+
+    @property
+    def multicast(self) -> bool:
+        return ipaddress.ip_address(self.host).is_multicast
+
+
+def parse_udp_url(url: str) -> UdpUrl:
+    """`udp://HOST:PORT[?iface=ADDR]` -> UdpUrl (UserError when malformed)."""
+    u = urlparse(url)
+    if u.scheme != "udp" or not u.hostname or u.port is None:
+        raise UserError(url, "expected udp://HOST:PORT")
+    try:
+        ipaddress.ip_address(u.hostname)
+    except ValueError:
+        raise UserError(url, "HOST must be an IPv4 address") from None
+    iface = parse_qs(u.query).get("iface", ["0.0.0.0"])[0]
+    return UdpUrl(u.hostname, u.port, iface)
+
+
+def read_ast(path: str | Path) -> list[Datagram]:
+    """A raw .ast/.raw file (concatenated data blocks) as one datagram with no receive time."""
+    p = Path(path)
+    try:
+        return [(None, p.read_bytes())]
+    except OSError as exc:
+        raise UserError(p, f"cannot read: {exc.strerror}") from None
+
+
+def read_pcap(path: str | Path, counts: Counter[str] | None = None) -> list[Datagram]:
+    """UDP payloads of a pcap or pcapng file with their capture times (dpkt).
+
+    Packets that are not IPv4/IPv6 UDP are skipped and counted.
+    """
+    import dpkt
+
+    counts = Counter() if counts is None else counts
+    p = Path(path)
+    out: list[Datagram] = []
+    try:
+        with p.open("rb") as f:
+            magic = f.read(4)
+            f.seek(0)
+            reader = dpkt.pcapng.Reader(f) if magic == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader(f)
+            link = reader.datalink()
+            for ts, buf in reader:
+                payload = _udp_payload(link, buf)
+                if payload is None:
+                    counts["packets_skipped:not_udp"] += 1
+                    continue
+                out.append((float(ts), payload))
+    except OSError as exc:
+        raise UserError(p, f"cannot read: {exc.strerror}") from None
+    except (ValueError, dpkt.dpkt.Error) as exc:
+        raise UserError(p, f"not a pcap/pcapng file: {exc}") from None
+    return out
+
+
+def _udp_payload(link: int, buf: bytes) -> bytes | None:
+    import dpkt
+
+    try:
+        if link == dpkt.pcap.DLT_EN10MB:
+            ip = dpkt.ethernet.Ethernet(buf).data
+        elif link == dpkt.pcap.DLT_LINUX_SLL:
+            ip = dpkt.sll.SLL(buf).data
+        elif link in (dpkt.pcap.DLT_RAW, 12, 14):
+            ip = dpkt.ip.IP(buf) if (buf[0] >> 4) == 4 else dpkt.ip6.IP6(buf)
+        else:
+            return None
+    except (dpkt.dpkt.Error, IndexError):
+        return None
+    if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6) or not isinstance(ip.data, dpkt.udp.UDP):
+        return None
+    return bytes(ip.data.data)
+
+
+def read_any(path: str | Path, counts: Counter[str] | None = None) -> list[Datagram]:
+    """pcap/pcapng by content, anything else as a raw ASTERIX file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise UserError(p, f"cannot read: {exc.strerror}") from None
+    pcap_magics = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
+                   b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"}
+    return read_pcap(p, counts) if magic in pcap_magics else read_ast(p)
+
+
+def write_pcap(path: str | Path, datagrams: list[bytes], port: int = 8600,
+               t0_s: float = 0.0, step_s: float = 0.001) -> Path:
+    """Datagrams as Ethernet/IPv4/UDP packets to 127.0.0.1:port (for tshark and replays)."""
+    import dpkt
+
+    p = Path(path)
+    with p.open("wb") as f:
+        w = dpkt.pcap.Writer(f, linktype=dpkt.pcap.DLT_EN10MB)
+        for i, payload in enumerate(datagrams):
+            udp = dpkt.udp.UDP(sport=40000, dport=port, data=payload)
+            udp.ulen = len(udp)
+            ip = dpkt.ip.IP(src=socket.inet_aton("127.0.0.1"), dst=socket.inet_aton("127.0.0.1"),
+                            p=dpkt.ip.IP_PROTO_UDP, data=udp, ttl=64)
+            ip.len = len(ip)
+            eth = dpkt.ethernet.Ethernet(src=b"\x00" * 6, dst=b"\x00" * 6,
+                                         type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+            w.writepkt(bytes(eth), ts=t0_s + i * step_s)
+    return p
+
+
+class UdpSender:
+    """Sends datagrams to a udp:// URL (unicast or multicast)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = parse_udp_url(url)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if self.url.multicast:
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                                 socket.inet_aton(self.url.iface))
+
+    def send(self, datagram: bytes) -> None:
+        self.sock.sendto(datagram, (self.url.host, self.url.port))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def bind_udp(url: str) -> socket.socket:
+    """A non-blocking socket bound for receiving on `url` (joins the multicast group)."""
+    u = parse_udp_url(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    try:
+        if u.multicast:
+            sock.bind(("", u.port))
+            mreq = struct.pack("4s4s", socket.inet_aton(u.host), socket.inet_aton(u.iface))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        else:
+            sock.bind((u.host, u.port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(url, f"cannot listen: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self, on_datagram: Callable[[float, bytes], None]) -> None:
+        self.on_datagram = on_datagram
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
+        self.on_datagram(time.time(), data)
+
+
+async def listen_udp(
+    url: str, on_datagram: Callable[[float, bytes], None], stop: asyncio.Event
+) -> None:
+    """Call on_datagram(receive time UTC s, bytes) for each datagram on `url` until `stop`."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _Receiver(on_datagram), sock=bind_udp(url))
+    try:
+        await stop.wait()
+    finally:
+        transport.close()
