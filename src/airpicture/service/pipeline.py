@@ -165,7 +165,8 @@ class Pipeline:
                 self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
         else:
             self.stats.add(plots, t_s)
-        self.recorder.put(self.egress.plots(plots, LOCAL), self.release(tracks, LOCAL), self.frame)
+        self.recorder.put(self.egress.plots(plots, LOCAL), self.release(tracks, LOCAL), self.frame,
+                          self.index)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
         self.latest = frames

@@ -22,6 +22,7 @@ from airpicture.core.geo import LocalFrame
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.io.scenario import ScenarioMeta
+from airpicture.service.encode import SensorIndex, service_masks
 
 TRACKS_DDL = """CREATE TABLE IF NOT EXISTS track_states (
     t DOUBLE, track_id BIGINT, x DOUBLE, y DOUBLE, vx DOUBLE, vy DOUBLE, lat DOUBLE,
@@ -35,16 +36,17 @@ META_DDL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARC
 TABLES = ("track_states", "plots")
 
 
-def track_rows(tracks: TrackTable, frame: LocalFrame) -> pa.Table:
-    """Track states as rows of `track_states` (sensor_mask over tracks.sensor_ids)."""
+def track_rows(tracks: TrackTable, frame: LocalFrame, index: SensorIndex) -> pa.Table:
+    """Track states as rows of `track_states` (sensor_mask bit i: the i-th sensor by id)."""
     lat, lon, _ = frame.to_geodetic(tracks.x, tracks.y)
+    smask, _ = service_masks(tracks, index)
     return pa.table({
         "t": tracks.t, "track_id": tracks.track_id, "x": tracks.x, "y": tracks.y,
         "vx": tracks.vx, "vy": tracks.vy, "lat": lat, "lon": lon, "alt_ft": tracks.alt_ft,
         "vrate_fpm": tracks.vrate_fpm, "status": tracks.status, "icao24": tracks.icao24,
         "callsign": pa.array([str(c) for c in tracks.callsign], pa.string()),
         "squawk": tracks.squawk, "sigma_pos_m": tracks.sigma_pos_m,
-        "sensor_mask": tracks.sensor_mask(),
+        "sensor_mask": smask.astype(np.uint64),
     })
 
 
@@ -92,12 +94,13 @@ class Recorder:
         value = json.dumps(meta.to_json())
         self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
 
-    def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame) -> None:
+    def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame,
+            index: SensorIndex) -> None:
         """Queue one tick's plots and track states (already released by Egress)."""
         if len(plots):
             self._queue.put(("plots", plot_rows(plots)))
         if len(tracks):
-            self._queue.put(("track_states", track_rows(tracks, frame)))
+            self._queue.put(("track_states", track_rows(tracks, frame, index)))
 
     def committed(self) -> dict[str, int]:
         """Rows durably committed per table since this recorder started."""

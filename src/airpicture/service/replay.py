@@ -16,7 +16,7 @@ from airpicture.service.recorder import open_recording_meta
 
 
 def tracks_from_rows(rows: pa.Table, sensor_ids: np.ndarray) -> TrackTable:
-    """Rebuild a TrackTable from `track_states` rows (sensor_mask bit i = sensor_ids[i])."""
+    """Rebuild a TrackTable from `track_states` rows (sensor_mask bit i: sensor_ids[i], sorted)."""
     if rows.num_rows == 0:
         return TrackTable.empty(sensor_ids)
 
@@ -50,7 +50,7 @@ class RecordingSource:
         except duckdb.Error as exc:
             raise UserError(path, f"cannot open the recording ({exc})") from None
         self.meta: ScenarioMeta = open_recording_meta(self.con, Path(path))
-        self.sensor_ids = np.asarray([s.id for s in self.meta.sensors], np.int32)
+        self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
         t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchone() or (
             None, None)
         if t0 is None or t1 is None:
