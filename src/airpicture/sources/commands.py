@@ -1,9 +1,98 @@
-"""CLI commands of this part (registered by airpicture.cli)."""
+"""CLI commands of this part (registered by airpicture.cli): `decode` and `ingest`."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from airpicture.core.errors import UserError
+
+DECODE_CHUNK = 20000
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def _clean(rec: dict[str, Any]) -> dict[str, Any]:
+    """NaN (unknown signal level) becomes null: JSON has no NaN."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in rec.items()}
+
+
+def decode_command(
+    file: Path = typer.Argument(..., help="Recording: Beast .bin, AVR text, SBS, or .jsonl[.gz]."),
+    fmt: str | None = typer.Option(None, "--format", help="beast, avr, sbs or jsonl "
+                                   "(default: from the file name)."),
+    lat: float = typer.Option(49.0, "--lat", help="Receiver latitude (deg): CPR reference."),
+    lon: float = typer.Option(2.55, "--lon", help="Receiver longitude (deg): CPR reference."),
+) -> None:
+    """Print every decoded message of FILE as one JSON line; counters go to stderr."""
+    from airpicture.sources.decode import ModeSDecoder, Receiver
+    from airpicture.sources.framing import Frame
+    from airpicture.sources.transports import FeedStatus, parse_source, read_file
+
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UserError(None, "--lat must be in [-90, 90] and --lon in [-180, 180]")
+    spec = parse_source(str(file), fmt)
+    if spec.kind != "file":
+        raise UserError(file, "decode reads files; use `airpicture ingest` for TCP feeds")
+    status = FeedStatus(str(file))
+    items = read_file(spec, status)
+    decoder = ModeSDecoder([Receiver("receiver", lat, lon)])
+    out = sys.stdout
+    for k in range(0, len(items), DECODE_CHUNK):
+        part = items[k:k + DECODE_CHUNK]
+        frames = [x for x in part if isinstance(x, Frame)]
+        res = decoder.decode(frames) if frames else decoder.process(
+            sorted(part, key=lambda r: r["timestamp"]))
+        for rec in res.records:
+            out.write(json.dumps(_clean(rec), default=_json_default) + "\n")
+    summary = {"file": str(file), "format": spec.fmt, "items": len(items),
+               "bad": dict(status.bad), **dict(decoder.counters)}
+    typer.echo(json.dumps(summary), err=True)
+
+
+def ingest_command(
+    sources: list[str] = typer.Argument(..., help="Files, tcp://HOST:PORT (connect) or "
+                                        "tcp-listen://[HOST]:PORT (receivers push)."),
+    receiver: list[str] = typer.Option([], "--receiver", help="NAME:LAT:LON, once per "
+                                       "receiver; the i-th source uses the i-th receiver "
+                                       "(the last one when fewer are given)."),
+    aircraft_json: Path | None = typer.Option(None, "--aircraft-json",
+                                              help="Write readsb-style aircraft.json here, 1 Hz."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after S seconds "
+                                          "(default: when every file is read; TCP: never)."),
+    fmt: str | None = typer.Option(None, "--format", help="Feed format for every source: "
+                                   "beast, avr, sbs or jsonl (default: port or file name)."),
+    no_tracker: bool = typer.Option(False, "--no-tracker", help="Decode and count plots only."),
+) -> None:
+    """Run feeds from one or more receivers into the tracker; print the run's stats as JSON."""
+    from airpicture.sources.ingest import Ingest, parse_receiver
+    from airpicture.sources.transports import parse_source
+
+    receivers = [parse_receiver(text, i) for i, text in enumerate(receiver)]
+    if not receivers:
+        receivers = [parse_receiver("receiver:49.0:2.55", 0)]
+    specs = [parse_source(src, fmt, min(i, len(receivers) - 1)) for i, src in enumerate(sources)]
+    if duration is not None and duration <= 0:
+        raise UserError(None, "--duration must be positive")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    ingest = Ingest(specs, receivers, aircraft_json, use_tracker=not no_tracker)
+    stats = asyncio.run(ingest.run(duration))
+    typer.echo(json.dumps(stats, default=_json_default))
 
 
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the `airpicture` app."""
+    app.command("decode", help="Decode a Mode S recording to JSON lines.")(decode_command)
+    app.command("ingest", help="Run Mode S / ADS-B feeds into the tracker.")(ingest_command)

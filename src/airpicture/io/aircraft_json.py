@@ -1,0 +1,144 @@
+"""readsb-compatible aircraft.json from airpicture's fused tracks, for tar1090 and friends.
+
+Field names and units follow readsb's README-json.md: `now` (epoch s), `messages` (total),
+`aircraft`: [{hex, type, flight, alt_baro (ft or "ground"), alt_geom (ft), gs (kt),
+track (deg), baro_rate / geom_rate (ft/min), squawk (4 octal digits), lat, lon, nic, nac_p, sil,
+version, seen, seen_pos (s), messages, rssi (dBFS), mlat, tisb}].  Position, velocity and
+altitude come from the fused track (after `Egress.tracks`); counts, signal and ADS-B quality from
+the per-aircraft Mode S state.  Tracks without a 24-bit address get readsb's "~" hex (here the
+track id).  The file is replaced atomically: written to a temporary file, then os.replace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.core.geo import KT_TO_MPS, LocalFrame
+from airpicture.core.tracks import TrackTable
+from airpicture.policy.egress import LOCAL, Consumer, Egress
+from airpicture.sources.state import AircraftState, AircraftStates
+
+MPS_TO_KT = 1.0 / KT_TO_MPS
+
+
+def _num(value: float, digits: int = 1) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def _state_fields(st: AircraftState | None, now_s: float) -> dict[str, Any]:
+    """The Mode S part of one aircraft: counts, signal, quality, identity."""
+    if st is None:
+        return {"messages": 0, "mlat": [], "tisb": []}
+    out: dict[str, Any] = {"messages": st.messages, "mlat": [], "tisb": []}
+    if math.isfinite(st.last_t):
+        out["seen"] = round(max(now_s - st.last_t, 0.0), 1)
+    if math.isfinite(st.rssi_dbfs):
+        out["rssi"] = round(st.rssi_dbfs, 1)
+    for key, level in (("nic", st.nic), ("nac_p", st.nacp), ("sil", st.sil),
+                       ("version", st.version)):
+        if level >= 0:
+            out[key] = level
+    if st.callsign:
+        out["flight"] = st.callsign.ljust(8)
+    if st.squawk >= 0:
+        out["squawk"] = f"{st.squawk:04o}"
+    for key, value, digits in (("alt_geom", st.alt_geom_ft, 0), ("geom_rate", st.geom_rate_fpm, 0),
+                               ("baro_rate", st.baro_rate_fpm, 0)):
+        num = _num(value, digits)
+        if num is not None:
+            out[key] = int(num)
+    out["type"] = "mlat" if st.mlat and not st.adsb else "adsb_icao" if st.adsb else "mode_s"
+    return out
+
+
+def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, now_s: float,
+                egress: Egress, consumer: Consumer = LOCAL) -> dict[str, Any]:
+    """aircraft.json content for the released tracks (Egress.tracks is applied here)."""
+    released = egress.tracks(tracks, consumer)
+    lat, lon, _ = frame.to_geodetic(released.x, released.y, 0.0)
+    gs = np.hypot(released.vx, released.vy) * MPS_TO_KT
+    course = np.mod(np.degrees(np.arctan2(released.vx, released.vy)), 360.0)
+    aircraft = []
+    for i in range(len(released)):
+        icao = int(released.icao24[i])
+        st = states.by_icao.get(icao) if icao > 0 else None
+        ac: dict[str, Any] = {"hex": f"{icao:06x}" if icao > 0 else f"~{released.track_id[i]:06x}"}
+        ac.update(_state_fields(st, now_s))
+        callsign = str(released.callsign[i] or "")
+        if callsign:
+            ac["flight"] = callsign.ljust(8)
+        if released.squawk[i] >= 0:
+            ac["squawk"] = f"{int(released.squawk[i]):04o}"
+        alt = _num(released.alt_ft[i], 0)
+        if st is not None and st.on_ground:
+            ac["alt_baro"] = "ground"
+        elif alt is not None:
+            ac["alt_baro"] = int(alt)
+        kinematics = (("lat", lat[i], 6), ("lon", lon[i], 6), ("gs", gs[i], 1),
+                      ("track", course[i], 1), ("baro_rate", released.vrate_fpm[i], 0))
+        for key, value, digits in kinematics:
+            num = _num(value, digits)
+            if num is not None:
+                ac[key] = int(num) if key == "baro_rate" else num
+        ac["seen_pos"] = round(max(now_s - float(released.last_update_t[i]), 0.0), 1)
+        ac.setdefault("seen", ac["seen_pos"])
+        aircraft.append(ac)
+    return {"now": round(now_s, 1), "messages": _total(states), "aircraft": aircraft}
+
+
+def from_states(states: AircraftStates, now_s: float, max_age_s: float = 300.0
+                ) -> dict[str, Any]:
+    """aircraft.json from the Mode S state alone (no tracker): readsb's own view."""
+    aircraft = []
+    for icao, st in sorted(states.by_icao.items()):
+        if icao not in states.verified or not now_s - st.last_t <= max_age_s:
+            continue
+        ac: dict[str, Any] = {"hex": f"{icao:06x}"}
+        ac.update(_state_fields(st, now_s))
+        if st.on_ground:
+            ac["alt_baro"] = "ground"
+        elif math.isfinite(st.alt_baro_ft):
+            ac["alt_baro"] = int(st.alt_baro_ft)
+        for key, value, digits in (("gs", st.gs_kt, 1), ("track", st.track_deg, 1),
+                                   ("lat", st.lat_deg, 6), ("lon", st.lon_deg, 6)):
+            num = _num(value, digits)
+            if num is not None:
+                ac[key] = num
+        if math.isfinite(st.pos_t):
+            ac["seen_pos"] = round(max(now_s - st.pos_t, 0.0), 1)
+        aircraft.append(ac)
+    return {"now": round(now_s, 1), "messages": _total(states), "aircraft": aircraft}
+
+
+def _total(states: AircraftStates) -> int:
+    return sum(st.messages for st in states.by_icao.values())
+
+
+def write_atomic(path: Path, content: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(content, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def write_every(path: Path, build: Callable[[], dict[str, Any]],
+                      period_s: float = 1.0) -> None:
+    """Rewrite `path` from `build()` every `period_s` (1 Hz, as readsb) until cancelled."""
+    while True:
+        await asyncio.to_thread(write_atomic, path, build())
+        await asyncio.sleep(period_s)

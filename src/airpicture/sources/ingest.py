@@ -1,0 +1,178 @@
+"""`airpicture ingest`: run feeds from several receivers into the decoder and the tracker.
+
+Feeds put frames on a shared list; every `step_s` the pending frames are decoded in one batch
+(`ModeSDecoder`), the plots that pass the speed check go to the tracker
+(`airpicture.tracker.stream.InProcessTracker`, loaded lazily; without it plots are only
+counted), and aircraft.json is rewritten at 1 Hz from the tracker's picture (or, without a
+tracker, from the per-aircraft Mode S state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airpicture.core.errors import UserError
+from airpicture.core.plots import PlotBatch
+from airpicture.core.sensors import Sensor
+from airpicture.io import aircraft_json
+from airpicture.policy.egress import Egress
+from airpicture.sources.decode import ModeSDecoder, Receiver
+from airpicture.sources.enrichment import ModeSEnrichment
+from airpicture.sources.framing import Frame
+from airpicture.sources.transports import FeedStatus, SourceSpec, run_feed
+
+log = logging.getLogger("airpicture.sources")
+
+
+def parse_receiver(text: str, index: int) -> Receiver:
+    """NAME:LAT:LON to a Receiver with sensor ids 2*index+1 (ADS-B) and 2*index+2 (MLAT)."""
+    parts = text.rsplit(":", 2)
+    try:
+        name, lat, lon = parts[0], float(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        raise UserError(text, "a receiver is NAME:LAT:LON, e.g. lfpg:49.0:2.55") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UserError(text, "latitude must be in [-90, 90] and longitude in [-180, 180]")
+    return Receiver(name, lat, lon, sensor_id=2 * index + 1, mlat_sensor_id=2 * index + 2)
+
+
+def receiver_sensors(receivers: list[Receiver]) -> list[Sensor]:
+    """The tracker's sensors: an ADS-B and an MLAT sensor per receiver."""
+    out = []
+    for r in receivers:
+        out.append(Sensor(id=r.sensor_id, kind="adsb", period_s=1.0, name=r.name))
+        out.append(Sensor(id=r.mlat_sensor_id, kind="mlat", period_s=1.0, name=f"{r.name}-mlat"))
+    return out
+
+
+def make_tracker(receivers: list[Receiver]) -> Any | None:
+    """The in-process tracker, or None where airpicture.tracker.stream is not available."""
+    try:
+        from airpicture.tracker.stream import InProcessTracker
+    except ImportError:
+        return None
+    return InProcessTracker(receiver_sensors(receivers))
+
+
+@dataclass
+class Ingest:
+    """Feeds -> decoder -> tracker -> aircraft.json, all in one asyncio loop."""
+
+    specs: list[SourceSpec]
+    receivers: list[Receiver]
+    aircraft_json_path: Path | None = None
+    use_tracker: bool = True
+    step_s: float = 0.2
+    egress: Egress = field(default_factory=Egress)
+    statuses: dict[str, FeedStatus] = field(default_factory=dict)
+    plots: int = 0
+    plots_to_tracker: int = 0
+    enrichment: int = 0
+    _pending: list[list[Any]] = field(default_factory=list)
+    _latest_t: float = -math.inf
+
+    def __post_init__(self) -> None:
+        self.decoder = ModeSDecoder(self.receivers)
+        self.tracker = make_tracker(self.receivers) if self.use_tracker else None
+        for spec in self.specs:
+            self.statuses[spec.where] = FeedStatus(spec.where)
+        self.live = any(s.kind != "file" for s in self.specs)
+        self.plot_batches: list[PlotBatch] = []
+        self.enrichment_batches: list[ModeSEnrichment] = []
+        self.keep_outputs = False
+
+    def sink(self, spec: SourceSpec, items: list[Any]) -> None:
+        self._pending.append(items)
+
+    def step(self) -> None:
+        """Decode what the feeds delivered since the last step and feed the tracker."""
+        pending, self._pending = self._pending, []
+        frames: list[Frame] = []
+        records: list[dict[str, Any]] = []
+        for items in pending:
+            for item in items:
+                (frames if isinstance(item, Frame) else records).append(item)
+        results = []
+        if frames:
+            results.append(self.decoder.decode(frames))
+        if records:
+            records.sort(key=lambda r: r["timestamp"])
+            results.append(self.decoder.process(records))
+        for res in results:
+            self.plots += len(res.plots)
+            self.enrichment += len(res.enrichment)
+            if len(res.plots):
+                self._latest_t = max(self._latest_t, float(res.plots.t.max()))
+            if self.keep_outputs:
+                self.plot_batches.append(res.plots)
+                self.enrichment_batches.append(res.enrichment)
+            use = res.tracker_plots
+            if self.tracker is not None and len(use):
+                self.tracker.ingest(use)
+                self.plots_to_tracker += len(use)
+        if self.tracker is not None and math.isfinite(self._latest_t):
+            self.tracker.advance_to(self._latest_t)
+
+    def now_s(self) -> float:
+        """Wall clock for live feeds; the latest message time when replaying files."""
+        if self.live or not math.isfinite(self._latest_t):
+            return time.time()
+        return self._latest_t
+
+    def aircraft(self) -> dict[str, Any]:
+        """aircraft.json content now."""
+        now = self.now_s()
+        if self.tracker is not None:
+            assert self.decoder.frame is not None
+            return aircraft_json.from_tracks(self.tracker.picture(now), self.decoder.aircraft,
+                                             self.decoder.frame, now, self.egress)
+        return aircraft_json.from_states(self.decoder.aircraft, now)
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "feeds": [s.to_json() for s in self.statuses.values()],
+            "decoder": dict(self.decoder.counters),
+            "aircraft": len(self.decoder.aircraft.verified),
+            "aircraft_with_position": sum(
+                1 for st in self.decoder.aircraft.by_icao.values() if math.isfinite(st.pos_t)),
+            "plots": self.plots, "plots_to_tracker": self.plots_to_tracker,
+            "enrichment": self.enrichment, "tracker": self.tracker is not None,
+        }
+        if self.tracker is not None and hasattr(self.tracker, "stats"):
+            out["tracker_stats"] = self.tracker.stats()
+        return out
+
+    async def run(self, duration_s: float | None = None) -> dict[str, Any]:
+        """Run until every file feed is done (and no TCP feed is open) or `duration_s`."""
+        tasks = [asyncio.create_task(run_feed(spec, self.sink, self.statuses[spec.where]))
+                 for spec in self.specs]
+        writer = None
+        if self.aircraft_json_path is not None:
+            writer = asyncio.create_task(aircraft_json.write_every(
+                self.aircraft_json_path, self.aircraft))
+        start = time.monotonic()
+        try:
+            while True:
+                await asyncio.sleep(self.step_s if self.live else 0)
+                self.step()
+                if duration_s is not None and time.monotonic() - start >= duration_s:
+                    break
+                if all(t.done() for t in tasks) and not self._pending:
+                    break
+        finally:
+            for task in [*tasks, *([writer] if writer else [])]:
+                task.cancel()
+            for task in [*tasks, *([writer] if writer else [])]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.step()
+        if self.aircraft_json_path is not None:
+            aircraft_json.write_atomic(self.aircraft_json_path, self.aircraft())
+        return self.stats()

@@ -1,0 +1,292 @@
+"""Feeds (asyncio): files, JSON-lines frame files, TCP clients and listening TCP servers.
+
+Every feed turns bytes into frames (or SBS records) with its own parser and puts them, tagged
+with its receiver, on a shared asyncio.Queue; no feed waits for another.  Each feed keeps a
+`FeedStatus` (state, last message time, reconnects, counters) that the API and log report.
+A TCP client that loses its receiver logs it, marks itself `down`, and reconnects with
+exponential back-off; each connection gets a fresh parser, so a frame cut by the disconnect is
+dropped and decoding resumes at the next whole frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from airpicture.core.errors import UserError
+from airpicture.sources.framing import AvrParser, BeastParser, Frame
+from airpicture.sources.sbs import SbsParser
+
+log = logging.getLogger("airpicture.sources")
+
+FORMATS = ("beast", "avr", "sbs", "jsonl")
+DEFAULT_PORT_FORMAT = {30005: "beast", 30002: "avr", 30003: "sbs"}
+CHUNK_BYTES = 65536
+Parser = BeastParser | AvrParser | SbsParser
+
+
+@dataclass
+class FeedStatus:
+    """What a feed is doing, for the API and the log."""
+
+    name: str
+    state: str = "starting"
+    """starting, connecting, up, down (retrying), listening, done, failed."""
+    last_message_t: float | None = None
+    reconnects: int = 0
+    connections: int = 0
+    frames: int = 0
+    bytes: int = 0
+    bad: Counter[str] = field(default_factory=Counter)
+    last_error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "state": self.state, "last_message_t": self.last_message_t,
+                "reconnects": self.reconnects, "connections": self.connections,
+                "frames": self.frames, "bytes": self.bytes, "bad": dict(self.bad),
+                "last_error": self.last_error}
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One feed: a file path, tcp://host:port or tcp-listen://[host]:port, and its format."""
+
+    kind: str
+    """file, tcp or listen."""
+    where: str
+    fmt: str
+    host: str = ""
+    port: int = 0
+    receiver: int = 0
+
+
+def make_parser(fmt: str) -> Parser:
+    if fmt == "beast":
+        return BeastParser()
+    if fmt == "avr":
+        return AvrParser()
+    if fmt == "sbs":
+        return SbsParser()
+    raise ValueError(f"no byte parser for format {fmt!r}")
+
+
+def guess_file_format(path: Path) -> str:
+    """Format from the file name: .bin beast, .jsonl[.gz] jsonl, .sbs/.csv sbs, else avr."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".jsonl") or name.endswith(".json"):
+        return "jsonl"
+    if name.endswith(".bin") or name.endswith(".beast"):
+        return "beast"
+    if name.endswith(".sbs") or name.endswith(".csv"):
+        return "sbs"
+    return "avr"
+
+
+def parse_source(text: str, fmt: str | None = None, receiver: int = 0) -> SourceSpec:
+    """A SOURCE argument to a SourceSpec; UserError when malformed."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(text, f"unknown format {fmt!r}, expected one of {FORMATS}")
+    if text.startswith(("tcp://", "tcp-listen://")):
+        url = urlparse(text)
+        try:
+            port = url.port
+        except ValueError:
+            port = None
+        if port is None:
+            raise UserError(text, "a TCP source needs a port, e.g. tcp://host:30005")
+        chosen = fmt or DEFAULT_PORT_FORMAT.get(port, "beast")
+        if chosen == "jsonl":
+            raise UserError(text, "jsonl is a file format, not a TCP feed format")
+        kind = "tcp" if url.scheme == "tcp" else "listen"
+        host = url.hostname or ("127.0.0.1" if kind == "tcp" else "0.0.0.0")
+        return SourceSpec(kind, text, chosen, host, port, receiver)
+    path = Path(text)
+    if not path.is_file():
+        raise UserError(path, "no such file")
+    return SourceSpec("file", text, fmt or guess_file_format(path), receiver=receiver)
+
+
+Sink = Callable[[SourceSpec, list[Any]], None]
+"""Called with a feed's spec and a list of Frames (or SBS records) as they arrive."""
+
+
+def _open_binary(path: Path) -> Any:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def read_jsonl_frames(path: Path, receiver: int = 0) -> tuple[list[Frame], Counter[str]]:
+    """Frames of a JSON-lines frame file ({"timestamp": epoch_s, "frame": hex, ...} per line);
+    the reference decode fields beside them are ignored.  Bad lines are counted."""
+    frames: list[Frame] = []
+    bad: Counter[str] = Counter()
+    with _open_binary(path) as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                msg = bytes.fromhex(obj["frame"])
+                t = float(obj["timestamp"])
+            except (ValueError, KeyError, TypeError):
+                bad["jsonl_bad_line"] += 1
+                continue
+            if len(msg) not in (2, 7, 14):
+                bad["jsonl_bad_length"] += 1
+                continue
+            frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
+    return frames, bad
+
+
+def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> list[Any]:
+    """All frames (or SBS records) of a file source, at once (for `decode` and replay)."""
+    path = Path(spec.where)
+    status = status or FeedStatus(spec.where)
+    try:
+        if spec.fmt == "jsonl":
+            frames, bad = read_jsonl_frames(path, spec.receiver)
+            status.bad.update(bad)
+            status.frames += len(frames)
+            return frames
+        parser = make_parser(spec.fmt)
+        out: list[Any] = []
+        with _open_binary(path) as fh:
+            while chunk := fh.read(CHUNK_BYTES):
+                status.bytes += len(chunk)
+                out += parser.feed(chunk)
+    except (OSError, EOFError) as exc:
+        raise UserError(path, f"cannot read: {exc}") from None
+    for item in out:
+        if isinstance(item, Frame):
+            item.receiver = spec.receiver
+        else:
+            item["receiver"] = spec.receiver
+    status.bad.update(parser.bad)
+    status.frames += len(out)
+    return out
+
+
+def _stamp(items: list[Any], spec: SourceSpec, now_s: float) -> None:
+    """Frames heard live get the wall clock (their 12 MHz counter stays in mlat_ticks)."""
+    for item in items:
+        if isinstance(item, Frame):
+            item.t_s = now_s
+            item.receiver = spec.receiver
+        else:
+            item["receiver"] = spec.receiver
+
+
+async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
+                status: FeedStatus) -> None:
+    """Read one connection until EOF, with a fresh parser (a cut frame is dropped)."""
+    parser = make_parser(spec.fmt)
+    try:
+        while chunk := await reader.read(CHUNK_BYTES):
+            status.bytes += len(chunk)
+            items = parser.feed(chunk)
+            if items:
+                now = time.time()
+                _stamp(items, spec, now)
+                status.frames += len(items)
+                status.last_message_t = now
+                sink(spec, items)
+    finally:
+        status.bad.update(parser.bad)
+
+
+async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
+                         backoff_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+    """Connect to a receiver and read it for ever, reconnecting with exponential back-off."""
+    delay = backoff_s
+    while True:
+        status.state = "connecting"
+        try:
+            reader, writer = await asyncio.open_connection(spec.host, spec.port)
+        except OSError as exc:
+            status.last_error = str(exc)
+        else:
+            status.state = "up"
+            status.connections += 1
+            delay = backoff_s
+            log.info("feed %s: connected", status.name)
+            try:
+                await _pump(reader, spec, sink, status)
+                status.last_error = "closed by the receiver"
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                status.last_error = str(exc)
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+        status.state = "down"
+        status.reconnects += 1
+        log.warning("feed %s: down (%s), retrying in %.1f s", status.name, status.last_error,
+                    delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, backoff_max_s)
+
+
+async def run_tcp_server(spec: SourceSpec, sink: Sink, status: FeedStatus,
+                         started: asyncio.Event | None = None) -> None:
+    """Listen for receivers that push their feed; each connection has its own parser."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        status.connections += 1
+        status.state = "up"
+        try:
+            await _pump(reader, spec, sink, status)
+        except OSError as exc:
+            status.last_error = str(exc)
+        finally:
+            writer.close()
+            status.state = "listening"
+            log.warning("feed %s: a pushing receiver disconnected", status.name)
+
+    server = await asyncio.start_server(handle, spec.host, spec.port)
+    status.state = "listening"
+    if started is not None:
+        started.set()
+    async with server:
+        await server.serve_forever()
+
+
+async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
+    """Replay a file as fast as the decoder takes it, in slices, yielding between them."""
+    status.state = "up"
+    items = await asyncio.to_thread(read_file, spec, status)
+    step = 5000
+    for k in range(0, len(items), step):
+        part = items[k:k + step]
+        sink(spec, part)
+        last = part[-1]
+        status.last_message_t = last.t_s if isinstance(last, Frame) else last["timestamp"]
+        await asyncio.sleep(0)
+    status.state = "done"
+
+
+async def run_feed(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
+    """Run one feed of any kind; a failure is reported in its status, never raised."""
+    try:
+        if spec.kind == "file":
+            await run_file(spec, sink, status)
+        elif spec.kind == "tcp":
+            await run_tcp_client(spec, sink, status)
+        else:
+            await run_tcp_server(spec, sink, status)
+    except UserError as exc:
+        status.state, status.last_error = "failed", str(exc)
+        log.error("feed %s: %s", status.name, exc)
+    except OSError as exc:
+        status.state, status.last_error = "failed", str(exc)
+        log.error("feed %s: %s", status.name, exc)
