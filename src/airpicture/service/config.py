@@ -80,10 +80,11 @@ class ServiceConfig(_Strict):
             for key, value in values.items():
                 if value is not None:
                     data[section][key] = value
-        return _validate(data, "command-line flags")
+        return validate_config(data, "command-line flags")
 
 
-def _validate(data: dict[str, Any], where: str | Path) -> ServiceConfig:
+def validate_config(data: dict[str, Any], where: str | Path) -> ServiceConfig:
+    """Validate parsed config data; the first problem becomes a one-line UserError."""
     try:
         return ServiceConfig.model_validate(data)
     except ValidationError as exc:
@@ -105,7 +106,7 @@ def load_config(path: str | Path | None) -> ServiceConfig:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(p, f"invalid TOML ({exc})") from None
-    return _validate(data, p)
+    return validate_config(data, p)
 
 
 def example_config_text() -> str:

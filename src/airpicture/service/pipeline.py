@@ -131,6 +131,8 @@ class Pipeline:
         self.seq = 0
         self.t_s = t0_s
         self.error: BaseException | None = None
+        self._recorded_ids = np.empty(0, np.int64)
+        self._recorded_t = np.empty(0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -154,6 +156,15 @@ class Pipeline:
             delta = encode_message("delta", seq, t_s, take_view(view, changed), removed.tolist())
         return Frame(seq, t_s, released, view, snapshot, delta)
 
+    def _record(self, plots: PlotBatch, tracks: TrackTable) -> None:
+        """Queue the plots and the track states that changed since the last tick (released)."""
+        released = self.release(tracks, LOCAL)
+        changed, _ = delta_rows(self._recorded_ids, self._recorded_t, released.track_id,
+                                released.t)
+        self._recorded_ids, self._recorded_t = released.track_id, released.t
+        self.recorder.put(self.egress.plots(plots, LOCAL), released.take(changed), self.frame,
+                          self.index)
+
     def tick(self, t_s: float) -> dict[Consumer, Frame]:
         """Step the source to t_s, record, and publish one frame per consumer."""
         started = time.perf_counter()
@@ -165,8 +176,7 @@ class Pipeline:
                 self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
         else:
             self.stats.add(plots, t_s)
-        self.recorder.put(self.egress.plots(plots, LOCAL), self.release(tracks, LOCAL), self.frame,
-                          self.index)
+        self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
         self.latest = frames

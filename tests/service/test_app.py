@@ -1,0 +1,131 @@
+"""REST and WebSocket APIs on a pipeline ticked by hand (fake tracker, small scenario)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from airpicture.core.tracks import TrackTable
+from airpicture.policy.egress import Consumer, Egress
+from airpicture.service.app import create_app
+from airpicture.service.config import ServiceConfig
+from airpicture.service.pipeline import Pipeline
+from airpicture.service.serve import build_pipeline
+from airpicture.service.sources import TrackerSource
+from tests.service.conftest import FakeRuntime, small_meta, small_plots
+
+
+class DropDLH:
+    """A release policy that withholds one callsign: proves every output passes Egress."""
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        return tracks.take([c != "DLH2" for c in tracks.callsign])
+
+    def plots(self, plots, consumer):  # type: ignore[no-untyped-def]
+        return plots
+
+
+def make_pipeline(egress: Egress | None = None) -> Pipeline:
+    meta = small_meta()
+    src = TrackerSource(meta, small_plots(), FakeRuntime(meta.sensors))
+    return build_pipeline(ServiceConfig(), src, egress=egress)
+
+
+@pytest.fixture
+def client() -> Iterator[tuple[TestClient, Pipeline]]:
+    p = make_pipeline()
+    p.recorder.start()
+    with TestClient(create_app(p, start=False)) as c:
+        yield c, p
+    p.recorder.close()
+
+
+def wait_committed(p: Pipeline, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while p.recorder.committed()["track_states"] < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_tracks_and_filters(client: tuple[TestClient, Pipeline]) -> None:
+    c, p = client
+    for k in range(1, 9):
+        p.tick(float(k))
+    all_ = c.get("/api/tracks").json()
+    assert all_["count"] == 3 and all_["t"] == 8.0
+    by_id = {r["icao24"]: r for r in all_["tracks"]}
+    # Aircraft 1 at x = -30000 + 100 t, y = 0: west of the origin on its latitude.
+    assert by_id["3c0001"]["x"] == pytest.approx(-30_000 + 800)
+    assert by_id["3c0001"]["lon"] < 2.35
+    assert by_id["3c0003"]["kinds"] == 2 and by_id["3c0001"]["kinds"] == 6
+    q = {"callsign": "dlh", "icao24": "3c0001", "squawk": "7000", "sensor": 2,
+         "alt_min_ft": 10000, "alt_max_ft": 20000}
+    expect = {"callsign": {"3c0002"}, "icao24": {"3c0001"}, "squawk": {"3c0003"},
+              "sensor": {"3c0001", "3c0002"}, "alt_min_ft": {"3c0001", "3c0002"},
+              "alt_max_ft": {"3c0002", "3c0003"}}
+    for key, value in q.items():
+        got = {r["icao24"] for r in c.get("/api/tracks", params={key: value}).json()["tracks"]}
+        assert got == expect[key], key
+    box = {r["icao24"] for r in c.get("/api/tracks", params={
+        "bbox": "1.0,48.8,3.0,48.9"}).json()["tracks"]}
+    assert box == {"3c0001"}
+    assert c.get("/api/tracks", params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_track_detail_history_sensors_health_metrics(client: tuple[TestClient, Pipeline]) -> None:
+    c, p = client
+    for k in range(1, 6):
+        p.tick(float(k))
+    wait_committed(p, 12)
+    d = c.get(f"/api/tracks/{0x3C0001}").json()
+    assert [s["name"] for s in d["sensors"]] == ["radar", "adsb"]
+    assert d["history"]["t"] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert c.get("/api/tracks/999").status_code == 404
+    sensors = {s["name"]: s for s in c.get("/api/sensors").json()["sensors"]}
+    assert sensors["adsb"]["plots_total"] == 2 * 6 and sensors["adsb"]["alive"]
+    assert sensors["radar"]["last_seen_t"] == 4.0 and sensors["radar"]["lat"] == 48.85
+    h = c.get("/api/history", params={"t0": 2, "t1": 3}).json()
+    # Only changed states are recorded: aircraft 3 (radar every 4 s) has t = 0 and t = 4.
+    assert h["count"] == 4 and set(h["cols"]["t"]) == {2.0, 3.0}
+    assert c.get("/api/history", params={"t0": 2, "t1": 3, "bbox": "0,0,1,1"}).json()[
+        "count"] == 0
+    assert c.get("/api/health").json()["status"] == "ok"
+    assert c.get("/api/recording").json()["rows_committed"]["track_states"] == 12
+    text = c.get("/metrics").text
+    assert "airpicture_tracks 3.0" in text and "process_cpu_seconds_total" in text
+
+
+def test_websocket_snapshot_then_deltas(client: tuple[TestClient, Pipeline]) -> None:
+    c, p = client
+    p.tick(1.0)
+    with c.websocket_connect("/ws/tracks") as ws:
+        first = json.loads(ws.receive_text())
+        assert first["type"] == "snapshot" and first["n"] == 3
+        p.tick(2.0)
+        second = json.loads(ws.receive_text())
+        # Aircraft 3 is seen by the radar only (every 4 s): unchanged, so not resent.
+        assert second["type"] == "delta" and second["seq"] == 2
+        assert sorted(second["cols"]["icao24"]) == ["3c0001", "3c0002"]
+        assert second["cols"]["x"][0] > first["cols"]["x"][0]
+
+
+def test_every_output_goes_through_egress() -> None:
+    p = make_pipeline(Egress(DropDLH()))
+    p.recorder.start()
+    try:
+        with TestClient(create_app(p, start=False)) as c:
+            with c.websocket_connect("/ws/tracks") as ws:
+                for k in range(1, 4):
+                    p.tick(float(k))
+                msg = json.loads(ws.receive_text())
+            assert "DLH2" not in msg["cols"]["callsign"]
+            assert all(r["callsign"] != "DLH2" for r in c.get("/api/tracks").json()["tracks"])
+            assert c.get(f"/api/tracks/{0x3C0002}").status_code == 404
+            wait_committed(p, 4)
+            assert "DLH2" not in c.get("/api/history", params={"t0": 0, "t1": 9}).json()[
+                "cols"]["callsign"]
+    finally:
+        p.recorder.close()
