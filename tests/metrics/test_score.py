@@ -166,3 +166,20 @@ def test_no_tracks_everything_missed() -> None:
     assert s.siap_completeness == 0.0
     assert math.isnan(s.mean_time_to_confirm_s)
     assert np.isnan(s.rms_pos_m)
+
+
+def test_siap_two_tracks_on_one_target_and_a_spurious_one() -> None:
+    truth = static_truth({1: (0.0, 0.0), 2: (60_000.0, 0.0)}, TIMES)
+    tracks = tracks_table(
+        [(t, 1, 500.0, 0.0, 0.0, 0.0, True) for t in TIMES]
+        + [(t, 2, 0.0, 1_500.0, 0.0, 0.0, True) for t in TIMES]
+        + [(t, 3, 30_000.0, 0.0, 0.0, 0.0, True) for t in TIMES]
+    ).sort_by("t")
+    s = score_tables(truth, tracks, {})
+    # Associations need 3 close times in a row, then cover them all: target 1 every time.
+    assert s.siap_completeness == pytest.approx(11 / 22)
+    assert s.siap_ambiguity == pytest.approx(2.0)
+    assert s.siap_spuriousness == pytest.approx(11 / 33)
+    short = score_tables(static_truth({1: (0.0, 0.0)}, [0.0, 1.0]),
+                         tracks_table([(t, 1, 0.0, 0.0, 0.0, 0.0, True) for t in (0.0, 1.0)]), {})
+    assert short.siap_completeness == 0.0 and short.siap_spuriousness == 1.0
