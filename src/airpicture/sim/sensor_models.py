@@ -67,12 +67,15 @@ def polar_covariance(r_m: FloatArray, az_rad: FloatArray, sigma_r_m: float,
     return s * s * sr2 + c * c * sa2, c * c * sr2 + s * s * sa2, s * c * (sr2 - sa2)
 
 
-def beam_crossing(truth: Truth, sensor: Sensor, duration_s: float, iterations: int = 4) -> tuple[
+def beam_crossing(truth: Truth, sensor: Sensor, duration_s: float, iterations: int = 6) -> tuple[
         IntArray, FloatArray]:
     """(target, time) of every beam crossing of every target, by fixed-point iteration.
 
-    The beam points at `start_azimuth_deg` (clockwise from north) at t = 0 and turns once per
-    period; in scan k a target at azimuth a is crossed at t = k T + ((a - a0) mod 2π) / ω.
+    The beam points at `start_azimuth_deg` (clockwise from north) at t = 0 and turns at ω; a
+    crossing is where the beam-to-target angle a0 + ω t - az(t) is a whole number of turns.
+    Start from guesses at each scan's start and end, step t by the wrapped angle gap / ω, and
+    keep one of the guesses that meet the same crossing (successive crossings of a target are
+    more than a quarter turn apart).
     """
     period = sensor.period_s
     omega = 2 * np.pi / period
@@ -80,15 +83,27 @@ def beam_crossing(truth: Truth, sensor: Sensor, duration_s: float, iterations: i
     n_scans = int(np.floor(duration_s / period)) + 1
     scan_start = np.arange(n_scans) * period
     lives = truth.alive.any(axis=1)
-    tgt = np.repeat(np.flatnonzero(lives), n_scans)
-    t0 = np.tile(scan_start, int(lives.sum()))
-    t = t0.copy()
+    tgt = np.repeat(np.flatnonzero(lives), 2 * n_scans)
+    t = np.tile(np.concatenate([scan_start, scan_start + period]), int(lives.sum()))
+    forward = np.tile(np.arange(2 * n_scans) < n_scans, int(lives.sum()))
     end = (truth.n_times - 1) * truth.dt_s
+
+    def azimuth(times: FloatArray) -> FloatArray:
+        at = sample(truth, tgt, np.clip(times, 0.0, end))
+        return np.asarray(np.arctan2(at.x_m - sensor.x, at.y_m - sensor.y), np.float64)
+
+    # Guesses: the next crossing after each scan start and the last one before each scan end
+    # (a target moving against the beam across a0 is crossed twice in one scan).
+    ahead = np.mod(azimuth(t) - a0 - omega * t, 2 * np.pi) / omega
+    t = np.where(forward, t + ahead, t + ahead - period)
     for _ in range(iterations):
-        at = sample(truth, tgt, np.clip(t, 0.0, end))
-        az = np.arctan2(at.x_m - sensor.x, at.y_m - sensor.y)
-        t = t0 + np.mod(az - a0, 2 * np.pi) / omega
-    return tgt, t
+        gap = np.angle(np.exp(1j * (azimuth(t) - a0 - omega * t)))
+        t = t + gap / omega
+    order = np.lexsort((t, tgt))
+    tgt, t = tgt[order], t[order]
+    new = np.ones(t.size, bool)
+    new[1:] = (tgt[1:] != tgt[:-1]) | (np.diff(t) > 0.25 * period)
+    return tgt[new], t[new]
 
 
 def clutter(sensor: Sensor, duration_s: float, rng: np.random.Generator) -> tuple[
