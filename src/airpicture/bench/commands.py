@@ -9,6 +9,7 @@ import typer
 from airpicture.core.errors import UserError
 
 DEFAULT_OUT = Path("bench/results")
+TABLE_WIDTH = 200
 
 
 def _parse_only(only: str) -> tuple[str, ...]:
@@ -54,7 +55,7 @@ def bench(
     console = Console()
     result = run_bench(out, sections, quick, scenario_dir, tracker, stamp,
                        progress=lambda msg: console.log(msg))
-    console.print(rich_table(result))
+    Console(width=max(console.width, TABLE_WIDTH)).print(rich_table(result))
     js, md = write_results(result, out)
     console.print(f"wrote {js} and {md}")
 
