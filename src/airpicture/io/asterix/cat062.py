@@ -1,0 +1,271 @@
+"""CAT062 system tracks: encode a TrackTable (libasterix), and read CAT062 back.
+
+Callers pass tables that went through airpicture.policy.egress.Egress.tracks (see output.py):
+this module only formats. Items: 010, 015, 040, 060, 070, 080, 100, 105, 136, 185, 200, 220,
+290, 295, 380 (ADR, ID) and 500 (APC).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.core.geo import LocalFrame
+from airpicture.core.plots import PlotFlag
+from airpicture.core.tracks import TrackStatus, TrackTable
+from airpicture.io.asterix.blocks import Block
+from airpicture.io.asterix.layout import record_layout, spec_class
+from airpicture.io.asterix.libx import parse_block, quantity, sub, uint
+
+DEFAULT_EDITION = "1.21"
+AFF_FLAGS = PlotFlag.KINEMATIC_MISMATCH | PlotFlag.SPEED_CHECK_FAILED
+"""Track flags that set I062/080 AFF (ADS-B data inconsistent with other surveillance)."""
+PFT_FLAGS = PlotFlag.IDENTITY_MISMATCH
+"""Track flags that set I062/080 PFT (potential false track)."""
+MAX_AGE_S = 63.75
+"""Largest age I062/290 and 295 can carry (8 bits of 1/4 s)."""
+LEVEL_FPM = 300.0
+"""|vertical rate| below which I062/200 says level flight."""
+
+KIND_AGE_ITEMS = {"psr": ("PSR",), "ssr": ("SSR", "MDS"), "adsb": ("ES",), "mlat": ("MLT",)}
+"""Which I062/290 ages (and I062/080 staleness bits) each sensor kind feeds."""
+
+
+@dataclass
+class Cat062Encoder:
+    """Formats track tables as CAT062 records for one system (SAC/SIC) and local frame."""
+
+    frame: LocalFrame
+    sac: int = 0
+    sic: int = 1
+    service_id: int = 1
+    edition: str = DEFAULT_EDITION
+    t0_utc_s: float = 0.0
+    sensor_kinds: dict[int, str] = field(default_factory=dict)
+    """Sensor id -> kind (psr, ssr, adsb, mlat), for the per-kind ages of I062/290."""
+    stale_s: float = 12.0
+    """Age past which I062/080 PSR/SSR/MDS/ADS say a sensor kind no longer updates a track."""
+    _seen: set[int] = field(default_factory=set)
+    _items: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
+    def block(self, tracks: TrackTable) -> bytes:
+        """One data block with a record per track (b'' when there are none)."""
+        if len(tracks) == 0:
+            return b""
+        cls = spec_class(62, self.edition)
+        frns = {name: i for i, name in enumerate(record_layout(62, self.edition).names) if name}
+        body = b"".join(self._record_bytes(cls, frns, r) for r in self.records(tracks))
+        return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
+
+    def _record_bytes(self, cls: Any, frns: dict[str, int], rec: dict[str, Any]) -> bytes:
+        """FSPEC and items in UAP order; each item's bytes come from libasterix (building the
+        record through libasterix too costs three times as much, in its bit concatenation)."""
+        spec = cls.cv_record.spec
+        cached = ("010", "015", "080", "200", "060")
+        order = sorted(rec, key=frns.__getitem__)
+        parts = []
+        for name in order:
+            value = rec[name]
+            if name in cached:
+                key = (name, value)
+                raw = self._items.get(key)
+                if raw is None:
+                    raw = self._items[key] = spec(name).create(value).unparse().to_bytes()
+            else:
+                raw = spec(name).create(value).unparse().to_bytes()
+            parts.append(raw)
+        return fspec_bytes([frns[n] for n in order]) + b"".join(parts)
+
+    def records(self, tracks: TrackTable) -> list[dict[str, Any]]:
+        """The records' items as libasterix creation arguments (one dict per track)."""
+        lat, lon, _h = self.frame.to_geodetic(tracks.x, tracks.y, 0.0)
+        ages = self._kind_ages(tracks)
+        trk_age = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)
+        n_sensors = np.isfinite(tracks.sensor_last_t).sum(axis=1)
+        out = []
+        for i in range(len(tracks)):
+            out.append(self._record(tracks, i, float(lat[i]), float(lon[i]), ages,
+                                    float(trk_age[i]), int(n_sensors[i])))
+        return out
+
+    def _kind_ages(self, tracks: TrackTable) -> dict[str, npt.NDArray[np.float64]]:
+        """Per I062/290 name, the age of the last update by that sensor kind (NaN: never)."""
+        out: dict[str, npt.NDArray[np.float64]] = {}
+        for kind, names in KIND_AGE_ITEMS.items():
+            cols = [j for j, sid in enumerate(tracks.sensor_ids)
+                    if self.sensor_kinds.get(int(sid)) == kind]
+            if not cols:
+                continue
+            last = tracks.sensor_last_t[:, cols]
+            finite = np.isfinite(last)
+            newest = np.where(finite, last, -np.inf).max(axis=1)
+            age = np.where(finite.any(axis=1), tracks.t - newest, np.nan)
+            for name in names:
+                out[name] = age
+        return out
+
+    def _record(
+        self, tr: TrackTable, i: int, lat: float, lon: float,
+        ages: dict[str, npt.NDArray[np.float64]], trk_age_s: float, n_sensors: int,
+    ) -> dict[str, Any]:
+        tid = int(tr.track_id[i])
+        tod = float((self.t0_utc_s + tr.t[i]) % 86400.0)
+        flags = int(tr.flags[i])
+        status = int(tr.status[i])
+        stale = {k: int(not (np.isfinite(a[i]) and a[i] <= self.stale_s))
+                 for k, a in ages.items()}
+        first_time = tid not in self._seen
+        self._seen.add(tid)
+        ext1 = (int(n_sensors <= 1) << 6) | int(status == TrackStatus.TENTATIVE)
+        ext2 = (int(first_time) << 4) | (int(bool(flags & AFF_FLAGS)) << 2)
+        ext4 = ((int(status == TrackStatus.COASTING) << 6) | (stale.get("PSR", 1) << 5)
+                | (stale.get("SSR", 1) << 4) | (stale.get("MDS", 1) << 3)
+                | (stale.get("ES", 1) << 2))
+        ext5 = int(bool(flags & PFT_FLAGS)) << 1
+        i080: tuple[int, ...] = (ext1, ext2, 0, ext4, ext5) if ext5 else (ext1, ext2, 0, ext4)
+        rec: dict[str, Any] = {
+            "010": (("SAC", self.sac), ("SIC", self.sic)),
+            "015": self.service_id,
+            "040": tid & 0xFFFF,
+            "070": (tod, "s"),
+            "080": i080,
+            "100": (("X", (_clip(tr.x[i], 2**23 * 0.5), "m")),
+                    ("Y", (_clip(tr.y[i], 2**23 * 0.5), "m"))),
+            "105": (("LAT", (lat, "°")), ("LON", (lon, "°"))),
+            "185": (("VX", (_clip(tr.vx[i], 2**15 * 0.25), "m/s")),
+                    ("VY", (_clip(tr.vy[i], 2**15 * 0.25), "m/s"))),
+            "200": (("TRANS", 3), ("LONG", 3), ("VERT", _vert(float(tr.vrate_fpm[i]))),
+                    ("ADF", 0), 0),
+            "290": self._ages(trk_age_s, ages, i),
+        }
+        if int(tr.squawk[i]) >= 0:
+            rec["060"] = int(tr.squawk[i]) & 0xFFF
+        alt = float(tr.alt_ft[i])
+        if np.isfinite(alt):
+            rec["136"] = (_clip(alt / 100.0, 2**15 / 4.0), "FL")
+            rec["295"] = {"MFL": (min(trk_age_s, MAX_AGE_S), "s")}
+        vr = float(tr.vrate_fpm[i])
+        if np.isfinite(vr):
+            rec["220"] = (_clip(vr, 2**15 * 6.25), "ft/min")
+        adr = int(tr.icao24[i])
+        callsign = str(tr.callsign[i] or "")
+        c380: dict[str, Any] = {}
+        if adr > 0:
+            c380["ADR"] = adr & 0xFFFFFF
+        if callsign:
+            c380["ID"] = callsign[:8]
+        if c380:
+            rec["380"] = c380
+        sigma = float(tr.sigma_pos_m[i])
+        if np.isfinite(sigma):
+            s = (min(max(sigma, 0.0), 65535 * 0.5), "m")
+            rec["500"] = {"APC": (("X", s), ("Y", s))}
+        return rec
+
+    @staticmethod
+    def _ages(trk_age_s: float, ages: dict[str, npt.NDArray[np.float64]], i: int
+              ) -> dict[str, Any]:
+        out: dict[str, Any] = {"TRK": (trk_age_s, "s")}
+        for name, a in ages.items():
+            if np.isfinite(a[i]):
+                out[name] = (float(np.clip(a[i], 0.0, MAX_AGE_S)), "s")
+        return out
+
+
+def fspec_bytes(frn_indices: list[int]) -> bytes:
+    """FSPEC for the given FRN indices (0 = FRN 1): 7 bits a byte, FX on all but the last."""
+    if not frn_indices:
+        return b"\x00"
+    n = max(frn_indices) // 7 + 1
+    out = bytearray(n)
+    for i in frn_indices:
+        out[i // 7] |= 0x80 >> (i % 7)
+    for j in range(n - 1):
+        out[j] |= 1
+    return bytes(out)
+
+
+def _clip(v: float, limit: float) -> float:
+    """Keep a value inside a signed field's range (the range's last step excluded)."""
+    return min(max(float(v), -limit), limit * (1 - 1e-6))
+
+
+def _vert(vrate_fpm: float) -> int:
+    if not np.isfinite(vrate_fpm):
+        return 3
+    if abs(vrate_fpm) < LEVEL_FPM:
+        return 0
+    return 1 if vrate_fpm > 0 else 2
+
+
+@dataclass(frozen=True)
+class Cat062Track:
+    """One decoded CAT062 record (NaN / -1 / '' where an item is absent)."""
+
+    sac: int
+    sic: int
+    track_number: int
+    tod_s: float
+    lat_deg: float
+    lon_deg: float
+    x_m: float
+    y_m: float
+    vx_mps: float
+    vy_mps: float
+    fl: float
+    vrate_fpm: float
+    mode3a: int
+    icao24: int
+    callsign: str
+    cnf: int
+    mon: int
+    cst: int
+    aff: int
+    pft: int
+    tsb: int
+    sigma_x_m: float
+    age_trk_s: float
+
+
+def decode(blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION
+           ) -> list[Cat062Track]:
+    """CAT062 blocks to tracks (libasterix, strict: a block that does not parse is counted)."""
+    out: list[Cat062Track] = []
+    for block in blocks:
+        if block.category != 62:
+            counts[f"skipped_category:{block.category:03d}"] += 1
+            continue
+        for rec in parse_block(block, edition, counts) or []:
+            out.append(_track(rec))
+    return out
+
+
+def _bit(item: Any, name: str) -> int:
+    s = sub(item, name)
+    return 0 if s is None else int(s.as_uint())
+
+
+def _track(rec: Any) -> Cat062Track:
+    g = rec.get_item
+    i380 = g("380")
+    adr = sub(i380, "ADR")
+    ident = sub(i380, "ID")
+    i080 = g("080")
+    return Cat062Track(
+        sac=uint(sub(g("010"), "SAC")), sic=uint(sub(g("010"), "SIC")),
+        track_number=uint(g("040")), tod_s=quantity(g("070"), "s"),
+        lat_deg=quantity(sub(g("105"), "LAT"), "°"), lon_deg=quantity(sub(g("105"), "LON"), "°"),
+        x_m=quantity(sub(g("100"), "X"), "m"), y_m=quantity(sub(g("100"), "Y"), "m"),
+        vx_mps=quantity(sub(g("185"), "VX"), "m/s"), vy_mps=quantity(sub(g("185"), "VY"), "m/s"),
+        fl=quantity(g("136"), "FL"), vrate_fpm=quantity(g("220"), "ft/min"),
+        mode3a=uint(sub(g("060"), "MODE3A")), icao24=uint(adr, 0),
+        callsign=ident.variation.content.as_string().rstrip() if ident is not None else "",
+        cnf=_bit(i080, "CNF"), mon=_bit(i080, "MON"), cst=_bit(i080, "CST"),
+        aff=_bit(i080, "AFF"), pft=_bit(i080, "PFT"), tsb=_bit(i080, "TSB"),
+        sigma_x_m=quantity(sub(sub(g("500"), "APC"), "X"), "m"),
+        age_trk_s=quantity(sub(g("290"), "TRK"), "s"),
+    )
