@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from airpicture.core.tracks import TrackTable
 from airpicture.io.asterix.cat062 import Cat062Encoder
 from airpicture.io.asterix.transport import UdpSender
@@ -67,8 +69,8 @@ def split_tracks(encoder: Cat062Encoder, tracks: TrackTable) -> list[bytes]:
     if len(block) <= MAX_BLOCK_BYTES or n == 1:
         return [block]
     half = n // 2
-    return (split_tracks(encoder, tracks.take(slice(0, half)))
-            + split_tracks(encoder, tracks.take(slice(half, n))))
+    return (split_tracks(encoder, tracks.take(np.arange(0, half)))
+            + split_tracks(encoder, tracks.take(np.arange(half, n))))
 
 
 @dataclass
