@@ -103,6 +103,13 @@ class BeastParser:
         self.frames += len(out)
         return out
 
+    def finish(self) -> list[Frame]:
+        """End of stream: bytes of an incomplete last frame are counted, then dropped."""
+        if self._buf:
+            self.bad["beast_truncated"] += 1
+            self._buf.clear()
+        return []
+
 
 def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
     """Read `need` unescaped bytes from `buf` at `pos`.
@@ -165,6 +172,13 @@ class AvrParser:
                 out.append(frame)
         self.frames += len(out)
         return out
+
+    def finish(self) -> list[Frame]:
+        """End of stream: an unterminated last token is counted, then dropped."""
+        if self._partial.strip():
+            self.bad["avr_truncated"] += 1
+        self._partial = b""
+        return []
 
     def _token(self, token: bytes) -> Frame | None:
         if not token:

@@ -58,7 +58,7 @@ def parse_sbs_line(line: str) -> dict[str, Any]:
     if kind not in _DF_OF_TYPE:
         raise KeyError("sbs_bad_type")
     icao = f[4].strip().lower()
-    if len(icao) != 6 or int(icao, 16) < 0:
+    if len(icao) != 6 or any(c not in "0123456789abcdef" for c in icao):
         raise KeyError("sbs_bad_address")
     rec: dict[str, Any] = {"timestamp": _epoch_any(f[6], f[7]), "df": _DF_OF_TYPE[kind],
                            "icao24": icao, "source": "sbs", "sbs_type": kind}
@@ -88,6 +88,8 @@ class SbsParser:
     def __init__(self) -> None:
         self._partial = b""
         self.bad: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+        """Well-formed lines that are not messages (SEL, ID, AIR, STA, CLK)."""
         self.frames = 0
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
@@ -105,6 +107,12 @@ class SbsParser:
         self.frames += len(out)
         return out
 
+    def finish(self) -> list[dict[str, Any]]:
+        """End of stream: a last line without a newline is parsed too."""
+        partial, self._partial = self._partial, b""
+        rec = self._line(partial.strip())
+        return [] if rec is None else [rec]
+
     def _line(self, raw: bytes) -> dict[str, Any] | None:
         if not raw:
             return None
@@ -115,8 +123,10 @@ class SbsParser:
             return None
         if not line.startswith("MSG,"):
             head = line.split(",", 1)[0]
-            key = "sbs_other" if head in ("SEL", "ID", "AIR", "STA", "CLK") else "sbs_bad_kind"
-            self.bad[key] += 1
+            if head in ("SEL", "ID", "AIR", "STA", "CLK"):
+                self.skipped["sbs_other"] += 1
+            else:
+                self.bad["sbs_bad_kind"] += 1
             return None
         try:
             return parse_sbs_line(line)

@@ -165,6 +165,7 @@ def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> list[Any]:
             while chunk := fh.read(CHUNK_BYTES):
                 status.bytes += len(chunk)
                 out += parser.feed(chunk)
+        out += parser.finish()
     except (OSError, EOFError) as exc:
         raise UserError(path, f"cannot read: {exc}") from None
     for item in out:
@@ -202,6 +203,7 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
                 status.last_message_t = now
                 sink(spec, items)
     finally:
+        parser.finish()
         status.bad.update(parser.bad)
 
 
