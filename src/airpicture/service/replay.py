@@ -51,8 +51,7 @@ class RecordingSource:
             raise UserError(path, f"cannot open the recording ({exc})") from None
         self.meta: ScenarioMeta = open_recording_meta(self.con, Path(path))
         self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
-        t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchone() or (
-            None, None)
+        t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchall()[0]
         if t0 is None or t1 is None:
             raise UserError(path, "recording holds no track states")
         self.t_first_s, self.t_last_s = float(t0), float(t1)

@@ -1,0 +1,131 @@
+"""Recording: acknowledged rows survive SIGKILL; retention; replay of a recording."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import numpy as np
+import pytest
+
+from airpicture.core.plots import PlotBatch
+from airpicture.service.encode import SensorIndex
+from airpicture.service.recorder import Recorder
+from airpicture.service.replay import RecordingSource
+from airpicture.service.sources import PatternSource
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    """Start a service subprocess and return it with its base URL (printed on start)."""
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        m = re.search(r"http://[\d.]+:\d+/", line)
+        if m:
+            return proc, m.group(0)
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"service did not start: {proc.stdout.read()}")
+
+
+@pytest.mark.slow
+def test_acknowledged_rows_survive_sigkill(tmp_path: Path) -> None:
+    db = tmp_path / "rec.duckdb"
+    proc, url = start([sys.executable, "-m", "tests.service.serve_fake", str(db), "20"])
+    try:
+        acked: dict[str, int] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            acked = httpx.get(url + "api/recording").json()["rows_committed"]
+            if acked["track_states"] >= 40 and acked["plots"] > 0:
+                break
+            time.sleep(0.05)
+        assert acked["track_states"] >= 40
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    con = duckdb.connect(str(db))
+    tracks = con.execute("SELECT count(*), count(DISTINCT t) FROM track_states").fetchone()
+    plots = con.execute("SELECT count(*) FROM plots").fetchone()
+    assert tracks is not None and plots is not None
+    assert tracks[0] >= acked["track_states"] and plots[0] >= acked["plots"]
+    ids = con.execute("SELECT DISTINCT track_id FROM track_states ORDER BY 1").fetchall()
+    assert [i for (i,) in ids] == [0x3C0001, 0x3C0002, 0x3C0003]
+
+
+def record_pattern(path: Path, ticks: int, retention_s: float = 3600.0) -> Recorder:
+    src = PatternSource(20)
+    rec = Recorder(path, retention_s=retention_s, flush_s=0.05)
+    rec.write_meta(src.meta)
+    index = SensorIndex.create([s.id for s in src.meta.sensors],
+                               [s.kind for s in src.meta.sensors])
+    rec.start()
+    for k in range(1, ticks + 1):
+        tracks, _ = src.step(float(k))
+        rec.put(PlotBatch.empty(), tracks, src.meta.frame, index)
+    return rec
+
+
+def test_replay_gives_back_the_recorded_tracks(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    record_pattern(path, 10).close()
+    src = RecordingSource(path, tick_s=1.0, loop=False)
+    assert (src.t_first_s, src.t_last_s) == (1.0, 10.0)
+    tracks, _ = src.step(5.0)
+    truth, _ = PatternSource(20).step(5.0)
+    np.testing.assert_array_equal(tracks.track_id, truth.track_id)
+    np.testing.assert_allclose(tracks.x, truth.x)
+    np.testing.assert_array_equal(tracks.sensor_mask(), truth.sensor_mask())
+    assert list(tracks.callsign) == list(truth.callsign)
+
+
+def test_retention_deletes_old_rows(tmp_path: Path) -> None:
+    rec = record_pattern(tmp_path / "r.duckdb", 30, retention_s=5.0)
+    deadline = time.monotonic() + 10
+    while rec.committed()["track_states"] < 600 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rec._last_retention = 0.0  # run retention now rather than in 5 s
+    rec.put(PlotBatch.empty(), PatternSource(20).step(31.0)[0], PatternSource(20).meta.frame,
+            SensorIndex.create([1, 2, 3], ["psr", "ssr", "adsb"]))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        t0, _ = rec.time_range()
+        if t0 is not None and t0 >= 26.0:
+            break
+        time.sleep(0.05)
+    assert rec.time_range() == (26.0, 31.0)
+    rec.close()
+
+
+@pytest.mark.slow
+def test_replay_command_serves_a_recording(tmp_path: Path) -> None:
+    path = tmp_path / "p.duckdb"
+    record_pattern(path, 20).close()
+    proc, url = start([sys.executable, "-m", "airpicture", "replay", str(path), "--speed", "10",
+                       "--port", "0"])
+    try:
+        deadline = time.monotonic() + 30
+        got: dict = {}
+        while time.monotonic() < deadline:
+            got = httpx.get(url + "api/tracks").json()
+            if got["count"]:
+                break
+            time.sleep(0.1)
+        assert got["count"] == 20 and got["tracks"][0]["callsign"] == "TST0000"
+        assert 1.0 <= got["t"] <= 20.0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
