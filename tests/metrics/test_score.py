@@ -117,6 +117,9 @@ def test_time_to_confirm() -> None:
     assert sorted(s.details.time_to_confirm_s.tolist()) == pytest.approx([2.0, 3.5])
     assert s.mean_time_to_confirm_s == pytest.approx(2.75)
     assert s.max_time_to_confirm_s == pytest.approx(3.5)
+    # The scoring window does not change it.
+    late = score_tables(truth, tracks, {1: 2.0, 2: 1.0}, t_min_s=7.0, step_s=2.0)
+    assert late.mean_time_to_confirm_s == pytest.approx(2.75)
 
 
 def test_t_min_and_step_select_times() -> None:

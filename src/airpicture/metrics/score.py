@@ -56,7 +56,11 @@ class ScoreDetails:
 
 @dataclass
 class ScoreSummary:
-    """The scores of one tracker run on one scenario; `to_json()` is what summary.json holds."""
+    """The scores of one tracker run on one scenario; `to_json()` is what summary.json holds.
+
+    Every figure uses the scoring times (t_min_s, step_s) except the times to confirm, which
+    use every truth time so that they do not depend on the scoring window.
+    """
 
     gospa_m: float
     gospa_localisation_m: float
@@ -166,6 +170,19 @@ def times_to_confirm(
     return delay.astype(np.float64), never
 
 
+def _confirm_delays(
+    truth_table: pa.Table, truth_t: FloatArray, times: FloatArray, rows: ConfirmedRows,
+    first_plot: dict[int, float], scored: tuple[PointSets, PointSets, Assignment],
+) -> tuple[FloatArray, int]:
+    """Times to confirm over every truth time, whatever t_min and step select for scoring."""
+    all_times = scoring_times(truth_t)
+    if all_times.size != times.size:
+        truth = truth_at(truth_table, all_times)
+        est = align_tracks(rows, all_times, MAX_TRACK_AGE_S)
+        scored = (truth, est, assign(truth, est, GOSPA_C_M, GOSPA_P))
+    return times_to_confirm(*scored, all_times, first_plot, rows.first_t_per_track())
+
+
 def score_tables(
     truth_table: pa.Table, tracks_table: pa.Table, first_plot: dict[int, float], *,
     t_min_s: float = 0.0, step_s: float | None = None,
@@ -184,8 +201,8 @@ def score_tables(
     pos_err = match.dist_m
     vel_err = np.hypot(truth.vx[match.truth_row] - est.vx[match.est_row],
                        truth.vy[match.truth_row] - est.vy[match.est_row])
-    delays, never = times_to_confirm(truth, est, match, times, first_plot,
-                                     rows.first_t_per_track())
+    delays, never = _confirm_delays(truth_table, truth_t, times, rows, first_plot,
+                                    (truth, est, match))
     sp = siap(truth, est, n_times, SIAP_THRESHOLD_M)
 
     def rms(v: FloatArray) -> float:
