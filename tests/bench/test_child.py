@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from airpicture.bench.child import ONE_CORE_ENV, run_child
 
 
@@ -15,6 +17,12 @@ def test_peak_memory_is_the_childs_own(tmp_path: Path) -> None:
     assert big.ok and small.ok
     assert big.peak_rss_mb > 300.0
     assert small.peak_rss_mb < big.peak_rss_mb - 250.0
+
+
+def test_parent_memory_does_not_count_for_the_child(tmp_path: Path) -> None:
+    ballast = np.ones(400 * 2**20 // 8)  # this process now holds 400 MB more
+    small = run_child([sys.executable, "-c", "print(1)"], 60.0, tmp_path / "small.log")
+    assert small.ok and small.peak_rss_mb < 100.0 and ballast.sum() > 0
 
 
 def test_threads_pinned_to_one(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -56,6 +58,25 @@ def one_core_prefix() -> list[str]:
     return [taskset, "-c", str(cpu)]
 
 
+LAUNCHER = """
+import os, signal, sys
+out, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+signal.signal(signal.SIGTERM, lambda s, f: os.kill(pid, signal.SIGTERM))
+_, status, ru = os.wait4(pid, 0)
+with open(out, "w") as f:
+    f.write(str(ru.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""A small fresh process that forks the measured program and writes its ru_maxrss (KiB).
+
+A child forked straight from this (possibly large) process would inherit our memory
+high-water mark in ru_maxrss; forking from a fresh ~10 MB launcher measures the program alone.
+"""
+
+
 def run_child(argv: list[str], limit_s: float, log_path: Path | None = None,
               one_core: bool = True) -> ChildResult:
     """Run argv to completion or until limit_s, then SIGTERM (SIGKILL 5 s later).
@@ -67,35 +88,39 @@ def run_child(argv: list[str], limit_s: float, log_path: Path | None = None,
         env.update(ONE_CORE_ENV)
     full = (one_core_prefix() if one_core else []) + list(argv)
     log = open(log_path, "wb") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
-    start = time.perf_counter()
-    try:
-        proc = subprocess.Popen(full, stdout=log, stderr=subprocess.STDOUT, env=env)
-        status, rusage, killed = _wait(proc, limit_s)
-    finally:
-        if log_path is not None and not isinstance(log, int):
-            log.close()
-    wall_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_path = Path(tmp) / "maxrss"
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", LAUNCHER, str(rss_path),
+                                     *full], stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+            returncode, killed = _wait(proc, limit_s)
+        finally:
+            if log_path is not None and not isinstance(log, int):
+                log.close()
+        wall_s = time.perf_counter() - start
+        maxrss_kib = float(rss_path.read_text()) if rss_path.exists() else float("nan")
     tail = ""
     if log_path is not None and log_path.exists():
         tail = log_path.read_bytes()[-2000:].decode("utf-8", "replace")
-    return ChildResult(argv=full, returncode=os.waitstatus_to_exitcode(status), wall_s=wall_s,
-                       peak_rss_mb=rusage.ru_maxrss / 1024.0, killed=killed, stderr_tail=tail)
+    return ChildResult(argv=full, returncode=returncode, wall_s=wall_s,
+                       peak_rss_mb=maxrss_kib / 1024.0, killed=killed, stderr_tail=tail)
 
 
-def _wait(proc: subprocess.Popen[bytes], limit_s: float) -> tuple[int, Any, bool]:
-    """os.wait4 on the child (its own rusage), killing it when it overruns limit_s."""
+def _wait(proc: subprocess.Popen[bytes], limit_s: float) -> tuple[int, bool]:
+    """Wait for the launcher; past limit_s, SIGTERM its process group, SIGKILL 5 s later."""
     deadline = time.monotonic() + limit_s
     killed = False
     term_at: float | None = None
     while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return status, rusage, killed
+        try:
+            return proc.wait(timeout=0.05), killed
+        except subprocess.TimeoutExpired:
+            pass
         now = time.monotonic()
         if now > deadline and term_at is None:
-            proc.send_signal(signal.SIGTERM)
+            os.killpg(proc.pid, signal.SIGTERM)
             killed, term_at = True, now
         elif term_at is not None and now > term_at + 5.0:
-            proc.kill()
-        time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGKILL)
