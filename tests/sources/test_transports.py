@@ -1,0 +1,201 @@
+"""Feeds over TCP on 127.0.0.1: reconnect after a cut mid-frame, dead feeds, listening mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airpicture.core.errors import UserError
+from airpicture.sources.framing import BeastParser, Frame
+from airpicture.sources.transports import (
+    FeedStatus,
+    SourceSpec,
+    parse_source,
+    read_file,
+    run_feed,
+    run_tcp_client,
+    run_tcp_server,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _frames_bytes(shared_data: Path) -> tuple[list[Frame], list[bytes]]:
+    """The real Beast sample, and each of its frames as wire bytes."""
+    data = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
+    starts = []
+    parser = BeastParser()
+    frames = []
+    for i in range(len(data)):  # frame boundaries: where the parser completes one
+        got = parser.feed(data[i:i + 1])
+        if got:
+            starts.append(i + 1)
+            frames += got
+    wire = [data[a:b] for a, b in zip([0, *starts[:-1]], starts, strict=True)]
+    return frames, wire
+
+
+async def _wait_for(cond: Any, timeout_s: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while not cond():
+        if loop.time() > end:
+            raise TimeoutError
+        await asyncio.sleep(0.01)
+
+
+def test_feed_cut_mid_frame_resumes_at_next_frame_after_reconnect(
+        shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
+    frames, wire = _frames_bytes(shared_data)
+    first = b"".join(wire[:20]) + wire[20][:9]  # closed in the middle of frame 20
+    second = wire[21][5:] + b"".join(wire[22:60])  # restarts mid-frame, like a live receiver
+    got: list[Frame] = []
+
+    async def main() -> FeedStatus:
+        conns = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal conns
+            conns += 1
+            writer.write(first if conns == 1 else second)
+            await writer.drain()
+            if conns == 1:
+                writer.close()
+            else:
+                await asyncio.sleep(10)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        spec = parse_source(f"tcp://127.0.0.1:{port}", "beast")
+        status = FeedStatus("rx")
+        task = asyncio.create_task(run_tcp_client(spec, lambda s, items: got.extend(items),
+                                                  status, backoff_s=0.05))
+        try:
+            await _wait_for(lambda: len(got) >= 58)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            server.close()
+        return status
+
+    with caplog.at_level(logging.WARNING, logger="airpicture.sources"):
+        status = asyncio.run(main())
+    want = [f.msg for f in frames[:20] + frames[22:60]]
+    assert [f.msg for f in got] == want
+    assert status.reconnects >= 1 and status.connections == 2
+    assert status.bad["beast_junk"] >= 1
+    assert status.last_message_t is not None and all(f.t_s > 1e9 for f in got)
+    assert any("down" in r.getMessage() for r in caplog.records)
+
+
+def test_dead_feed_is_reported_and_does_not_block_another(shared_data: Path) -> None:
+    data = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
+    dead_port = _free_port()
+    got: dict[int, int] = {}
+
+    async def main() -> tuple[FeedStatus, FeedStatus]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(data)
+            await writer.drain()
+            await asyncio.sleep(10)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        dead = parse_source(f"tcp://127.0.0.1:{dead_port}", "beast", receiver=0)
+        live = parse_source(f"tcp://127.0.0.1:{port}", "beast", receiver=1)
+        s_dead, s_live = FeedStatus("dead"), FeedStatus("live")
+
+        def sink(spec: SourceSpec, items: list[Any]) -> None:
+            got[spec.receiver] = got.get(spec.receiver, 0) + len(items)
+
+        tasks = [asyncio.create_task(run_tcp_client(dead, sink, s_dead, backoff_s=0.02)),
+                 asyncio.create_task(run_tcp_client(live, sink, s_live, backoff_s=0.02))]
+        try:
+            await _wait_for(lambda: got.get(1, 0) >= 239 and s_dead.reconnects >= 3)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            server.close()
+        return s_dead, s_live
+
+    s_dead, s_live = asyncio.run(main())
+    assert got[1] == 239 and 0 not in got
+    assert s_dead.state in ("down", "connecting") and s_dead.last_error
+    assert s_dead.to_json()["reconnects"] >= 3
+    assert s_live.state == "up" and s_live.frames == 239
+
+
+def test_listening_mode_takes_pushed_avr(shared_data: Path) -> None:
+    frames, _ = _frames_bytes(shared_data)
+    text = "".join(f"*{f.msg.hex()};\n" for f in frames).encode()
+    port = _free_port()
+    got: list[Frame] = []
+
+    async def main() -> FeedStatus:
+        spec = parse_source(f"tcp-listen://127.0.0.1:{port}", "avr")
+        status = FeedStatus("push")
+        started = asyncio.Event()
+        task = asyncio.create_task(run_tcp_server(spec, lambda s, i: got.extend(i), status,
+                                                  started))
+        await started.wait()
+        for part in (text[:1000], text[1000:]):  # two receivers connecting in turn
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(part)
+            await writer.drain()
+            writer.close()
+        await _wait_for(lambda: status.connections == 2 and status.state == "listening")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return status
+
+    status = asyncio.run(main())
+    # The frame cut between the two pushes is lost and counted; the rest arrive.
+    assert len(got) >= 238 and status.connections == 2
+    assert {f.msg for f in got} <= {f.msg for f in frames}
+
+
+def test_files_plain_gzip_and_jsonl(shared_data: Path, tmp_path: Path) -> None:
+    import gzip
+
+    raw = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
+    packed = tmp_path / "x.bin.gz"
+    packed.write_bytes(gzip.compress(raw))
+    assert len(read_file(parse_source(str(packed)))) == 239
+    jsonl = read_file(parse_source(str(shared_data / "traffic/raw/tutorial.jsonl.gz")))
+    assert len(jsonl) == 71939 and isinstance(jsonl[0], Frame)
+
+    async def main() -> FeedStatus:
+        status = FeedStatus("f")
+        count: list[int] = []
+        await run_feed(parse_source(str(packed)), lambda s, i: count.append(len(i)), status)
+        assert sum(count) == 239
+        return status
+
+    assert asyncio.run(main()).state == "done"
+
+
+def test_bad_sources_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError):
+        parse_source(str(tmp_path / "missing.bin"))
+    with pytest.raises(UserError):
+        parse_source("tcp://host")
+    with pytest.raises(UserError):
+        parse_source("tcp://host:30005", "xml")
+    assert parse_source("tcp://h:30003").fmt == "sbs"
+    assert parse_source("tcp://h:30002").fmt == "avr"
+    assert parse_source("tcp-listen://:30005").kind == "listen"
