@@ -45,6 +45,7 @@ class Cat021Reports:
     nic: npt.NDArray[np.int8]
     sil: npt.NDArray[np.int8]
     track_number: npt.NDArray[np.int32]
+    mode3a: npt.NDArray[np.int16]
     simulated: npt.NDArray[np.bool_]
 
     def __len__(self) -> int:
@@ -55,7 +56,7 @@ _DTYPES: dict[str, Any] = {
     "sac": np.int16, "sic": np.int16, "tod_s": np.float64, "lat_deg": np.float64,
     "lon_deg": np.float64, "icao24": np.int64, "fl": np.float64, "callsign": object,
     "nacp": np.int8, "nic": np.int8, "sil": np.int8, "track_number": np.int32,
-    "simulated": np.bool_,
+    "mode3a": np.int16, "simulated": np.bool_,
 }
 
 
@@ -90,6 +91,7 @@ def _row(rec: Any) -> dict[str, Any]:
         "callsign": i170.variation.content.as_string().rstrip() if i170 is not None else "",
         "nacp": uint(sub(i090, "NACP")), "nic": uint(sub(i090, "NUCPNIC")),
         "sil": uint(sub(i090, "SIL")), "track_number": uint(sub(g("161"), "TRNUM")),
+        "mode3a": uint(sub(g("070"), "MODE3A")),
         "simulated": uint(sub(g("040"), "SIM"), 0) == 1,
     }
 

@@ -181,7 +181,7 @@ class AsterixDecoder:
                 t=t_utc - cfg.t0_utc_s, sensor_id=src.sensor_id, x=x, y=y,
                 var_x=sigma**2, var_y=sigma**2, cov_xy=0.0, icao24=rep.icao24[sel],
                 alt_ft=fl * 100.0, nacp=rep.nacp[sel], nic=rep.nic[sel], sil=rep.sil[sel],
-                callsign=rep.callsign[sel],
+                callsign=rep.callsign[sel], squawk=rep.mode3a[sel],
             ))
         counts["plots:cat021"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)
