@@ -157,6 +157,8 @@ def test_bad_tracks_are_user_errors(tmp_path: Path) -> None:
     bad = tracks_table([(0.0, 1, 0.0, 0.0, 0.0, 0.0, True)]).drop_columns(["confirmed"])
     with pytest.raises(UserError, match="confirmed"):
         score_scenario(folder, bad)
+    with pytest.raises(UserError, match="no truth sample"):
+        score_scenario(folder, tracks_table([]), t_min_s=100.0)
     with pytest.raises(UserError, match="not a scenario folder"):
         score_scenario(tmp_path / "missing", bad)
 

@@ -67,7 +67,7 @@ def _png(fig: Figure, path: Path) -> str:
 
 def _gospa_figure(d: ScoreDetails) -> Figure:
     """GOSPA and OSPA over time, and GOSPA² split into its three parts."""
-    fig = Figure(figsize=(10, 6))
+    fig = Figure(figsize=(10, 6), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     pt = d.per_time
     top.plot(d.times_s, pt.gospa_m / 1e3, label="GOSPA", color="k")
@@ -136,7 +136,7 @@ def _map_figure(truth: pa.Table, rows: ConfirmedRows) -> Figure:
 
 def _error_figure(d: ScoreDetails) -> Figure:
     """Histograms of position and velocity errors over the assigned pairs."""
-    fig = Figure(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4), layout="constrained")
     left, right = fig.subplots(1, 2)
     for ax, values, name in ((left, d.pos_err_m, "position error (m)"),
                              (right, d.vel_err_mps, "velocity error (m/s)")):
@@ -144,7 +144,7 @@ def _error_figure(d: ScoreDetails) -> Figure:
         if finite.size:
             hi = max(float(np.quantile(finite, 0.99)), 1e-9)
             ax.hist(np.clip(finite, 0, hi), bins=60, color="tab:blue")
-        ax.set_xlabel(name)
+        ax.set_xlabel(f"{name}, last bin: beyond the 99th percentile")
         ax.set_ylabel("assigned pairs")
         ax.grid(alpha=0.3)
     return fig

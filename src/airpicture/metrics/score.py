@@ -248,5 +248,9 @@ def score_scenario(
     tracks_table = _load_tracks(tracks)
     if step_s is not None and not step_s > 0:
         raise UserError(None, f"--step must be positive, got {step_s}")
+    truth_t = np.asarray(truth_table.column("t").to_numpy(zero_copy_only=False), np.float64)
+    if not np.any(truth_t >= t_min_s):
+        raise UserError(Path(scenario_dir) / "truth.parquet",
+                        f"no truth sample at or after t = {t_min_s:g} s to score")
     first_plot = first_plot_times(np.asarray(truth_id, np.int64), plots.t)
     return score_tables(truth_table, tracks_table, first_plot, t_min_s=t_min_s, step_s=step_s)
