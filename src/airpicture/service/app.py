@@ -129,6 +129,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         err = pipeline.error
         return {"status": "error" if err else "ok", "error": repr(err) if err else None,
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
+                "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,
                 "origin": {"lat": pipeline.meta.origin_lat_deg,
                            "lon": pipeline.meta.origin_lon_deg}}

@@ -45,7 +45,7 @@ class OutputConfig(_Strict):
     """How often the picture goes out, and how much history the map's trails get."""
 
     tick_s: float = Field(default=1.0, gt=0.0, le=60.0)
-    trail_points: int = Field(default=20, ge=0, le=500)
+    trail_points: int = Field(default=60, ge=0, le=500)
     confirmed_only: bool = True
 
 

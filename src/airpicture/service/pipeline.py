@@ -106,7 +106,7 @@ class Pipeline:
     def __init__(self, source: PictureSource, egress: Egress, recorder: Recorder,
                  *, tick_s: float = 1.0, speed: float = 1.0, confirmed_only: bool = True,
                  dead_after_periods: float = 3.0, dead_after_min_s: float = 10.0,
-                 t0_s: float = 0.0) -> None:
+                 t0_s: float = 0.0, trail_points: int = 20) -> None:
         self.source = source
         self.meta = source.meta
         self.frame = source.meta.frame
@@ -116,6 +116,7 @@ class Pipeline:
         self.speed = speed
         self.confirmed_only = confirmed_only
         self.t0_s = t0_s
+        self.trail_points = trail_points
         sensors = sorted(self.meta.sensors, key=lambda s: s.id)
         self.sensors = sensors
         self.index = SensorIndex.create([s.id for s in sensors], [s.kind for s in sensors])

@@ -71,7 +71,8 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
     return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
                     speed=config.input.speed, confirmed_only=out.confirmed_only,
                     dead_after_periods=config.sensors.dead_after_periods,
-                    dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s)
+                    dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s,
+                    trail_points=out.trail_points)
 
 
 def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool) -> Pipeline:
@@ -88,7 +89,7 @@ def run(pipeline: Pipeline, host: str, port: int,
     """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
     app = create_app(pipeline)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           ws="websockets", lifespan="on"))
+                                           ws="auto", lifespan="on"))
 
     async def main() -> None:
         task = asyncio.create_task(server.serve())

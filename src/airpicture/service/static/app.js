@@ -4,14 +4,13 @@ import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 
 const KIND_BITS = { psr: 1, ssr: 2, adsb: 4, mlat: 8 };
 const COLORS = { psr: '#ff6b4a', ssr: '#ffd23f', adsb: '#4ade80', mlat: '#c084fc', multi: '#38bdf8' };
-const TRAIL_POINTS = 20;
 const LIST_ROWS = 400;
 const url = (path) => new URL(path, window.location.href).href;
 
 // State shared with the tests and the benchmark (window.__ap).
 const ap = {
   ready: false, seq: 0, messages: 0, lastApplyMs: 0, tracks: new Map(), trails: new Map(),
-  sensors: [], selected: null, mode: 'live', historyTracks: null, t: null,
+  sensors: [], selected: null, trailPoints: 20, mode: 'live', historyTracks: null, t: null,
 };
 window.__ap = ap;
 
@@ -187,7 +186,7 @@ function applyMessage(msg) {
     if (!tr) { tr = []; ap.trails.set(p.id, tr); }
     const last = tr[tr.length - 1];
     if (!last || last[0] !== p.lon || last[1] !== p.lat) tr.push([p.lon, p.lat]);
-    if (tr.length > TRAIL_POINTS) tr.shift();
+    if (tr.length > ap.trailPoints) tr.shift();
   }
   ap.seq = msg.seq; ap.t = msg.t;
 }
@@ -293,6 +292,7 @@ map.on('load', async () => {
   const [health, sensors] = await Promise.all([
     fetch(url('api/health')).then((r) => r.json()), fetch(url('api/sensors')).then((r) => r.json())]);
   map.jumpTo({ center: [health.origin.lon, health.origin.lat] });
+  ap.trailPoints = health.trail_points;
   ap.sensors = sensors.sensors;
   drawSensors();
   fillSensorControls();
