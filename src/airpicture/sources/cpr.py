@@ -76,9 +76,11 @@ def previous_in_group(group: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_]
     """For each row (rows sorted by group then time): index of the last earlier valid row of the
     same group, -1 where none (a vectorised forward fill)."""
     n = group.shape[0]
+    if n == 0:
+        return np.empty(0, np.int64)
     idx = np.where(valid, np.arange(n), -1)
     shifted = np.concatenate(([-1], idx[:-1]))
-    filled = np.maximum.accumulate(shifted) if n else shifted
-    start = np.concatenate(([True], group[1:] != group[:-1])) if n else np.zeros(0, bool)
-    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0)) if n else shifted
+    filled = np.maximum.accumulate(shifted)
+    start = np.concatenate(([True], group[1:] != group[:-1]))
+    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
     return np.where(filled >= group_start, filled, -1).astype(np.int64)
