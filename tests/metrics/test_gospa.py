@@ -96,3 +96,29 @@ def test_tracks_equal_to_truth_score_zero(targets: list[tuple[float, ...]], step
     assert s.rms_pos_m == pytest.approx(0.0, abs=1e-6)
     assert s.rms_vel_mps == pytest.approx(0.0, abs=1e-6)
     assert s.mean_missed_per_time == 0 and s.mean_false_per_time == 0
+
+
+track_rows = st.lists(
+    st.tuples(st.integers(0, 12).map(float), st.integers(0, 5),
+              st.one_of(st.floats(-3e4, 3e4), st.just(float("nan"))), st.floats(-3e4, 3e4),
+              st.one_of(st.floats(-400, 400), st.just(float("nan"))), st.floats(-400, 400),
+              st.booleans()),
+    max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(track_rows, positions)
+def test_any_tracks_give_bounded_scores(
+    rows: list[tuple[float, int, float, float, float, float, bool]],
+    targets: list[tuple[float, ...]],
+) -> None:
+    truth = truth_table([(float(t), i, x / 10 + vx * t, y / 10 + vy * t, vx, vy)
+                         for t in range(10) for i, (x, y, vx, vy) in enumerate(targets)])
+    s = score_tables(truth, tracks_table(sorted(rows, key=lambda r: r[0])), {})
+    assert s.details is not None
+    pt = s.details.per_time
+    assert np.all(np.isfinite(pt.gospa_m)) and np.all(pt.gospa_m >= 0)
+    assert np.all(pt.ospa_m <= C + 1e-6)
+    assert np.all(pt.n_assigned <= np.minimum(pt.n_truth, pt.n_tracks))
+    assert 0 <= s.siap_completeness <= 1 and 0 <= s.siap_spuriousness <= 1
+    assert s.n_tracks <= len({r[1] for r in rows if r[6]})

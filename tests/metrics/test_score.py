@@ -7,10 +7,11 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from airpicture.core.errors import UserError
-from airpicture.metrics.score import score_scenario, score_tables
+from airpicture.metrics.score import _load_tracks, score_scenario, score_tables
 from tests.metrics.helpers import static_truth, tracks_table, truth_table, write_folder
 
 C = 10_000.0
@@ -188,3 +189,11 @@ def test_siap_two_tracks_on_one_target_and_a_spurious_one() -> None:
     short = score_tables(static_truth({1: (0.0, 0.0)}, [0.0, 1.0]),
                          tracks_table([(t, 1, 0.0, 0.0, 0.0, 0.0, True) for t in (0.0, 1.0)]), {})
     assert short.siap_completeness == 0.0 and short.siap_spuriousness == 1.0
+
+
+def test_badly_typed_track_table_is_a_user_error() -> None:
+    truth = static_truth({1: (0.0, 0.0)}, TIMES)
+    tracks = tracks_table([(0.0, 1, 0.0, 0.0, 0.0, 0.0, True)])
+    tracks = tracks.set_column(2, "x", pa.array(["east"]))
+    with pytest.raises(UserError, match="'x'"):
+        score_tables(truth, _load_tracks(tracks), {})

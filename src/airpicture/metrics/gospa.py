@@ -5,6 +5,10 @@ as much as leaving both unassigned), so pairs come from a KD-tree within c, with
 index as a third coordinate far apart so that pairs never cross times.  The bipartite graph
 splits into connected components, each solved on its own: one-truth or one-track components
 by their nearest pair (vectorised), the rest with scipy's linear_sum_assignment.
+
+OSPA uses the same assignment, the one that minimises sum min(d, c)^p.  Stone Soup's
+OSPAMetric assigns on sum min(d, c) instead and then sums the p-th powers, so the two can
+differ (slightly, and only where two pairings are nearly tied).
 """
 
 from __future__ import annotations

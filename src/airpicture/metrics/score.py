@@ -116,6 +116,12 @@ def _load_tracks(tracks: Path | pa.Table) -> pa.Table:
 
     if isinstance(tracks, pa.Table):
         _check_table(tracks, TRACK_COLUMNS, "tracks table")
+        for c in TRACK_COLUMNS:
+            if c.required:
+                try:
+                    tracks.column(c.name).cast(c.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise UserError("tracks table", f"column {c.name!r} is not {c.type}") from None
         return tracks
     return read_tracks(tracks)
 
