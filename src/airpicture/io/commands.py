@@ -1,9 +1,93 @@
-"""CLI commands of this part (registered by airpicture.cli)."""
+"""CLI commands of this part (registered by airpicture.cli): the `asterix` group."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
 import typer
+
+from airpicture.core.errors import UserError
+
+
+def _editions(values: list[str]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for v in values:
+        cat, sep, ed = v.partition("=")
+        if not sep or not cat.isdigit():
+            raise UserError(None, f"--edition {v!r}: expected CAT=EDITION, e.g. 48=1.32")
+        out[int(cat)] = ed
+    return out
 
 
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the `airpicture` app."""
+    asterix = typer.Typer(help="ASTERIX: dump files, listen to UDP, decode to plots.",
+                          no_args_is_help=True)
+    app.add_typer(asterix, name="asterix")
+
+    @asterix.command("dump")
+    def dump(
+        file: Path = typer.Argument(..., help="Raw ASTERIX (.ast/.raw) or pcap/pcapng file."),
+        text: bool = typer.Option(False, "--text", help="One text line per record instead "
+                                                        "of JSON lines."),
+        edition: list[str] = typer.Option([], "--edition", help="CAT=EDITION to read a "
+                                          "category with, e.g. 48=1.27 (repeatable)."),
+        limit: int = typer.Option(0, "--limit", help="Stop after this many records (0: all)."),
+    ) -> None:
+        """Print every record of FILE readably (JSON lines by default), then the counts."""
+        from airpicture.io.asterix.dump import as_text, dump_records
+        from airpicture.io.asterix.transport import read_any
+
+        counts: Counter[str] = Counter()
+        datagrams = read_any(file, counts)
+        for n, row in enumerate(dump_records(datagrams, _editions(edition), counts), 1):
+            typer.echo(as_text(row) if text else json.dumps(row))
+            if limit and n >= limit:
+                break
+        typer.echo(json.dumps({"counts": dict(sorted(counts.items()))}), err=True)
+
+    @asterix.command("decode")
+    def decode(
+        file: Path = typer.Argument(..., help="Raw ASTERIX (.ast/.raw) or pcap/pcapng file."),
+        config: Path = typer.Option(..., "--config", help="ASTERIX sources JSON "
+                                    "(radar sites by SAC/SIC; see docs/asterix.md)."),
+        out: Path | None = typer.Option(None, "--out", help="Write the plots as a Parquet "
+                                        "table (plots.parquet columns)."),
+    ) -> None:
+        """Decode CAT048/CAT021/CAT034 of FILE into plots; print counts and radar status."""
+        import pyarrow.parquet as pq
+
+        from airpicture.io.asterix.config import AsterixConfig
+        from airpicture.io.asterix.decoder import AsterixDecoder
+        from airpicture.io.asterix.transport import read_any
+
+        cfg = AsterixConfig.from_json(config)
+        counts: Counter[str] = Counter()
+        datagrams = read_any(file, counts)
+        dec = AsterixDecoder(cfg)
+        result = dec.decode(datagrams)
+        counts.update(result.counts)
+        if out is not None:
+            pq.write_table(result.plots.to_arrow(), out)
+        typer.echo(json.dumps({
+            "plots": len(result.plots), "counts": dict(sorted(counts.items())),
+            "radars": [s.to_json() for s in dec.status.values()],
+        }, indent=1))
+
+    @asterix.command("listen")
+    def listen(
+        url: str = typer.Argument(..., help="udp://HOST:PORT (a 224.0.0.0/4 HOST joins that "
+                                            "multicast group)."),
+        config: Path | None = typer.Option(None, "--config", help="ASTERIX sources JSON; "
+                                           "without it records are dumped, not made plots."),
+        seconds: float = typer.Option(0.0, "--seconds", help="Stop after this long (0: "
+                                      "until interrupted)."),
+    ) -> None:
+        """Receive ASTERIX on URL and print records (or, with --config, plot counts)."""
+        import asyncio
+
+        from airpicture.io.asterix.listen import run_listener
+
+        asyncio.run(run_listener(url, config, seconds, typer.echo))

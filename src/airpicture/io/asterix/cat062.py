@@ -234,15 +234,33 @@ class Cat062Track:
 
 def decode(blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION
            ) -> list[Cat062Track]:
-    """CAT062 blocks to tracks (libasterix, strict: a block that does not parse is counted)."""
+    """CAT062 blocks to tracks (libasterix, strict: a block that does not parse is counted).
+
+    A block that parses but holds an impossible value (time of day past 24 h, latitude past
+    90°, longitude past 180°: what another edition's bytes read as this one give) is rejected
+    whole and counted, so no track comes from it.
+    """
     out: list[Cat062Track] = []
     for block in blocks:
         if block.category != 62:
             counts[f"skipped_category:{block.category:03d}"] += 1
             continue
-        for rec in parse_block(block, edition, counts) or []:
-            out.append(_track(rec))
+        recs = parse_block(block, edition, counts)
+        if recs is None:
+            continue
+        tracks = [_track(rec) for rec in recs]
+        if not all(_plausible(t) for t in tracks):
+            counts["blocks_rejected:cat062_implausible"] += 1
+            counts["records:062"] -= len(recs)
+            counts["blocks:062"] -= 1
+            continue
+        out.extend(tracks)
     return out
+
+
+def _plausible(t: Cat062Track) -> bool:
+    """No value outside its physical range (NaN: item absent, fine)."""
+    return not (t.tod_s >= 86400.0 or abs(t.lat_deg) > 90.0 or abs(t.lon_deg) > 180.0)
 
 
 def _bit(item: Any, name: str) -> int:

@@ -122,7 +122,7 @@ class AsterixDecoder:
     ) -> PlotBatch:
         """Target reports with a known radar, a position and a time to plots."""
         cfg = self.config
-        ok = (rep.sac >= 0) & np.isfinite(rep.tod_s) & np.isfinite(rep.rho_nm) & (rep.typ != 0)
+        ok = (rep.sac >= 0) & (rep.tod_s < DAY_S) & np.isfinite(rep.rho_nm) & (rep.typ != 0)
         counts["plots_dropped:cat048_incomplete"] += int((~ok).sum())
         sim = ok & rep.sim
         counts["plots_dropped:cat048_simulated"] += int(sim.sum())
@@ -161,7 +161,7 @@ class AsterixDecoder:
     def _adsb_plots(self, rep: cat021.Cat021Reports, counts: Counter[str]) -> PlotBatch:
         """ADS-B reports from a known ground station with a position and a time to plots."""
         cfg = self.config
-        ok = np.isfinite(rep.tod_s) & np.isfinite(rep.lat_deg) & np.isfinite(rep.lon_deg)
+        ok = (rep.tod_s < DAY_S) & (np.abs(rep.lat_deg) <= 90.0) & (np.abs(rep.lon_deg) <= 180.0)
         ok &= (rep.icao24 > 0) & ~rep.simulated
         counts["plots_dropped:cat021_incomplete"] += int((~ok).sum())
         parts: list[PlotBatch] = []

@@ -1,0 +1,39 @@
+"""`airpicture asterix listen`: print what arrives on a UDP URL (records, or plot counts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from airpicture.io.asterix.transport import listen_udp
+
+
+async def run_listener(
+    url: str, config: Path | None, seconds: float, echo: Callable[[str], None]
+) -> Counter[str]:
+    """Listen on `url` for `seconds` (0: until cancelled); returns the counts."""
+    from airpicture.io.asterix.config import AsterixConfig
+    from airpicture.io.asterix.decoder import AsterixDecoder
+    from airpicture.io.asterix.dump import dump_records
+
+    counts: Counter[str] = Counter()
+    decoder = AsterixDecoder(AsterixConfig.from_json(config)) if config is not None else None
+
+    def on_datagram(t: float, data: bytes) -> None:
+        if decoder is None:
+            for row in dump_records([(t, data)], counts=counts):
+                echo(json.dumps(row))
+            return
+        result = decoder.decode([(t, data)])
+        counts.update(result.counts)
+        echo(json.dumps({"t": t, "plots": len(result.plots)}))
+
+    stop = asyncio.Event()
+    if seconds > 0:
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+    await listen_udp(url, on_datagram, stop)
+    echo(json.dumps({"counts": dict(sorted(counts.items()))}))
+    return counts
