@@ -15,7 +15,7 @@ import numpy as np
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.sensors import Sensor
-from airpicture.sim.truth import FloatArray, IntArray, Truth, sample
+from airpicture.sim.truth import FloatArray, IntArray, Truth, positions, sample
 
 R95_PER_SIGMA = float(np.sqrt(-2.0 * np.log(0.05)))
 """95 % radius of a circular 2-D Gaussian in units of its per-axis sigma (2.4477)."""
@@ -67,42 +67,54 @@ def polar_covariance(r_m: FloatArray, az_rad: FloatArray, sigma_r_m: float,
     return s * s * sr2 + c * c * sa2, c * c * sr2 + s * s * sa2, s * c * (sr2 - sa2)
 
 
-def beam_crossing(truth: Truth, sensor: Sensor, duration_s: float, iterations: int = 6) -> tuple[
-        IntArray, FloatArray]:
+def beam_crossing(truth: Truth, sensor: Sensor, duration_s: float,
+                  tol_rad: float = 1e-10, max_iterations: int = 12) -> tuple[IntArray, FloatArray]:
     """(target, time) of every beam crossing of every target, by fixed-point iteration.
 
     The beam points at `start_azimuth_deg` (clockwise from north) at t = 0 and turns at ω; a
     crossing is where the beam-to-target angle a0 + ω t - az(t) is a whole number of turns.
-    Start from guesses at each scan's start and end, step t by the wrapped angle gap / ω, and
-    keep one of the guesses that meet the same crossing (successive crossings of a target are
-    more than a quarter turn apart).
+    Start from guesses at each scan's start and end, step t by the wrapped angle gap / ω until
+    it is below tol_rad, and keep one of the guesses that meet the same crossing (successive
+    crossings of a target are more than a quarter turn apart).
     """
     period = sensor.period_s
     omega = 2 * np.pi / period
     a0 = np.deg2rad(extra_float(sensor, "start_azimuth_deg", 0.0))
     n_scans = int(np.floor(duration_s / period)) + 1
     scan_start = np.arange(n_scans) * period
-    lives = truth.alive.any(axis=1)
-    tgt = np.repeat(np.flatnonzero(lives), 2 * n_scans)
-    t = np.tile(np.concatenate([scan_start, scan_start + period]), int(lives.sum()))
-    forward = np.tile(np.arange(2 * n_scans) < n_scans, int(lives.sum()))
-    end = (truth.n_times - 1) * truth.dt_s
+    lives = np.flatnonzero(truth.alive.any(axis=1))
+    tgt = np.repeat(lives, 2 * n_scans)
+    t = np.tile(np.concatenate([scan_start, scan_start + period]), lives.size)
+    forward = np.tile(np.arange(2 * n_scans) < n_scans, lives.size)
 
-    def azimuth(times: FloatArray) -> FloatArray:
-        at = sample(truth, tgt, np.clip(times, 0.0, end))
-        return np.asarray(np.arctan2(at.x_m - sensor.x, at.y_m - sensor.y), np.float64)
+    def gap(g_tgt: IntArray, g_t: FloatArray) -> FloatArray:
+        """Target azimuth minus beam azimuth; 0 where the target does not exist (no position)."""
+        x, y = positions(truth, g_tgt, g_t)
+        return np.nan_to_num(np.arctan2(x - sensor.x, y - sensor.y) - a0 - omega * g_t)
 
     # Guesses: the next crossing after each scan start and the last one before each scan end
     # (a target moving against the beam across a0 is crossed twice in one scan).
-    ahead = np.mod(azimuth(t) - a0 - omega * t, 2 * np.pi) / omega
+    ahead = np.mod(gap(tgt, t), 2 * np.pi) / omega
     t = np.where(forward, t + ahead, t + ahead - period)
-    for _ in range(iterations):
-        gap = np.angle(np.exp(1j * (azimuth(t) - a0 - omega * t)))
-        t = t + gap / omega
+    t = t + np.angle(np.exp(1j * gap(tgt, t))) / omega
+    tgt, t = _one_per_crossing(tgt, t, period)
+    active = np.arange(t.size)
+    for _ in range(max_iterations):
+        step = np.angle(np.exp(1j * gap(tgt[active], t[active])))
+        t[active] += step / omega
+        active = active[np.abs(step) > tol_rad]
+        if active.size == 0:
+            break
+    return _one_per_crossing(tgt, t, period)
+
+
+def _one_per_crossing(tgt: IntArray, t: FloatArray, period_s: float) -> tuple[IntArray,
+                                                                              FloatArray]:
+    """Sort by (target, time) and drop guesses within a quarter turn of the previous one."""
     order = np.lexsort((t, tgt))
     tgt, t = tgt[order], t[order]
     new = np.ones(t.size, bool)
-    new[1:] = (tgt[1:] != tgt[:-1]) | (np.diff(t) > 0.25 * period)
+    new[1:] = (tgt[1:] != tgt[:-1]) | (np.diff(t) > 0.25 * period_s)
     return tgt[new], t[new]
 
 

@@ -102,6 +102,26 @@ def sample(truth: Truth, target: npt.ArrayLike, t_s: npt.ArrayLike) -> Sampled:
                    np.asarray(alt, np.float64), alive)
 
 
+def positions(truth: Truth, target: npt.NDArray[np.int64],
+              t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Hermite-interpolated x, y only (hot path of beam crossings); t clipped to the grid."""
+    u = np.clip(np.nan_to_num(t_s / truth.dt_s), 0.0, truth.n_times - 1)
+    i0 = np.minimum(u.astype(np.int64), max(truth.n_times - 2, 0))
+    i1 = np.minimum(i0 + 1, truth.n_times - 1)
+    s = u - i0
+    s2, s3 = s * s, s * s * s
+    h00, h10, h01, h11 = 2 * s3 - 3 * s2 + 1, (s3 - 2 * s2 + s) * truth.dt_s, \
+        -2 * s3 + 3 * s2, (s3 - s2) * truth.dt_s
+    flat0 = target * truth.n_times + i0
+    flat1 = target * truth.n_times + i1
+
+    def one(p: FloatArray, v: FloatArray) -> FloatArray:
+        pf, vf = p.ravel(), v.ravel()
+        return np.asarray(h00 * pf[flat0] + h10 * vf[flat0] + h01 * pf[flat1] + h11 * vf[flat1])
+
+    return one(truth.x_m, truth.vx_mps), one(truth.y_m, truth.vy_mps)
+
+
 def unique_icao24(rng: np.random.Generator, n: int) -> IntArray:
     """n distinct non-zero 24-bit addresses (rejection of duplicates; n << 2**24)."""
     out = np.empty(0, np.int64)
