@@ -1,0 +1,107 @@
+"""ASTERIX benchmark: CAT048 decode records/s, fast path against libasterix on the same input.
+
+Input: the real 7-radar recording (../shared/data/croatiacontrol-asterix/cat_034_048.pcap,
+when present beside the checkout) repeated, and synthetic CAT048 from our writer. Also the
+full decode to plots (geodesy included) and CAT062 encoding (libasterix items).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.core.geo import LocalFrame
+from airpicture.core.tracks import TrackTable
+from airpicture.io.asterix import cat048, encode
+from airpicture.io.asterix.blocks import Block, split_blocks
+from airpicture.io.asterix.cat062 import Cat062Encoder
+from airpicture.io.asterix.config import AsterixConfig, RadarSite
+from airpicture.io.asterix.decoder import AsterixDecoder
+
+REAL_PCAP = (Path(__file__).resolve().parents[5] / "shared" / "data" / "croatiacontrol-asterix"
+             / "cat_034_048.pcap")
+
+
+def _real_blocks() -> list[Block]:
+    from airpicture.io.asterix.transport import read_pcap
+
+    if not REAL_PCAP.is_file():
+        return []
+    counts: Counter[str] = Counter()
+    return [b for _, d in read_pcap(REAL_PCAP) for b in split_blocks(d, counts)
+            if b.category == 48]
+
+
+def synthetic_datagrams(n: int, seed: int = 1) -> list[bytes]:
+    """n Mode S plots from one radar in blocks of 50 records, one block per datagram."""
+    rng = np.random.default_rng(seed)
+    recs = encode.cat048_records(
+        "1.32", 0, 1, np.sort(rng.uniform(0, 3600, n)), np.full(n, 5),
+        rng.uniform(1, 250, n), rng.uniform(0, 360, n), rng.integers(0, 4096, n),
+        rng.uniform(10, 400, n), rng.integers(1, 1 << 24, n),
+        np.array([f"AB{k % 9999:04d}" for k in range(n)], dtype=object),
+    )
+    return [encode.block(48, recs[i:i + 50]) for i in range(0, n, 50)]
+
+
+def _rate(fn: Any, n_records: int, repeats: int) -> float:
+    """Best records/s over `repeats` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return n_records / best
+
+
+def _decode_rows(name: str, blocks: list[Block], peer_blocks: list[Block], repeats: int,
+                 notes: str) -> dict[str, Any]:
+    n = len(cat048.decode_fast(blocks, Counter()))
+    n_peer = len(cat048.decode_fast(peer_blocks, Counter()))
+    fast = _rate(lambda: cat048.decode_fast(blocks, Counter()), n, repeats)
+    peer = _rate(lambda: cat048.decode_oracle(peer_blocks, Counter()), n_peer, 1)
+    return {"name": name, "value": round(fast), "unit": "records/s", "peer": "libasterix",
+            "peer_value": round(peer), "ratio": round(fast / peer, 2), "notes": notes}
+
+
+def run_bench(quick: bool = False) -> list[dict[str, Any]]:
+    """Rows: CAT048 decode (real, synthetic), decode to plots, CAT062 encode."""
+    reps = 2 if quick else 3
+    rows: list[dict[str, Any]] = []
+    real = _real_blocks()
+    if real:
+        k = 20 if quick else 100
+        rows.append(_decode_rows("cat048 decode, real 7-radar pcap", real * k, real * 2, reps,
+                                 f"128 real plots x{k}; peer on x2"))
+    n = 10_000 if quick else 50_000
+    counts: Counter[str] = Counter()
+    synth = [b for d in synthetic_datagrams(n) for b in split_blocks(d, counts)]
+    rows.append(_decode_rows("cat048 decode, synthetic Mode S", synth, synth[:40], reps,
+                             f"{n} plots, 10 items each; peer on 2000"))
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
+    cfg.radars[(0, 1)] = RadarSite(0, 1, 45.0, 16.0, 200.0, 1, 1)
+    datagrams = [(None, d) for d in synthetic_datagrams(n)]
+    plots_rate = _rate(lambda: AsterixDecoder(cfg).decode(datagrams), n, reps)
+    rows.append({"name": "cat048 to plots (geodesy, covariance)", "value": round(plots_rate),
+                 "unit": "plots/s", "peer": None, "peer_value": None, "ratio": None,
+                 "notes": "pymap3d aer2geodetic with elevation refinement"})
+    m = 500 if quick else 2000
+    rng = np.random.default_rng(2)
+    tracks = TrackTable(
+        track_id=np.arange(m), t=np.full(m, 100.0), x=rng.uniform(-2e5, 2e5, m),
+        y=rng.uniform(-2e5, 2e5, m), vx=rng.uniform(-250, 250, m), vy=rng.uniform(-250, 250, m),
+        status=np.ones(m, np.int8), alt_ft=rng.uniform(0, 40000, m), vrate_fpm=np.zeros(m),
+        icao24=rng.integers(1, 1 << 24, m), callsign=np.array(["TEST123"] * m, object),
+        squawk=np.full(m, 0o1234, np.int16), sigma_pos_m=np.full(m, 50.0),
+        last_update_t=np.full(m, 98.0), flags=np.zeros(m, np.uint16),
+        sensor_ids=np.array([1], np.int32), sensor_last_t=np.full((m, 1), 98.0),
+    )
+    enc = Cat062Encoder(LocalFrame(45.0, 16.0), sensor_kinds={1: "ssr"})
+    rows.append({"name": "cat062 encode", "value": round(_rate(lambda: enc.block(tracks), m, 1)),
+                 "unit": "records/s", "peer": None, "peer_value": None, "ratio": None,
+                 "notes": "libasterix items, 15 items a record"})
+    return rows
