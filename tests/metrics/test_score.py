@@ -96,14 +96,34 @@ def test_unconfirmed_rows_are_not_scored() -> None:
 
 
 def test_identity_changes_count_switches() -> None:
-    truth = static_truth({1: (0.0, 0.0), 2: (30_000.0, 0.0)}, TIMES)
-    # Ended tracks linger 12 s (predicted), so each successor sits closer to the target.
-    rows = [(t, 1, 10.0, 0.0, 0.0, 0.0, True) for t in TIMES if t < 4]
-    rows += [(t, 2, 5.0, 0.0, 0.0, 0.0, True) for t in TIMES if 4 <= t < 8]
-    rows += [(t, 3, 2.0, 0.0, 0.0, 0.0, True) for t in TIMES if t >= 8]
-    rows += [(t, 9, 30_010.0, 0.0, 0.0, 0.0, True) for t in TIMES]
-    s = score_tables(truth, tracks_table(rows), {})
+    times = [float(t) for t in range(41)]
+    truth = static_truth({1: (0.0, 0.0), 2: (30_000.0, 0.0)}, times)
+    # Ended tracks linger 12 s (predicted); the target keeps them until they are gone.
+    rows = [(t, 1, 10.0, 0.0, 0.0, 0.0, True) for t in times if t < 4]
+    rows += [(t, 2, 5.0, 0.0, 0.0, 0.0, True) for t in times if 4 <= t < 20]
+    rows += [(t, 3, 2.0, 0.0, 0.0, 0.0, True) for t in times if t >= 20]
+    rows += [(t, 9, 30_010.0, 0.0, 0.0, 0.0, True) for t in times]
+    s = score_tables(truth, tracks_table(sorted(rows)), {})
     assert s.id_changes == 2
+    assert s.gospa_assignment_switches == 2
+
+
+def test_duplicate_track_is_not_an_identity_change() -> None:
+    truth = static_truth({1: (0.0, 0.0)}, TIMES)
+    # Two tracks on one target, taking turns at being the nearer one.
+    rows = [(t, 1, 100.0 + 50.0 * (int(t) % 2), 0.0, 0.0, 0.0, True) for t in TIMES]
+    rows += [(t, 2, 0.0, 125.0, 0.0, 0.0, True) for t in TIMES]
+    s = score_tables(truth, tracks_table(sorted(rows)), {})
+    assert s.gospa_assignment_switches == 10
+    assert s.id_changes == 0
+
+
+def test_track_leaving_its_target_is_an_identity_change() -> None:
+    truth = static_truth({1: (0.0, 0.0)}, TIMES)
+    rows = [(t, 1, 0.0, 0.0 if t < 5 else 3_000.0, 0.0, 0.0, True) for t in TIMES]
+    rows += [(t, 2, 0.0, -1_000.0, 0.0, 0.0, True) for t in TIMES]
+    s = score_tables(truth, tracks_table(sorted(rows)), {})
+    assert s.id_changes == 1
 
 
 def test_time_to_confirm() -> None:

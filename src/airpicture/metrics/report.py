@@ -32,6 +32,7 @@ LABELS = {
     "rms_pos_m": "Position RMS error [m]",
     "rms_vel_mps": "Velocity RMS error [m/s]",
     "id_changes": "Track identity changes",
+    "gospa_assignment_switches": "  changes of the GOSPA-assigned track",
     "mean_time_to_confirm_s": "Mean time first plot → confirmed track [s]",
     "max_time_to_confirm_s": "Longest time first plot → confirmed track [s]",
     "siap_completeness": "SIAP completeness",

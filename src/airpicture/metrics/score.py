@@ -38,6 +38,7 @@ from airpicture.metrics.gospa import (
     per_time,
     time_mean,
 )
+from airpicture.metrics.identity import assignment_switches, id_changes
 from airpicture.metrics.siap import SIAP_THRESHOLD_M, siap
 
 
@@ -70,6 +71,7 @@ class ScoreSummary:
     rms_pos_m: float
     rms_vel_mps: float
     id_changes: int
+    gospa_assignment_switches: int
     mean_time_to_confirm_s: float
     max_time_to_confirm_s: float
     siap_completeness: float
@@ -133,16 +135,6 @@ def first_plot_times(truth_id: IntArray, plot_t_s: FloatArray) -> dict[int, floa
     order = np.lexsort((t, ids))
     uniq, first = np.unique(ids[order], return_index=True)
     return dict(zip(uniq.tolist(), t[order][first].tolist(), strict=True))
-
-
-def id_changes(truth: PointSets, est: PointSets, match: Assignment) -> int:
-    """How often the track assigned to a target differs from the one last assigned to it."""
-    target = truth.ident[match.truth_row]
-    k = truth.k[match.truth_row]
-    track = est.ident[match.est_row]
-    order = np.lexsort((k, target))
-    target, track = target[order], track[order]
-    return int(np.count_nonzero((target[1:] == target[:-1]) & (track[1:] != track[:-1])))
 
 
 def times_to_confirm(
@@ -223,7 +215,8 @@ def score_tables(
         ospa_m=time_mean(pt.ospa_m),
         rms_pos_m=rms(pos_err),
         rms_vel_mps=rms(vel_err),
-        id_changes=id_changes(truth, est, match),
+        id_changes=id_changes(truth, est, match, n_times),
+        gospa_assignment_switches=assignment_switches(truth, est, match),
         mean_time_to_confirm_s=float(np.mean(delays)) if delays.size else float("nan"),
         max_time_to_confirm_s=float(np.max(delays)) if delays.size else float("nan"),
         siap_completeness=sp.completeness,
