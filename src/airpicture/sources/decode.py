@@ -289,6 +289,16 @@ def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
     return np.array([NAN if v is None else v for v in values], float)
 
 
+def _sub(records: list[dict[str, Any]], rows: list[int], key: str, n: int,
+         fill: float = NAN) -> npt.NDArray[np.float64]:
+    """A numeric field of the records at `rows`, `fill` elsewhere and where absent."""
+    out = np.full(n, fill)
+    if rows:
+        values = [records[i].get(key) for i in rows]
+        out[rows] = [fill if v is None else v for v in values]
+    return out
+
+
 def _squawk(value: object) -> int:
     try:
         return int(str(value), 8)
@@ -304,36 +314,64 @@ def _callsign(rec: dict[str, Any]) -> str:
 
 
 def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Records to the numpy columns the position, plot and state code works on."""
+    """Records to the numpy columns the position, plot and state code works on.
+
+    One pass finds the rows that carry positions, velocities, squawks, callsigns and status;
+    each field is then read only from the rows that can have it.
+    """
     n = len(records)
-    bds = [r.get("bds") for r in records]
+    pos: list[int] = []
+    vel: list[int] = []
+    status: list[int] = []
     squawk = np.full(n, -1, np.int16)
     callsign = np.full(n, "", object)
     for i, r in enumerate(records):
+        if "lat_cpr" in r or "latitude" in r:
+            pos.append(i)
+        if "groundspeed" in r or "vertical_rate" in r:
+            vel.append(i)
         if "squawk" in r:
             squawk[i] = _squawk(r["squawk"])
         if "callsign" in r or "bds20" in r:
             callsign[i] = _callsign(r)
-    lat_cpr = _col(records, "lat_cpr")
+        if "NACp" in r or "version" in r:
+            status.append(i)
+    pos_recs = [records[i] for i in pos]
+    bds = np.full(n, "", object)
+    bds[pos] = [r.get("bds") or "" for r in pos_recs]
+    flags = np.zeros((4, n), bool)
+    if pos:
+        flags[:, pos] = [[r.get("source") == "GNSS" for r in pos_recs],
+                         [r.get("parity") == "odd" for r in pos_recs],
+                         [r.get("bds") == "06" for r in pos_recs],
+                         [bool(r.get("mlat", False)) for r in pos_recs]]
+    vrate_baro = np.zeros(n, bool)
+    if vel:
+        vrate_baro[vel] = [records[i].get("vrate_src") == "barometric" for i in vel]
     return {
         "t": _col(records, "timestamp"),
         "icao": np.array([int(r["icao24"], 16) for r in records], np.int64),
         "df": np.array([int(r["df"]) for r in records], np.int64),
         "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
         "altitude": _col(records, "altitude"),
-        "baro": np.array([r.get("source") != "GNSS" for r in records], bool),
-        "lat_cpr": np.where(np.isfinite(lat_cpr), lat_cpr, -1).astype(np.int64),
-        "lon_cpr": np.nan_to_num(_col(records, "lon_cpr"), nan=-1).astype(np.int64),
-        "odd": np.array([r.get("parity") == "odd" for r in records], bool),
-        "surface": np.array([b == "06" for b in bds], bool),
-        "lat": _col(records, "latitude"),
-        "lon": _col(records, "longitude"),
-        "tc": np.nan_to_num(_col(records, "tc"), nan=0).astype(np.int64),
-        "nucp": np.nan_to_num(_col(records, "NUCp"), nan=0).astype(np.int64),
-        "nic_b": np.nan_to_num(_col(records, "NICb"), nan=0).astype(np.int64),
-        "mlat": np.array([bool(r.get("mlat", False)) for r in records], bool),
+        "baro": ~flags[0],
+        "lat_cpr": _sub(records, pos, "lat_cpr", n, -1).astype(np.int64),
+        "lon_cpr": _sub(records, pos, "lon_cpr", n, -1).astype(np.int64),
+        "odd": flags[1],
+        "surface": flags[2],
+        "mlat": flags[3],
+        "lat": _sub(records, pos, "latitude", n),
+        "lon": _sub(records, pos, "longitude", n),
+        "tc": _sub(records, pos, "tc", n, 0).astype(np.int64),
+        "nucp": _sub(records, pos, "NUCp", n, 0).astype(np.int64),
+        "nic_b": _sub(records, pos, "NICb", n, 0).astype(np.int64),
+        "gs": _sub(records, vel, "groundspeed", n),
+        "track": _sub(records, vel, "track", n),
+        "vrate": _sub(records, vel, "vertical_rate", n),
+        "vrate_baro": vrate_baro,
         "rssi": _col(records, "rssi"),
         "squawk": squawk,
         "callsign": callsign,
+        "status_rows": status,
         "bds": bds,
     }

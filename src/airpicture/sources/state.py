@@ -78,15 +78,15 @@ class AircraftStates:
         uniq, starts = np.unique(icao, return_index=True)
         counts = np.diff(np.append(starts, icao.size))
         t = cols["t"][order]
-        vrate = _pick(records, order, "vertical_rate")
-        baro_rate = np.array([records[i].get("vrate_src") == "barometric" for i in order])
+        vrate = cols["vrate"][order]
+        baro_rate = cols["vrate_baro"][order]
         fields_: dict[str, tuple[F64 | npt.NDArray[Any], npt.NDArray[np.bool_]]] = {}
         alt = cols["altitude"][order]
         baro = cols["baro"][order]
         fields_["alt_baro_ft"] = (alt, np.isfinite(alt) & baro)
         fields_["alt_geom_ft"] = (alt, np.isfinite(alt) & ~baro)
-        for name, key in (("gs_kt", "groundspeed"), ("track_deg", "track")):
-            values = _pick(records, order, key)
+        for name, key in (("gs_kt", "gs"), ("track_deg", "track")):
+            values = cols[key][order]
             fields_[name] = (values, np.isfinite(values))
         fields_["baro_rate_fpm"] = (vrate, np.isfinite(vrate) & baro_rate)
         fields_["geom_rate_fpm"] = (vrate, np.isfinite(vrate) & ~baro_rate)
@@ -114,11 +114,11 @@ class AircraftStates:
 
     def _status(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
         """Operational status (BDS 6,5) and target state (6,2): version, NICa, NACp, SIL."""
-        for i in np.flatnonzero(cols["df"] >= 17).tolist():
-            bds = cols["bds"][i]
+        for i in cols["status_rows"]:
+            rec = records[i]
+            bds = rec.get("bds")
             if bds not in ("65", "62") or not cols["verified"][i]:
                 continue
-            rec = records[i]
             st = self.get(int(cols["icao"][i]))
             if rec.get("NACp") is not None:
                 st.nacp = int(rec["NACp"])
@@ -196,8 +196,3 @@ class AircraftStates:
         for k, icao_k in enumerate(uniq.tolist()):
             if last[k] >= 0:
                 self.get(icao_k).nic = int(nic[last[k]])
-
-
-def _pick(records: list[dict[str, Any]], rows: npt.NDArray[np.int64], key: str) -> F64:
-    values = [records[i].get(key) for i in rows.tolist()]
-    return np.array([NAN if v is None else v for v in values], float)

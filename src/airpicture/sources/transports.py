@@ -126,6 +126,21 @@ def _open_binary(path: Path) -> Any:
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
+def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
+    """(timestamp, message) of a line written as {"timestamp":T,"frame":"HEX",...}, None when
+    the line is laid out otherwise (then it is parsed as JSON)."""
+    i = line.find(b'"frame":"')
+    j = line.find(b'"timestamp":')
+    if i < 0 or j < 0:
+        return None
+    end = line.find(b'"', i + 9)
+    stop = line.find(b",", j + 12)
+    try:
+        return float(line[j + 12:stop]), bytes.fromhex(line[i + 9:end].decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def read_jsonl_frames(path: Path, receiver: int = 0) -> tuple[list[Frame], Counter[str]]:
     """Frames of a JSON-lines frame file ({"timestamp": epoch_s, "frame": hex, ...} per line);
     the reference decode fields beside them are ignored.  Bad lines are counted."""
@@ -133,17 +148,19 @@ def read_jsonl_frames(path: Path, receiver: int = 0) -> tuple[list[Frame], Count
     bad: Counter[str] = Counter()
     with _open_binary(path) as fh:
         for line in fh:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                msg = bytes.fromhex(obj["frame"])
-                t = float(obj["timestamp"])
-            except (ValueError, KeyError, TypeError):
-                bad["jsonl_bad_line"] += 1
-                continue
-            if len(msg) not in (2, 7, 14):
-                bad["jsonl_bad_length"] += 1
+            fast = _jsonl_fast(line)
+            if fast is None:
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    fast = float(obj["timestamp"]), bytes.fromhex(obj["frame"])
+                except (ValueError, KeyError, TypeError):
+                    bad["jsonl_bad_line"] += 1
+                    continue
+            t, msg = fast
+            if len(msg) not in (2, 7, 14) or t != t:
+                bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
                 continue
             frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
     return frames, bad
