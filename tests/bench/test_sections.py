@@ -44,3 +44,14 @@ def test_failing_bench_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     _install(monkeypatch, "fakepartb", run_bench)
     section = run_part("fakepartb", quick=False)
     assert section["status"] == "failed" and "decoder exploded" in section["note"]
+
+
+def test_first_importable_candidate_module_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airpicture.bench import sections
+
+    monkeypatch.setitem(sections.PART_MODULES, "fakepartc",
+                        ("airpicture.no_such_module_q.bench", "airpicture.fakepartc_alt.bench"))
+    _install(monkeypatch, "fakepartc_alt", lambda quick=False: [{"name": "x", "value": 1.0}])
+    section = run_part("fakepartc", quick=True)
+    assert section["status"] == "ok" and section["module"] == "airpicture.fakepartc_alt.bench"
+    assert section["rows"][0]["value"] == 1.0

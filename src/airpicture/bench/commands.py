@@ -10,6 +10,7 @@ from airpicture.core.errors import UserError
 
 DEFAULT_OUT = Path("bench/results")
 TABLE_WIDTH = 200
+ALL_SECTIONS = "tracker,modes,asterix,service,sim,metrics"
 
 
 def _parse_only(only: str) -> tuple[str, ...]:
@@ -25,8 +26,8 @@ def _parse_only(only: str) -> tuple[str, ...]:
 
 
 def bench(
-    only: str = typer.Option("tracker,modes,asterix,service", "--only",
-                             help="Sections to run: tracker,modes,asterix,service."),
+    only: str = typer.Option(ALL_SECTIONS, "--only",
+                             help=f"Sections to run, comma-separated, from {ALL_SECTIONS}."),
     quick: bool = typer.Option(False, "--quick",
                                help="Small scenarios and tiny budgets (for tests, ~1 minute)."),
     out: Path = typer.Option(DEFAULT_OUT, "--out",

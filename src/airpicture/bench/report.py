@@ -63,7 +63,8 @@ def targets(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     f"{live} live confirmed tracks at the end" if live is not None else ""),
             _target(ROLE_THROUGHPUT, thr, "p99 time per slice (ms)", p99, "< 50",
                     None if p99 is None else p99 < 50.0,
-                    "" if p99 is not None else "the tracker reported no per-slice times"),
+                    "the tracker reported no per-slice times" if p99 is None else
+                    f"slices of {ap['slice_s']:g} s" if ap.get("slice_s") else ""),
             _target(ROLE_THROUGHPUT, thr, "peak memory (MB)", mem, "< 1024",
                     None if mem is None else mem < 1024.0),
         ]
@@ -103,6 +104,10 @@ def _tracker_note(entry: dict[str, Any]) -> str:
     if entry.get("status") != "ok":
         return f"{entry.get('status')}: {entry.get('note', '')}".strip(": ")
     notes = []
+    if entry.get("slice_s"):
+        notes.append(f"p50/p99 per {entry['slice_s']:g} s time slice")
+    elif entry.get("tracker") == "stonesoup":
+        notes.append("p50/p99 per 4 s scan")
     if entry.get("extrapolated"):
         notes.append(f"extrapolated from {entry['scans_done']}/{entry['scans_total']} scans "
                      f"({entry['budget_s']:g} s budget)" + (", lower bound"

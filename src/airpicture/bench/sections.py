@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import importlib
 import time
+from types import ModuleType
 from typing import Any
 
-PARTS = ("modes", "asterix", "service")
+PART_MODULES: dict[str, tuple[str, ...]] = {
+    "modes": ("airpicture.modes.bench", "airpicture.sources.bench"),
+    "asterix": ("airpicture.asterix.bench", "airpicture.io.asterix.bench"),
+    "service": ("airpicture.service.bench",),
+    "sim": ("airpicture.sim.bench",),
+    "metrics": ("airpicture.metrics.bench",),
+}
+"""Section name -> modules that may hold its run_bench (the first importable one is used)."""
+PARTS = tuple(PART_MODULES)
 ROW_KEYS = ("name", "value", "unit", "peer", "peer_value", "ratio", "notes")
 
 
@@ -23,17 +32,30 @@ def _clean_row(row: Any) -> dict[str, Any]:
     return out
 
 
-def run_part(part: str, quick: bool) -> dict[str, Any]:
-    """One part's section: status ok / not available / failed, its rows and the time it took."""
-    module_name = f"airpicture.{part}.bench"
+def _import(module_name: str) -> tuple[ModuleType | None, str | None]:
+    """(module, None), or (None, None) when it does not exist, or (None, error) when it fails."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name), None
     except ModuleNotFoundError as exc:
         if exc.name is not None and module_name.startswith(exc.name):
-            return {"status": "not available", "note": f"no {module_name}", "rows": []}
-        return {"status": "failed", "note": f"import: {exc}", "rows": []}
+            return None, None
+        return None, f"import: {exc}"
     except Exception as exc:  # another part's import-time error: report it
-        return {"status": "failed", "note": f"import: {type(exc).__name__}: {exc}", "rows": []}
+        return None, f"import: {type(exc).__name__}: {exc}"
+
+
+def run_part(part: str, quick: bool) -> dict[str, Any]:
+    """One part's section: status ok / not available / failed, its rows and the time it took."""
+    candidates = PART_MODULES.get(part, (f"airpicture.{part}.bench",))
+    module = None
+    for module_name in candidates:
+        module, error = _import(module_name)
+        if error is not None:
+            return {"status": "failed", "note": error, "module": module_name, "rows": []}
+        if module is not None:
+            break
+    if module is None:
+        return {"status": "not available", "note": f"no {' or '.join(candidates)}", "rows": []}
     run_bench = getattr(module, "run_bench", None)
     if run_bench is None:
         return {"status": "not available", "note": f"{module_name} has no run_bench", "rows": []}
@@ -43,5 +65,5 @@ def run_part(part: str, quick: bool) -> dict[str, Any]:
     except Exception as exc:  # another part's benchmark failed: report it, go on
         return {"status": "failed", "note": f"{type(exc).__name__}: {exc}"[:300], "rows": [],
                 "wall_s": time.perf_counter() - start}
-    return {"status": "ok", "rows": [_clean_row(r) for r in rows or []],
+    return {"status": "ok", "module": module_name, "rows": [_clean_row(r) for r in rows or []],
             "wall_s": time.perf_counter() - start}

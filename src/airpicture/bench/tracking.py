@@ -101,11 +101,13 @@ def run_airpicture(scenario: Path, work: Path, facts: dict[str, Any], tracker_sp
     wall_s = float(loop_s) if isinstance(loop_s, int | float) and loop_s > 0 else float(
         run["call_wall_s"])
     slices = _slice_times(stats)
+    slice_s = stats.get("slice_s")
     out.update(status="ok", tracks=str(tracks), peak_rss_mb=child.peak_rss_mb, wall_s=wall_s,
                call_wall_s=run["call_wall_s"],
                full_run_s=wall_s, extrapolated=False, lower_bound=False,
                plots_per_s=facts["plots"] / wall_s, realtime_ratio=facts["duration_s"] / wall_s,
                slices=len(slices), **percentiles_ms(slices),
+               slice_s=slice_s if isinstance(slice_s, int | float) else None,
                live_tracks_end=live_tracks_at_end(tracks, facts["duration_s"]),
                run_stats={k: v for k, v in stats.items() if not isinstance(v, list | dict)})
     return out
