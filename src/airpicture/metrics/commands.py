@@ -26,8 +26,10 @@ def _print_summary(summary_json: dict[str, object], title: str) -> None:
 
 
 def score(
-    scenario: Path = typer.Argument(..., help="Scenario folder (scenario.json, truth, plots)."),
-    tracks: Path = typer.Argument(..., help="A tracker's tracks.parquet to score."),
+    scenario: Path = typer.Argument(
+        ..., metavar="SCENARIO", help="Scenario folder (scenario.json, truth, plots)."),
+    tracks: Path = typer.Argument(
+        ..., metavar="TRACKS", help="A tracker's tracks.parquet to score."),
     out_dir: Path | None = typer.Option(
         None, "-o", "--out", help="Folder for summary.json and report.html (default: beside "
         "TRACKS)."),
