@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from airpicture import cli
 from airpicture.core.errors import UserError
 from airpicture.core.schema import PLOTS_PARQUET, SCENARIO_JSON, TRUTH_PARQUET
 from airpicture.io.scenario import read_meta, read_plots_with_truth, read_truth
 from airpicture.sim import real
+from airpicture.sim.commands import simulate_config
 from airpicture.sim.picture import draw_scenario
 from airpicture.sim.presets import preset_meta, simulate_preset
 
@@ -189,3 +192,87 @@ def test_picture_shows_every_sensor(tmp_path: Path) -> None:
         nearest = white + alpha[..., None] * d
         close = np.all(np.abs(top - nearest) < 0.04, axis=-1)
         assert close.sum() > 30, rgb
+
+
+KNOWN_KEYS = ("x", "y", "period_s", "pd", "clutter_per_scan", "sigma_range_m",
+              "sigma_azimuth_deg", "max_range_m", "sigma_m", "nacp", "latency_s", "equipage",
+              "range_bias_m", "range_gain", "azimuth_bias_deg", "time_bias_s",
+              "start_azimuth_deg", "latency_jitter_s", "period_spread", "nic", "sil", "mode_s",
+              "clutter_box_m", "unknown_key")
+TARGET_KEYS = ("kind", "count", "area_m", "speed_mps", "alt_ft", "turn_fraction",
+               "turn_rate_deg_s", "turn_duration_s", "turns_per_target", "birth_fraction",
+               "death_fraction", "climb_fraction", "max_vrate_fpm")
+ANY_VALUE = st.one_of(
+    st.integers(-5, 40), st.floats(-1e3, 1e3), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3), st.none(), st.booleans(),
+    st.lists(st.floats(-2e5, 2e5), max_size=5), st.sampled_from(["synthetic", "real"]))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sensors=st.lists(st.fixed_dictionaries(
+           {"id": st.integers(1, 5), "kind": st.sampled_from(["psr", "ssr", "adsb", "mlat"])},
+           optional={k: ANY_VALUE for k in KNOWN_KEYS}), max_size=3),
+       targets=st.fixed_dictionaries({}, optional={k: ANY_VALUE for k in TARGET_KEYS}),
+       duration=st.one_of(st.floats(-10, 30), st.text(max_size=2)))
+def test_any_config_simulates_or_is_a_user_error(tmp_path: Path, sensors: list[dict[str, object]],
+                                                 targets: dict[str, object],
+                                                 duration: object) -> None:
+    """A scenario.json from outside either simulates or gives a UserError, never a crash."""
+    config = tmp_path / "fuzz.json"
+    config.write_text(json.dumps({"origin": {"lat": 48.9, "lon": 2.4}, "duration_s": duration,
+                                  "sensors": sensors, "targets": targets}))
+    out = tmp_path / "out"
+    try:
+        simulate_config(config, out, seed=1, duration_s=None)
+    except UserError:
+        return
+    plots, truth_id = read_plots_with_truth(out)
+    assert np.all(np.isfinite(plots.x)) and np.all(np.isfinite(plots.var_x))
+    assert np.all(plots.var_x >= 0) and truth_id.size == len(plots)
+
+
+PLAUSIBLE_SENSOR = {
+    "x": st.floats(-1e5, 1e5), "y": st.floats(-1e5, 1e5), "period_s": st.floats(0.5, 12.0),
+    "pd": st.floats(0.0, 1.0), "clutter_per_scan": st.floats(0.0, 20.0),
+    "sigma_range_m": st.floats(0.0, 500.0), "sigma_azimuth_deg": st.floats(0.0, 1.0),
+    "sigma_m": st.floats(0.0, 500.0),
+    "nacp": st.integers(1, 11), "latency_s": st.floats(0.0, 5.0),
+    "equipage": st.floats(0.0, 1.0), "range_bias_m": st.floats(-500.0, 500.0),
+    "range_gain": st.floats(0.9, 1.1), "azimuth_bias_deg": st.floats(-1.0, 1.0),
+    "time_bias_s": st.floats(-2.0, 2.0), "start_azimuth_deg": st.floats(-360.0, 360.0),
+    "latency_jitter_s": st.floats(0.0, 2.0), "period_spread": st.floats(0.0, 0.9),
+    "nic": st.integers(0, 11), "sil": st.integers(0, 3), "mode_s": st.booleans(),
+}
+PLAUSIBLE_TARGETS = {
+    "count": st.integers(0, 25), "turn_fraction": st.floats(0.0, 1.0),
+    "turn_rate_deg_s": st.floats(-6.0, 6.0), "turn_duration_s": st.floats(0.0, 60.0),
+    "turns_per_target": st.integers(0, 3), "birth_fraction": st.floats(0.0, 1.0),
+    "death_fraction": st.floats(0.0, 1.0), "climb_fraction": st.floats(0.0, 1.0),
+}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sensors=st.lists(st.fixed_dictionaries(
+           {"kind": st.sampled_from(["psr", "ssr", "adsb", "mlat"]),
+            "max_range_m": st.floats(1e3, 5e5)}, optional=PLAUSIBLE_SENSOR), max_size=4),
+       targets=st.fixed_dictionaries({}, optional=PLAUSIBLE_TARGETS),
+       duration=st.floats(1.0, 60.0), seed=st.integers(0, 2**31))
+def test_plausible_configs_simulate(tmp_path: Path, sensors: list[dict[str, object]],
+                                    targets: dict[str, object], duration: float,
+                                    seed: int) -> None:
+    """Any in-range parameters simulate; plots are finite, in time, from known targets."""
+    for i, sensor in enumerate(sensors):
+        sensor["id"] = i + 1
+    config = tmp_path / "ok.json"
+    config.write_text(json.dumps({"origin": {"lat": 48.9, "lon": 2.4}, "duration_s": duration,
+                                  "sensors": sensors, "targets": targets}))
+    out = simulate_config(config, tmp_path / "out", seed=seed, duration_s=None)
+    plots, truth_id = read_plots_with_truth(out)
+    n_targets = int(targets.get("count", 10))  # type: ignore[call-overload]
+    assert np.all(np.isfinite(plots.x)) and np.all(np.isfinite(plots.y))
+    assert np.all(plots.var_x >= 0) and np.all(plots.var_y >= 0)
+    assert np.all(plots.var_x * plots.var_y - plots.cov_xy**2 >= -1e-6 * (1 + plots.var_x**2))
+    assert np.all((truth_id >= -1) & (truth_id < n_targets))
+    assert np.all(plots.t <= duration + 2.0 + 1e-9) and np.all(plots.t >= -2.0 - 1e-9)

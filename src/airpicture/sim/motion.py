@@ -66,6 +66,17 @@ class SyntheticSpec:
         for name in ("climb_fraction", "turn_fraction", "birth_fraction", "death_fraction"):
             if not 0.0 <= getattr(spec, name) <= 1.0:
                 raise UserError(where, f"targets: {name!r} must be within [0, 1]")
+        for name, lo, hi in (("speed_mps", 0.0, 1000.0), ("alt_ft", -2000.0, 100000.0)):
+            low, high = getattr(spec, name)
+            if not lo <= low <= high <= hi:
+                raise UserError(where, f"targets: {name!r} must be [low, high] within "
+                                       f"[{lo:g}, {hi:g}]")
+        values = [*spec.area_m, spec.max_vrate_fpm, spec.turn_rate_deg_s, spec.turn_duration_s]
+        if not all(np.isfinite(values)) or spec.turn_duration_s < 0 or spec.max_vrate_fpm < 0:
+            raise UserError(where, "targets: area_m, max_vrate_fpm, turn_rate_deg_s and "
+                                   "turn_duration_s must be finite (durations and rates >= 0)")
+        if spec.turns_per_target > 10:
+            raise UserError(where, "targets: 'turns_per_target' must be at most 10")
         return spec
 
     def to_json(self) -> dict[str, Any]:
