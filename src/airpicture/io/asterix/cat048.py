@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from airpicture.io.asterix.blocks import Block
 from airpicture.io.asterix.fields import concat_blocks, gather_uint, icao_strings, signed
-from airpicture.io.asterix.layout import record_layout, spec_class, walk_records
+from airpicture.io.asterix.layout import quantity_info, record_layout, spec_class, walk_records
 
 DEFAULT_EDITION = "1.32"
 
@@ -126,16 +126,23 @@ def decode_fast(
         block_idx.extend([b] * len(starts))
         counts["records:048"] += len(starts)
         counts["blocks:048"] += 1
-    arr = np.frombuffer(buf, np.uint8)
+    arr = np.frombuffer(buf + bytes(8), np.uint8)  # padding: absent items gather at 0
     o = {name: np.asarray(c, np.int64) for name, c in zip(_ITEMS, cols, strict=True)}
-    return _values(arr, buf, o, np.asarray(block_idx, np.int64))
+    return _values(arr, buf, o, np.asarray(block_idx, np.int64), edition)
+
+
+def _scaled(raw: npt.NDArray[np.int64], bits: int, edition: str, item: str,
+            sub: str | None = None) -> npt.NDArray[np.float64]:
+    """A raw field in engineering units with the edition's lsb and signedness."""
+    lsb, is_signed = quantity_info(48, edition, item, sub)
+    return np.asarray((signed(raw, bits) if is_signed else raw) * lsb, np.float64)
 
 
 def _values(
     arr: npt.NDArray[np.uint8], buf: bytes, o: dict[str, npt.NDArray[np.int64]],
-    block: npt.NDArray[np.int64],
+    block: npt.NDArray[np.int64], edition: str,
 ) -> Cat048Reports:
-    """Item offsets to values (vectorised)."""
+    """Item offsets to values (vectorised); scales and signs come from the edition's spec."""
     has = {k: v >= 0 for k, v in o.items()}
     nan = np.nan
     i010 = gather_uint(arr, o["010"], 2)
@@ -148,22 +155,26 @@ def _values(
         block=block,
         sac=np.where(has["010"], i010 >> 8, -1).astype(np.int16),
         sic=np.where(has["010"], i010 & 0xFF, -1).astype(np.int16),
-        tod_s=np.where(has["140"], gather_uint(arr, o["140"], 3) / 128.0, nan),
+        tod_s=np.where(has["140"], _scaled(gather_uint(arr, o["140"], 3), 24, edition, "140"),
+                       nan),
         typ=np.where(has["020"], i020 >> 5, -1).astype(np.int8),
         sim=has["020"] & ((i020 & 0x10) > 0),
         spi=has["020"] & ((i020 & 0x04) > 0),
-        rho_nm=np.where(has["040"], (i040 >> 16) / 256.0, nan),
-        theta_deg=np.where(has["040"], (i040 & 0xFFFF) * (360.0 / 65536.0), nan),
+        rho_nm=np.where(has["040"], _scaled(i040 >> 16, 16, edition, "040", "RHO"), nan),
+        theta_deg=np.where(has["040"], _scaled(i040 & 0xFFFF, 16, edition, "040", "THETA"),
+                           nan),
         mode3a=np.where(has["070"], i070 & 0xFFF, -1).astype(np.int16),
         mode3a_valid=has["070"] & ((i070 & 0x8000) == 0),
-        fl=np.where(has["090"], signed(i090, 14) / 4.0, nan),
+        fl=np.where(has["090"], _scaled(i090 & 0x3FFF, 14, edition, "090", "FL"), nan),
         fl_valid=has["090"] & ((i090 & 0x8000) == 0),
         icao24=gather_uint(arr, o["220"], 3),
         callsign=icao_strings(gather_uint(arr, o["240"], 6), has["240"]),
         track_number=np.where(has["161"], gather_uint(arr, o["161"], 2) & 0xFFF,
                               -1).astype(np.int32),
-        groundspeed_kt=np.where(has["200"], (i200 >> 16) * (3600.0 / 16384.0), nan),
-        heading_deg=np.where(has["200"], (i200 & 0xFFFF) * (360.0 / 65536.0), nan),
+        groundspeed_kt=np.where(
+            has["200"], _scaled(i200 >> 16, 16, edition, "200", "GSP") * 3600.0, nan),
+        heading_deg=np.where(has["200"], _scaled(i200 & 0xFFFF, 16, edition, "200", "HDG"),
+                             nan),
         comm_b=_comm_b(buf, o["250"]),
     )
 

@@ -279,3 +279,18 @@ def walk_records(
         for k in range(len(wanted)):
             cols[k].append(row[k])
     return starts, cols
+
+
+@cache
+def quantity_info(category: int, edition: str, item: str, sub: str | None = None
+                  ) -> tuple[float, bool]:
+    """(lsb, signed) of a quantity (sub-)item in an edition, from the spec (not typed here)."""
+    record = spec_class(category, edition).cv_uap.cv_record
+    v = _concrete(record.cv_items_dict[item].cv_rule)
+    if sub is not None:
+        entry = v.cv_items_dict[sub]
+        v = _concrete(getattr(entry, "cv_rule", entry))
+    rule = v.cv_rule
+    content = rule.cv_content if issubclass(rule, ab.RuleContentContextFree) \
+        else rule.cv_default_content
+    return float(content.cv_lsb), issubclass(content.cv_signedness, ab.Signed)
