@@ -104,11 +104,12 @@ def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
     alive = (grid[None, :] >= lo[:, None]) & (grid[None, :] <= hi[:, None])
     span = n_times + 10.0
     key = seg * span + t_s
-    gkey = (np.arange(n_seg)[:, None] * span + grid[None, :]).ravel()
+    # Outside its segment a target holds its first / last state (finite, but not alive there).
+    held = np.clip(grid[None, :], t_s[first][:, None], t_s[last][:, None])
+    gkey = (np.arange(n_seg)[:, None] * span + held).ravel()
 
     def interp(values: np.ndarray) -> np.ndarray:
-        out = np.interp(gkey, key, values).reshape(n_seg, n_times)
-        return np.where(alive, out, np.nan)
+        return np.interp(gkey, key, values).reshape(n_seg, n_times)
 
     codes = np.array([int(c, 16) if c else 0 for c in icao[first]], dtype=np.int64)
     callsign = _first_nonblank(df["callsign"].to_numpy(str)[order], seg, n_seg)
