@@ -109,3 +109,7 @@ def test_matches_stonesoup(seed: int, box_m: float, noise_m: float) -> None:
     assert ours.siap_completeness == pytest.approx(siap["SIAP Completeness"].value, rel=1e-9)
     assert ours.siap_ambiguity == pytest.approx(siap["SIAP Ambiguity"].value, rel=1e-9)
     assert ours.siap_spuriousness == pytest.approx(siap["SIAP Spuriousness"].value, rel=1e-9)
+    assert ours.siap_position_accuracy_m == pytest.approx(
+        siap["SIAP Position Accuracy"].value, rel=1e-9)
+    assert ours.siap_velocity_accuracy_mps == pytest.approx(
+        siap["SIAP Velocity Accuracy"].value, rel=1e-9)

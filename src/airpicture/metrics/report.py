@@ -38,6 +38,8 @@ LABELS = {
     "siap_completeness": "SIAP completeness",
     "siap_ambiguity": "SIAP ambiguity",
     "siap_spuriousness": "SIAP spuriousness",
+    "siap_position_accuracy_m": "SIAP position accuracy [m]",
+    "siap_velocity_accuracy_mps": "SIAP velocity accuracy [m/s]",
     "mean_missed_per_time": "Missed targets per time",
     "mean_false_per_time": "False tracks per time",
     "n_truth": "Targets scored",

@@ -77,6 +77,8 @@ class ScoreSummary:
     siap_completeness: float
     siap_ambiguity: float
     siap_spuriousness: float
+    siap_position_accuracy_m: float
+    siap_velocity_accuracy_mps: float
     n_truth: int
     n_tracks: int
     n_times: int
@@ -222,6 +224,8 @@ def score_tables(
         siap_completeness=sp.completeness,
         siap_ambiguity=sp.ambiguity,
         siap_spuriousness=sp.spuriousness,
+        siap_position_accuracy_m=sp.position_accuracy_m,
+        siap_velocity_accuracy_mps=sp.velocity_accuracy_mps,
         n_truth=int(np.unique(truth.ident).size),
         n_tracks=int(np.unique(est.ident).size),
         n_times=n_times,

@@ -3,7 +3,8 @@
 Association follows Stone Soup's `TrackToTruth` (position-only Euclidean distance, threshold
 2 km, 3 consecutive close times to start an association, 2 consecutive misses to end it),
 replayed time by time but vectorised over all tracks; the SIAP ratios are those of Stone
-Soup's `SIAPMetrics`: C = sum JT / sum J, A = sum NA / sum JT, S = sum (N - NA) / sum N.
+Soup's `SIAPMetrics`: C = sum JT / sum J, A = sum NA / sum JT, S = sum (N - NA) / sum N,
+and the position and velocity accuracies PA, VA = sum of distances over associations / sum NA.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Siap:
     completeness: float
     ambiguity: float
     spuriousness: float
+    position_accuracy_m: float
+    velocity_accuracy_mps: float
     n_associations: int
 
 
@@ -108,18 +111,49 @@ def track_to_truth(truth: PointSets, est: PointSets, n_times: int,
     )
 
 
-def _distinct_per_time(ident: IntArray, k_start: IntArray, k_end: IntArray,
-                       n_times: int) -> IntArray:
-    """How many distinct identities have a range covering each time index."""
-    lengths = k_end - k_start + 1
-    k = np.repeat(k_start, lengths) + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    ids = np.repeat(ident, lengths)
+def _distinct_per_time(ident: IntArray, k: IntArray, n_times: int) -> IntArray:
+    """How many distinct identities each time index holds."""
     if k.size == 0:
         return np.zeros(n_times, np.int64)
-    _, compact = np.unique(ids, return_inverse=True)
-    key = np.unique(k * np.int64(compact.max() + 1) + compact)
-    return np.bincount(key // np.int64(compact.max() + 1), minlength=n_times).astype(np.int64)
+    _, compact = np.unique(ident, return_inverse=True)
+    width = np.int64(compact.max() + 1)
+    key = np.unique(k * width + compact)
+    return np.bincount(key // width, minlength=n_times).astype(np.int64)
+
+
+def _expand(assoc: Associations) -> tuple[IntArray, IntArray, IntArray]:
+    """(track id, target id, time index) for every time each association covers."""
+    lengths = assoc.k_end - assoc.k_start + 1
+    k = np.repeat(assoc.k_start, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    return np.repeat(assoc.track_id, lengths), np.repeat(assoc.target_id, lengths), k
+
+
+def _rows_of(points: PointSets, ident: IntArray, k: IntArray, n_times: int) -> IntArray:
+    """Row of `points` holding (ident, k) for each query, -1 where there is none."""
+    ids = np.unique(points.ident)
+    if ids.size == 0 or ident.size == 0:
+        return np.full(ident.size, -1, np.int64)
+    key = np.searchsorted(ids, points.ident) * np.int64(n_times) + points.k
+    order = np.argsort(key, kind="stable")
+    pos_id = np.minimum(np.searchsorted(ids, ident), ids.size - 1)
+    query = pos_id * np.int64(n_times) + k
+    pos = np.minimum(np.searchsorted(key[order], query), key.size - 1)
+    found = (ids[pos_id] == ident) & (key[order][pos] == query)
+    return np.where(found, order[pos], -1).astype(np.int64)
+
+
+def _accuracy_sums(expanded: tuple[IntArray, IntArray, IntArray], truth: PointSets,
+                   est: PointSets, n_times: int) -> tuple[float, float]:
+    """Sums over associations and times of position and velocity distances (SIAP PA, VA)."""
+    track_id, target_id, k = expanded
+    e = _rows_of(est, track_id, k, n_times)
+    g = _rows_of(truth, target_id, k, n_times)
+    ok = (e >= 0) & (g >= 0)
+    e, g = e[ok], g[ok]
+    pos = np.hypot(est.x[e] - truth.x[g], est.y[e] - truth.y[g]).sum()
+    vel = np.hypot(est.vx[e] - truth.vx[g], est.vy[e] - truth.vy[g]).sum()
+    return float(pos), float(vel)
 
 
 def siap(truth: PointSets, est: PointSets, n_times: int,
@@ -128,11 +162,15 @@ def siap(truth: PointSets, est: PointSets, n_times: int,
     assoc = track_to_truth(truth, est, n_times, threshold_m)
     j_sum = len(truth)
     n_sum = len(est)
-    jt_sum = int(_distinct_per_time(assoc.target_id, assoc.k_start, assoc.k_end, n_times).sum())
-    na_sum = int(_distinct_per_time(assoc.track_id, assoc.k_start, assoc.k_end, n_times).sum())
+    expanded = _expand(assoc)
+    jt_sum = int(_distinct_per_time(expanded[1], expanded[2], n_times).sum())
+    na_sum = int(_distinct_per_time(expanded[0], expanded[2], n_times).sum())
+    pos_sum, vel_sum = _accuracy_sums(expanded, truth, est, n_times)
     return Siap(
         completeness=jt_sum / j_sum if j_sum else 0.0,
         ambiguity=na_sum / jt_sum if jt_sum else 1.0,
         spuriousness=(n_sum - na_sum) / n_sum if n_sum else 0.0,
+        position_accuracy_m=pos_sum / na_sum if na_sum else float("nan"),
+        velocity_accuracy_mps=vel_sum / na_sum if na_sum else float("nan"),
         n_associations=int(assoc.track_id.size),
     )
