@@ -1,9 +1,20 @@
 """Sensor models: rotating primary and secondary radar, ADS-B and MLAT, with systematic errors.
 
 Each model turns dense truth into plots with one vectorised pass per sensor (no loop per plot).
-Parameters come from core.sensors.Sensor; model-specific keys the core dataclass lacks are read
-from `Sensor.extra` (see `extra_float`).  Systematic errors (range gain and bias, azimuth bias,
-time bias) change the plots but never their reported covariance.
+Parameters come from core.sensors.Sensor; model keys the core dataclass lacks are read from
+`Sensor.extra` (unknown keys of the sensor's scenario.json object):
+
+- `start_azimuth_deg` (psr, ssr; default 0): beam azimuth at t = 0, clockwise from north;
+- `clutter_box_m` (psr): [xmin, xmax, ymin, ymax] clutter area instead of the max-range disc;
+- `mode_s` (ssr; default true): false = Mode A/C (no icao24, altitude in 100 ft steps);
+- `latency_jitter_s` (any; default 0): mean of the exponential delay added to latency_s;
+- `period_spread` (adsb; default 0.1): per-aircraft period = period_s (1 ± spread);
+- `broadcast_jitter_s` (adsb; default 0.05 period_s): uniform jitter of each broadcast;
+- `nic`, `sil` (adsb; defaults 8, 3): the integrity figures written in the plots.
+
+Systematic errors: range gain and bias and azimuth bias (psr, ssr) and time bias (all) change
+the plots but never their reported covariance.  max_range_m bounds radar detection and, for
+ADS-B and MLAT, the coverage disc around (x, y).
 """
 
 from __future__ import annotations
