@@ -29,10 +29,14 @@ class TrackerConfig:
     # IMM: constant velocity (low noise) + coordinated turn (turn-rate state)
     q_cv: float = 0.5
     """White-noise acceleration density of the CV model, m^2/s^3."""
-    q_ct: float = 2.0
+    q_ct: float = 8.0
     """White-noise acceleration density of the CT model, m^2/s^3."""
-    q_turn: float = 1e-4
+    q_turn: float = 1e-3
     """Turn-rate random-walk density of the CT model, rad^2/s^3."""
+    q_cv_high: float = 30.0
+    """A third model, CV with this high noise density (0: not used), for abrupt manoeuvres."""
+    mu0_cv_high: float = 0.1
+    """Initial probability of the high-noise CV model when it is used."""
     mode_hold_s: float = 40.0
     """Mean sojourn time in a motion mode; gives the IMM switching probabilities."""
     mu0_ct: float = 0.2
@@ -40,8 +44,11 @@ class TrackerConfig:
     turn_sigma0_rad_s: float = 0.05
     """Initial turn-rate standard deviation of a new track."""
     # Gating and association
-    gate_prob: float = 0.9995
+    gate_prob: float = 0.99999
     """Chi-square (2 dof) gate probability on the Mahalanobis distance."""
+    q_gate: float = 300.0
+    """Acceleration noise density (m^2/s^3) that widens a track's gate with time since its last
+    update: room for a manoeuvre the filter has not seen yet."""
     max_gate_radius_m: float = 15000.0
     """Cap on the spatial pre-gate radius."""
     identity_bonus: float = 50.0
@@ -55,7 +62,7 @@ class TrackerConfig:
     pair_max_dt_s: float = 12.0
     """A lone plot waits this long for a partner before it is dropped (and counted)."""
     # Track life
-    confirm_hits_psr: int = 4
+    confirm_hits_psr: int = 3
     """Hits (initiation pair included) a track from primary plots only needs to confirm."""
     confirm_hits_id: int = 3
     """Hits from plots carrying an identity (SSR, ADS-B, MLAT) needed to confirm."""
@@ -87,7 +94,7 @@ class TrackerConfig:
         cfg.pair_max_dt_s = max(2.5 * max(periods), 3.0)
         clutter = sum(s.clutter_per_scan for s in meta.sensors if s.kind == "psr")
         if clutter > 50:
-            cfg.confirm_hits_psr = 5
+            cfg.confirm_hits_psr = 4
         return cfg
 
     def with_overrides(self, values: dict[str, Any], where: str = "config") -> TrackerConfig:

@@ -16,10 +16,16 @@ from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.associate import Associator, ClusteredGNN
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.gate import Gate, KDTreeChiSquareGate
-from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater
+from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater, combine
 from airpicture.tracker.initiate import TwoPointInitiator, plot_cov
 from airpicture.tracker.lifecycle import AgeCovarianceDeleter, Deleter, confirmed_now
-from airpicture.tracker.models import STATE_DIM, ConstantVelocity, CoordinatedTurn, FloatArray
+from airpicture.tracker.models import (
+    STATE_DIM,
+    ConstantVelocity,
+    CoordinatedTurn,
+    FloatArray,
+    MotionModel,
+)
 from airpicture.tracker.state import TrackState
 from airpicture.tracker.vertical import update_alt
 
@@ -52,16 +58,20 @@ class SliceEngine:
         self._col_order = np.argsort(self.sensor_ids)
         self.periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
-        self.predictor: Predictor = IMMPredictor(
-            (ConstantVelocity(cfg.q_cv), CoordinatedTurn(cfg.q_ct, cfg.q_turn)), cfg.mode_hold_s)
+        models: list[MotionModel] = [ConstantVelocity(cfg.q_cv),
+                                     CoordinatedTurn(cfg.q_ct, cfg.q_turn)]
+        if cfg.q_cv_high > 0:
+            models.append(ConstantVelocity(cfg.q_cv_high))
+        self.is_turn_model = np.array([isinstance(m, CoordinatedTurn) for m in models])
+        self.predictor: Predictor = IMMPredictor(tuple(models), cfg.mode_hold_s)
         self.updater: Updater = IMMUpdater()
         self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
-                                              max(cfg.q_ct, cfg.q_cv) * 4)
+                                              cfg.q_gate)
         self.associator: Associator = ClusteredGNN()
         self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
                                            cfg.pair_max_dt_s)
         self.deleter: Deleter = AgeCovarianceDeleter(cfg)
-        self.n_models = 2
+        self.n_models = len(models)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
         self.next_id = 1
         self.counts: dict[str, int] = {
@@ -117,11 +127,9 @@ class SliceEngine:
         st, cfg = self.state, self.cfg
         z = np.column_stack([plots.x, plots.y])
         R = plot_cov(plots)
-        t_ref = float(np.median(plots.t))
         gated_any = np.zeros(len(plots), bool)
         if len(st):
-            x, P = self.predictor.predict_combined(st.xs, st.Ps, st.mu, t_ref - st.t)
-            pairs = self.gate.pairs(x[:, :4], P[:, :4, :4], t_ref, z, R, plots.t)
+            pairs = self.gate.pairs(st.xc, st.Pc[:, :4, :4], st.t, z, R, plots.t)
             p_icao, t_icao = plots.icao24[pairs.plot], st.icao24[pairs.track]
             # Identity: a plot never joins a track of another identity, nor an anonymous
             # track while a track of its own identity exists.
@@ -163,6 +171,7 @@ class SliceEngine:
         xp, Pp, c = self.predictor.predict(st.xs[ti], st.Ps[ti], st.mu[ti], dt, True)
         xu, Pu, mu = self.updater.update(xp, Pp, c, z, R)
         st.xs[ti], st.Ps[ti], st.mu[ti] = xu, Pu, mu
+        st.xc[ti], st.Pc[ti] = combine(xu, Pu, mu)
         st.t[ti] = plots.t
         st.last_update_t[ti] = np.maximum(st.last_update_t[ti], plots.t)
         col = self.sensor_col(plots.sensor_id)
@@ -175,7 +184,8 @@ class SliceEngine:
         st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
             st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
             plots.t, cfg.sigma_alt_ft, cfg.q_alt)
-        newly = confirmed_now(st.take(ti), cfg) & (st.status[ti] == TrackStatus.TENTATIVE)
+        newly = confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg) & (
+            st.status[ti] == TrackStatus.TENTATIVE)
         st.status[ti[newly]] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(newly.sum())
 
@@ -211,9 +221,12 @@ class SliceEngine:
         P[:, 4, 4] = cfg.turn_sigma0_rad_s**2
         xs = np.repeat(x[:, None], M, axis=1)
         Ps = np.repeat(P[:, None], M, axis=1)
-        xs[:, 0, 4] = 0.0
-        Ps[:, 0, 4, 4] = 1e-8
-        mu = np.tile([1.0 - cfg.mu0_ct, cfg.mu0_ct], (n, 1))
+        xs[:, ~self.is_turn_model, 4] = 0.0
+        Ps[:, ~self.is_turn_model, 4, 4] = 1e-8
+        mu0 = np.where(self.is_turn_model, cfg.mu0_ct, 0.0)
+        mu0[0] = 1.0 - mu0.sum() - cfg.mu0_cv_high * (M > 2)
+        mu0[2:] = cfg.mu0_cv_high
+        mu = np.tile(mu0, (n, 1))
         col2, col1 = self.sensor_col(p2.sensor_id), self.sensor_col(p1.sensor_id)
         slt = np.full((n, len(self.sensor_ids)), np.nan)
         slt[np.arange(n), col1] = p1.t
@@ -228,8 +241,9 @@ class SliceEngine:
         self.counts["tracks_initiated"] += n
         self.counts["plots_initiated"] += 2 * n
         callsign = np.where([bool(c) for c in p2.callsign], p2.callsign, p1.callsign)
+        xc, Pc = combine(xs, Ps, mu)
         new = TrackState(
-            track_id=ids, t=p2.t.copy(), xs=xs, Ps=Ps, mu=mu,
+            track_id=ids, t=p2.t.copy(), xs=xs, Ps=Ps, mu=mu, xc=xc, Pc=Pc,
             status=np.zeros(n, np.int8), hits_psr=psr, hits_id=(2 - psr).astype(np.int32),
             period_s=np.minimum(self.periods[col1], self.periods[col2]),
             last_update_t=p2.t.copy(), icao24=np.where(p2.icao24 != 0, p2.icao24, p1.icao24),
@@ -238,7 +252,7 @@ class SliceEngine:
             alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
             alt_cov=alt_cov, sensor_last_t=slt,
         )
-        conf = confirmed_now(new, cfg)
+        conf = confirmed_now(new.hits_psr, new.hits_id, cfg)
         new.status[conf] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(conf.sum())
         return new

@@ -8,6 +8,7 @@ extrapolated to the plot's own time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from typing import Protocol
 
@@ -38,10 +39,31 @@ class GatedPairs:
 class Gate(Protocol):
     """Finds the track-plot pairs that may be associated."""
 
-    def pairs(self, x4: FloatArray, P4: FloatArray, t_ref: float, z: FloatArray,
+    def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
               R: FloatArray, t_plot: FloatArray) -> GatedPairs:
-        """x4 (n, 4) [x, y, vx, vy] and P4 (n, 4, 4) at t_ref; plots z (p, 2), R (p, 2, 2)."""
+        """x4 (n, 4 or 5) [x, y, vx, vy(, w)] and P4 (n, 4, 4) at each track's time t_track (n,);
+        plots z (p, 2), R (p, 2, 2) at t_plot (p,)."""
         ...
+
+
+def _turn_extrapolate(x: FloatArray, dt: FloatArray) -> FloatArray:
+    """Positions after dt along a coordinated turn at the state's turn rate (x[:, 4] if any)."""
+    if x.shape[1] < 5:
+        return x[:, :2] + x[:, 2:4] * dt[:, None]
+    w = x[:, 4]
+    wt = w * dt
+    small = np.abs(wt) < 1e-4
+    w_safe = np.where(small, 1.0, w)
+    a = np.where(small, dt, np.sin(wt) / w_safe)
+    b = np.where(small, w * dt**2 / 2.0, (1.0 - np.cos(wt)) / w_safe)
+    return np.column_stack([x[:, 0] + a * x[:, 2] - b * x[:, 3],
+                            x[:, 1] + b * x[:, 2] + a * x[:, 3]])
+
+
+@lru_cache(maxsize=16)
+def _chi2_2dof(prob: float) -> float:
+    """Chi-square quantile for 2 degrees of freedom (cached: scipy's ppf is slow)."""
+    return float(chi2.ppf(prob, 2))
 
 
 def _extrapolated_pos_cov(P4: FloatArray, dt: FloatArray, q: float) -> FloatArray:
@@ -88,30 +110,35 @@ class KDTreeChiSquareGate:
 
     @property
     def threshold(self) -> float:
-        return float(chi2.ppf(self.gate_prob, 2))
+        return _chi2_2dof(self.gate_prob)
 
-    def pairs(self, x4: FloatArray, P4: FloatArray, t_ref: float, z: FloatArray,
+    def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
               R: FloatArray, t_plot: FloatArray) -> GatedPairs:
         n, p = x4.shape[0], z.shape[0]
         empty = GatedPairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
         if n == 0 or p == 0:
             return empty
         k = np.sqrt(self.threshold)
-        max_dt = float(np.max(np.abs(t_plot - t_ref)))
+        # Pre-gate at a common reference time: straight-line positions, generous radii.
+        t_ref = float(np.median(t_plot))
+        spread = float(np.max(np.abs(t_plot - t_ref)))
+        lead = t_ref - t_track
+        pos_ref = x4[:, :2] + x4[:, 2:4] * lead[:, None]
+        max_dt = np.abs(lead) + spread
         speed = np.hypot(x4[:, 2], x4[:, 3])
-        track_var = np.maximum(P4[:, 0, 0], P4[:, 1, 1]) + max_dt**2 * np.maximum(
-            P4[:, 2, 2], P4[:, 3, 3])
-        plot_var = float(np.max(np.maximum(R[:, 0, 0], R[:, 1, 1])))
-        radius = k * np.sqrt(2.0 * (track_var + plot_var)) + speed * max_dt + 1.0
+        track_var = P4[:, 0, 0] + P4[:, 1, 1] + max_dt**2 * (P4[:, 2, 2] + P4[:, 3, 3]) + (
+            self.q_gate * max_dt**3)
+        plot_var = float(np.max(R[:, 0, 0] + R[:, 1, 1]))
+        radius = k * np.sqrt(2.0 * (track_var + plot_var)) + speed * spread + 1.0
         radius = np.minimum(radius, self.max_radius_m)
         r_base = float(min(np.quantile(radius, 0.9) if n > 10 else radius.max(),
                            self.max_radius_m))
-        tree_plots = cKDTree(z)
-        ti, pj = _pairs_within(tree_plots, x4[:, :2], radius, r_base)
+        ti, pj = _pairs_within(cKDTree(z), pos_ref, radius, r_base)
         if ti.size == 0:
             return empty
-        dt = t_plot[pj] - t_ref
-        pos = x4[ti, :2] + x4[ti, 2:4] * dt[:, None]
+        # Chi-square gate: each pair extrapolated from the track's time to the plot's own time.
+        dt = t_plot[pj] - t_track[ti]
+        pos = _turn_extrapolate(x4[ti], dt)
         S = _extrapolated_pos_cov(P4[ti], dt, self.q_gate) + R[pj]
         S_inv, det = inv2(S)
         nu = z[pj] - pos

@@ -23,19 +23,26 @@ class Deleter(Protocol):
         ...
 
 
-def effective_period(state: TrackState, t_s: float, periods: FloatArray) -> FloatArray:
-    """Shortest period among the sensors that updated each track recently (else its own)."""
-    age = t_s - state.sensor_last_t  # (n, m), NaN never
+def effective_period(state: TrackState, periods: FloatArray) -> FloatArray:
+    """Mean time between updates expected from the sensors that were updating each track at
+    its last update: 1 / sum(1 / period_j).
+
+    Measured from the last update, not from now: when all sensors fall silent (the aircraft
+    landed or left coverage), the track is judged by the update rate it had.
+    """
+    if periods.size == 0:
+        return state.period_s.copy()
+    age = state.last_update_t[:, None] - state.sensor_last_t  # (n, m), NaN never
     recent = age <= 3.0 * periods[None, :] + 1.0
-    p = np.where(recent, periods[None, :], np.inf).min(axis=1) if periods.size else \
-        np.full(len(state), np.inf)
-    return np.where(np.isfinite(p), p, state.period_s)
+    rate = np.where(recent, 1.0 / periods[None, :], 0.0).sum(axis=1)
+    return np.where(rate > 0, 1.0 / np.maximum(rate, 1e-12), state.period_s)
 
 
-def confirmed_now(state: TrackState, cfg: TrackerConfig) -> npt.NDArray[np.bool_]:
+def confirmed_now(hits_psr: npt.NDArray[np.int32], hits_id: npt.NDArray[np.int32],
+                  cfg: TrackerConfig) -> npt.NDArray[np.bool_]:
     """Tracks with enough hits: primary-only tracks need more evidence than identity tracks."""
-    return (state.hits_psr + state.hits_id >= cfg.confirm_hits_psr) | (
-        state.hits_id >= cfg.confirm_hits_id)
+    return np.asarray((hits_psr + hits_id >= cfg.confirm_hits_psr) | (
+        hits_id >= cfg.confirm_hits_id))
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,10 @@ class AgeCovarianceDeleter:
     def step(self, state: TrackState, t_s: float, periods: FloatArray
              ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
         cfg = self.cfg
-        period = effective_period(state, t_s, periods)
+        period = effective_period(state, periods)
         age = t_s - state.last_update_t
         tentative = state.status == TrackStatus.TENTATIVE
-        sigma = sigma_pos_m(state)
+        sigma = sigma_pos_m(state, t_s, cfg.q_cv)
         keep_tent = age <= (cfg.tentative_max_misses + 1.5) * period
         keep_conf = (age <= np.maximum(cfg.delete_after_periods * period, cfg.delete_min_s)) & (
             sigma <= cfg.max_sigma_pos_m)
@@ -64,9 +71,13 @@ class AgeCovarianceDeleter:
         return keep, status
 
 
-def sigma_pos_m(state: TrackState) -> FloatArray:
-    """Position standard deviation per axis (RMS of x and y) of the model mixture at state time."""
-    P = np.einsum("nm,nmkl->nkl", state.mu, state.Ps[:, :, :2, :2])
-    d = state.xs[:, :, :2] - np.einsum("nm,nmk->nk", state.mu, state.xs[:, :, :2])[:, None]
-    spread = np.einsum("nm,nmk->nk", state.mu, d**2)
-    return np.asarray(np.sqrt(0.5 * (P[:, 0, 0] + P[:, 1, 1] + spread.sum(axis=1))))
+def sigma_pos_m(state: TrackState, t_s: float | None = None, q: float = 0.0) -> FloatArray:
+    """Position standard deviation per axis (RMS of x and y) of the model mixture, at the
+    state's time or extrapolated (straight line, acceleration noise q) to t_s."""
+    P = state.Pc
+    var = P[:, 0, 0] + P[:, 1, 1]
+    if t_s is not None:
+        dt = np.maximum(t_s - state.t, 0.0)
+        var = var + 2 * dt * (P[:, 0, 2] + P[:, 1, 3]) + dt**2 * (P[:, 2, 2] + P[:, 3, 3]) + (
+            2 * q * dt**3 / 3)
+    return np.asarray(np.sqrt(0.5 * np.maximum(var, 0.0)))

@@ -24,6 +24,10 @@ class TrackState:
     """(n, M, 5, 5) per-model covariances."""
     mu: F64
     """(n, M) model probabilities."""
+    xc: F64
+    """(n, 5) moment-matched mixture state at `t` (kept in step with xs, Ps, mu)."""
+    Pc: F64
+    """(n, 5, 5) its covariance."""
     status: npt.NDArray[np.int8]
     hits_psr: npt.NDArray[np.int32]
     hits_id: npt.NDArray[np.int32]
@@ -52,6 +56,7 @@ class TrackState:
         return cls(
             track_id=np.empty(0, np.int64), t=z, xs=np.empty((0, n_models, STATE_DIM)),
             Ps=np.empty((0, n_models, STATE_DIM, STATE_DIM)), mu=np.empty((0, n_models)),
+            xc=np.empty((0, STATE_DIM)), Pc=np.empty((0, STATE_DIM, STATE_DIM)),
             status=np.empty(0, np.int8), hits_psr=np.empty(0, np.int32),
             hits_id=np.empty(0, np.int32), period_s=z, last_update_t=z,
             icao24=np.empty(0, np.int64), callsign=np.empty(0, object),
