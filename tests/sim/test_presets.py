@@ -276,3 +276,20 @@ def test_plausible_configs_simulate(tmp_path: Path, sensors: list[dict[str, obje
     assert np.all(plots.var_x * plots.var_y - plots.cov_xy**2 >= -1e-6 * (1 + plots.var_x**2))
     assert np.all((truth_id >= -1) & (truth_id < n_targets))
     assert np.all(plots.t <= duration + 2.0 + 1e-9) and np.all(plots.t >= -2.0 - 1e-9)
+
+
+def test_config_with_real_trajectories_relative_path(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / "traffic" / "trajectories" / "belevingsvlucht.json.gz"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "flight.json.gz").symlink_to(source)
+    config = tmp_path / "lelystad.json"
+    config.write_text(json.dumps({
+        "origin": {"lat": 52.46, "lon": 5.52}, "duration_s": 300,
+        "sensors": [{"id": 1, "kind": "adsb", "period_s": 1.0, "pd": 1.0, "nacp": 9}],
+        "targets": {"kind": "real", "path": "data/flight.json.gz"}}))
+    out = simulate_config(config, tmp_path / "out", seed=1, duration_s=None)
+    meta = read_meta(out)
+    assert meta.extra["targets"]["t0_epoch_ms"] == 1527693698000
+    plots, truth_id = read_plots_with_truth(out, meta)
+    assert len(plots) > 250 and np.all(truth_id == 0)
+    assert np.unique(plots.icao24).size == 1 and plots.icao24[0] > 0

@@ -52,6 +52,8 @@ def build_truth(meta: ScenarioMeta, where: str = "scenario.json") -> Truth:
         return synthetic_truth(truth_rng(meta.seed), spec, meta.duration_s)
     if kind == "real":
         path = spec_obj.get("path")
+        if path is not None and not isinstance(path, str):
+            raise UserError(where, "targets: 'path' must be a file name")
         df = read_traffic_json(Path(path)) if path else load_sample()
         t0 = spec_obj.get("t0_epoch_ms")
         duration = meta.duration_s if meta.duration_s > 0 else None

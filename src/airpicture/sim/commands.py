@@ -29,6 +29,9 @@ def simulate_config(config: Path, out_dir: Path, seed: int | None,
     obj.setdefault("format", SCENARIO_FORMAT)
     obj.setdefault("frame", FRAME_LOCAL_ENU)
     obj.setdefault("duration_s", 0.0)
+    targets = obj.get("targets")
+    if isinstance(targets, dict) and isinstance(targets.get("path"), str):
+        targets["path"] = str(config.parent / targets["path"])  # relative to the config file
     if seed is not None:
         obj["seed"] = seed
     if duration_s is not None:
