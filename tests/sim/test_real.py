@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymap3d.vincenty import vdist
 
 import airpicture
@@ -110,3 +112,31 @@ def test_bad_traffic_file(tmp_path: Path) -> None:
     bad.write_text("{nope")
     with pytest.raises(UserError, match="cannot read"):
         read_traffic_json(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.integers(0, 400_000), st.sampled_from(["3c6444", "4ca1b2", "abc", "zz", "", "1000000"]),
+    st.floats(47.0, 50.0) | st.just(float("nan")), st.floats(1.0, 4.0),
+    st.floats(0.0, 40_000.0) | st.just(float("nan")), st.floats(0.0, 600.0),
+    st.floats(0.0, 360.0)), min_size=1, max_size=40))
+def test_any_trajectory_rows_give_consistent_truth(
+        rows: list[tuple[int, str, float, float, float, float, float]]) -> None:
+    """Unsorted, duplicated, gappy or partly missing rows: a consistent truth or a UserError."""
+    ms, icao, lat, lon, alt, gs, trk = (list(c) for c in zip(*rows, strict=True))
+    df = pd.DataFrame({"timestamp_ms": np.asarray(ms, np.int64), "icao24": icao,
+                       "callsign": [""] * len(ms), "latitude": lat, "longitude": lon,
+                       "altitude_ft": alt, "groundspeed_kt": gs, "track_deg": trk,
+                       "squawk": np.full(len(ms), -1, np.int16)})
+    try:
+        truth, t0 = real_truth(df, LocalFrame(48.9, 2.4))
+    except UserError:
+        assert df[["latitude", "altitude_ft"]].isna().any(axis=1).all()
+        return
+    assert t0 == df["timestamp_ms"][df[["latitude", "altitude_ft"]].notna().all(axis=1)].min()
+    assert np.all(truth.alive.sum(axis=1) >= 1)
+    assert np.all(np.isfinite(truth.x_m)) and np.all(np.isfinite(truth.vx_mps))
+    assert np.all(np.hypot(truth.vx_mps, truth.vy_mps) <= 600.0 * KT_TO_MPS + 1e-6)
+    table = truth.to_arrow()
+    assert table.num_rows == truth.alive.sum()
+    assert np.all((truth.icao24 >= 0) & (truth.icao24 < 1 << 24))

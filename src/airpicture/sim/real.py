@@ -111,7 +111,7 @@ def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
     def interp(values: np.ndarray) -> np.ndarray:
         return np.interp(gkey, key, values).reshape(n_seg, n_times)
 
-    codes = np.array([int(c, 16) if c else 0 for c in icao[first]], dtype=np.int64)
+    codes = np.array([_hex24(c) for c in icao[first]], dtype=np.int64)
     callsign = _first_nonblank(df["callsign"].to_numpy(str)[order], seg, n_seg)
     squawk = df["squawk"].to_numpy(np.int16)[order][first] if "squawk" in df.columns \
         else np.full(n_seg, -1, np.int16)
@@ -121,6 +121,15 @@ def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
                   squawk=squawk.astype(np.int16), equip_u=gen.random(n_seg))
     keep = np.asarray(alive.any(axis=1), bool)
     return _subset(truth, keep), t0
+
+
+def _hex24(text: str) -> int:
+    """A 24-bit address from its hex text; 0 (unknown) when it is not one."""
+    try:
+        value = int(text, 16)
+    except ValueError:
+        return 0
+    return value if 0 < value < 1 << 24 else 0
 
 
 def _first_nonblank(values: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
