@@ -217,3 +217,14 @@ def test_badly_typed_track_table_is_a_user_error() -> None:
     tracks = tracks.set_column(2, "x", pa.array(["east"]))
     with pytest.raises(UserError, match="'x'"):
         score_tables(truth, _load_tracks(tracks), {})
+
+
+def test_far_assignments_neither_confirm_nor_change_identity() -> None:
+    truth = static_truth({1: (0.0, 0.0)}, TIMES)
+    # A stray track 5 km away (GOSPA-assigned, but not following) until the real one at 6 s.
+    rows = [(t, 8, 5_000.0, 0.0, 0.0, 0.0, True) for t in TIMES if t < 6]
+    rows += [(t, 2, 30.0, 0.0, 0.0, 0.0, True) for t in TIMES if t >= 6]
+    s = score_tables(truth, tracks_table(sorted(rows)), {1: 1.0})
+    assert s.id_changes == 0
+    assert s.gospa_assignment_switches == 1
+    assert s.mean_time_to_confirm_s == pytest.approx(5.0)

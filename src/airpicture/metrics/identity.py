@@ -1,10 +1,11 @@
 """Track identity changes: how often the track that follows a target changes id.
 
-A target keeps the track that follows it while that track is alive and within 2 km (the SIAP
-association threshold); only then does it take its GOSPA-assigned track, and a different id
-counts as one change.  Without that hysteresis a duplicate track beside the right one would
-count a change every time the two swap the nearest place.  `assignment_switches` gives the
-raw count of changes of the GOSPA-assigned track as well.
+A target keeps the track that follows it while that track is alive and within 2 km (the
+SIAP association threshold); only then does it take its GOSPA-assigned track, if that one
+is within 2 km too, and a different id counts as one change.  Without that hysteresis a
+duplicate track beside the right one would count a change every time the two swap the
+nearest place.  `assignment_switches` gives the raw count of changes of the GOSPA-assigned
+track as well.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def id_changes(truth: PointSets, est: PointSets, match: Assignment, n_times: int
         return 0
     targets, t_index = np.unique(truth.ident, return_inverse=True)
     _, e_index = np.unique(est.ident, return_inverse=True)
+    close = match.dist_m <= follow_m
     assigned = np.full(len(truth), -1, np.int64)
-    assigned[match.truth_row] = e_index[match.est_row]
+    assigned[match.truth_row[close]] = e_index[match.est_row[close]]
     est_key = e_index * np.int64(n_times) + est.k
     order = np.argsort(est_key, kind="stable")
     keys_sorted = est_key[order]

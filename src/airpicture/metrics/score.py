@@ -38,7 +38,7 @@ from airpicture.metrics.gospa import (
     per_time,
     time_mean,
 )
-from airpicture.metrics.identity import assignment_switches, id_changes
+from airpicture.metrics.identity import FOLLOW_DISTANCE_M, assignment_switches, id_changes
 from airpicture.metrics.siap import SIAP_THRESHOLD_M, siap
 
 
@@ -145,14 +145,16 @@ def times_to_confirm(
 ) -> tuple[FloatArray, int]:
     """Per target: first confirmed track following it minus its first plot time.
 
-    The confirmation instant is the first confirmed row of the first assigned track, clipped
-    into (previous scoring time, first assigned time].  Targets already tracked when scoring
-    starts, before their first plot is known, are left out.  Also returns how many targets
-    with plots never got a track.
+    The first track following a target is the first GOSPA-assigned one within 2 km of it;
+    the confirmation instant is that track's first confirmed row, clipped into (previous
+    scoring time, first assigned time].  Targets already tracked at the first truth time,
+    before their first plot is known, are left out.  Also returns how many targets with
+    plots never got a track.
     """
-    target = truth.ident[match.truth_row]
-    k = truth.k[match.truth_row]
-    track = est.ident[match.est_row]
+    close = match.dist_m <= FOLLOW_DISTANCE_M
+    target = truth.ident[match.truth_row[close]]
+    k = truth.k[match.truth_row[close]]
+    track = est.ident[match.est_row[close]]
     order = np.lexsort((k, target))
     target, k, track = target[order], k[order], track[order]
     first = np.ones(target.size, bool)
