@@ -188,13 +188,27 @@ def test_tutorial_aircraft_end_to_end(shared_data: Path) -> None:
     dec, records, plots = _decode(rows, [TLS], 5000)
     addresses = {r["icao24"] for r in records}
     assert len(addresses) == 17
-    with_pos = {r["icao24"] for r in rows if "latitude" in r}
-    plotted = {f"{a:06x}" for p in plots for a in np.unique(p.icao24)}
-    assert with_pos <= plotted
     # Addresses heard only in DF20/21 (parity-recovered) are not verified, so never plotted.
     assert len(dec.aircraft.verified) == 13
-    enrichment_icao = {f"{a:06x}" for a in dec.aircraft.verified}
-    assert plotted <= enrichment_icao
+    ref = {(r["timestamp"], r["frame"]): r for r in rows if "latitude" in r}
+    ours = [r for r in records if "latitude" in r and (r["timestamp"], r["frame"]) in ref]
+    lat = np.array([ref[(r["timestamp"], r["frame"])]["latitude"] for r in ours])
+    lon = np.array([ref[(r["timestamp"], r["frame"])]["longitude"] for r in ours])
+    err = cpr.distance_m(lat, lon, np.array([r["latitude"] for r in ours]),
+                         np.array([r["longitude"] for r in ours]))
+    assert float(err.max()) < 1.0
+    # Two aircraft only give surface positions at Heathrow, 900 km from this receiver: out
+    # of any surface zone around it, so they stay unresolved (counted), never guessed.
+    near = {r["icao24"] for r in ref.values() if r["bds"] == "05" or r["latitude"] < 51}
+    far_surface = {r["icao24"] for r in ref.values()} - near
+    assert far_surface == {"4067d6", "40792f"}
+    with_pos = {r["icao24"] for r in ref.values()} - far_surface
+    plotted = {f"{a:06x}" for p in plots for a in np.unique(p.icao24)}
+    assert with_pos <= plotted and len(with_pos) == 7
+    # 380ffa: one airborne message, no pair: decoded relative to the receiver only by us.
+    assert plotted - with_pos == {"380ffa"}
+    assert plotted <= {f"{a:06x}" for a in dec.aircraft.verified}
+    assert dec.counters["position_unresolved"] >= 10
     every = [p for p in plots if len(p)]
     nacp = np.concatenate([p.nacp for p in every])
     sigma = np.sqrt(np.concatenate([p.var_x for p in every]))
@@ -229,3 +243,29 @@ def test_local_decode_recovers_the_position_near_its_reference(
                                         [lat + dlat], [lon + dlon])
     err = cpr.distance_m(np.array([lat]), np.array([lon]), got_lat, got_lon)
     assert float(err[0]) < 20.0
+
+
+def test_two_receivers_each_with_its_reference(full_flight: list[dict[str, Any]]) -> None:
+    # Alternate frames between a Paris and a Toulouse receiver: every position still agrees.
+    rows = full_flight[::3]
+    _, records, _ = _decode(rows, [CDG, TLS], 3000)
+    ref = {(r["timestamp"], r["frame"]): r for r in rows if "latitude" in r}
+    ours = [r for r in records if (r["timestamp"], r["frame"]) in ref and "latitude" in r]
+    assert len(ours) >= 0.99 * len(ref)
+    lat = np.array([ref[(r["timestamp"], r["frame"])]["latitude"] for r in ours])
+    lon = np.array([ref[(r["timestamp"], r["frame"])]["longitude"] for r in ours])
+    err = cpr.distance_m(lat, lon, np.array([r["latitude"] for r in ours]),
+                         np.array([r["longitude"] for r in ours]))
+    assert float(err.max()) < 1.0
+    assert {r["receiver"] for r in ours} == {0, 1}
+
+
+def test_mlat_frames_become_mlat_plots(full_flight: list[dict[str, Any]]) -> None:
+    from airpicture.sources.decode import MLAT_MAGIC_TICKS
+
+    rows = [r for r in full_flight if r.get("bds") == "05"][:50]
+    frames = [Frame(bytes.fromhex(r["frame"]), r["timestamp"],
+                    mlat_ticks=MLAT_MAGIC_TICKS if i % 2 else 7) for i, r in enumerate(rows)]
+    res = ModeSDecoder([CDG]).decode(frames)
+    assert set(res.plots.sensor_id.tolist()) == {CDG.sensor_id, CDG.mlat_sensor_id}
+    assert (res.plots.sensor_id == CDG.mlat_sensor_id).sum() >= 20

@@ -189,40 +189,43 @@ class ModeSDecoder:
 
     def _resolve(self, cols: dict[str, Any], rows: npt.NDArray[np.int64]
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Positions of CPR rows: rs1090's where it resolved an airborne pair, else local."""
-        icao, t = cols["icao"][rows], cols["t"][rows]
-        surface = cols["surface"][rows]
-        order = np.lexsort((t, icao))
-        inv = np.argsort(order)
-        icao_s, t_s, surf_s = icao[order], t[order], surface[order]
-        lat = np.where(surf_s, NAN, cols["lat"][rows][order])
-        lon = np.where(surf_s, NAN, cols["lon"][rows][order])
+        """Positions of CPR rows: rs1090's where it resolved them, else decoded locally.
+
+        rs1090 resolves pairs (and surface positions only near its reference): those are the
+        seeds.  The rest is decoded relative to the aircraft's last position when recent
+        (passes 1-2, so chains of positions can follow a seed), and finally airborne ones
+        relative to their receiver.  A surface position with neither stays unresolved: its
+        receiver may be too far for the 45 NM surface zone (counted, never guessed).
+        """
+        order = np.lexsort((cols["t"][rows], cols["icao"][rows]))
+        srt = rows[order]
+        icao_s, t_s, surf_s = cols["icao"][srt], cols["t"][srt], cols["surface"][srt]
+        lat, lon = cols["lat"][srt].copy(), cols["lon"][srt].copy()
         ref_lat, ref_lon, ref_t = self.aircraft.last_positions(icao_s)
-        rcv = cols["receiver"][rows][order]
+        rcv = cols["receiver"][srt]
         rcv_lat = np.array([r.lat_deg for r in self.receivers])[rcv]
         rcv_lon = np.array([r.lon_deg for r in self.receivers])[rcv]
         max_age = np.where(surf_s, REF_MAX_AGE_SURFACE_S, REF_MAX_AGE_AIRBORNE_S)
-        for _ in range(2):  # a second pass lets positions found in the first serve as refs
-            prev = cpr.previous_in_group(icao_s, np.isfinite(lat))
+        for step in range(3):
+            todo = ~np.isfinite(lat)
+            if not todo.any():
+                break
+            prev = cpr.previous_in_group(icao_s, ~todo)
             has_prev = prev >= 0
             p_lat = np.where(has_prev, lat[prev], ref_lat)
             p_lon = np.where(has_prev, lon[prev], ref_lon)
             p_t = np.where(has_prev, t_s[prev], ref_t)
             recent = np.isfinite(p_lat) & (t_s - p_t <= max_age)
-            use_lat = np.where(recent, p_lat, rcv_lat)
-            use_lon = np.where(recent, p_lon, rcv_lon)
-            todo = ~np.isfinite(lat)
-            if not todo.any():
-                break
-            new_lat, new_lon = cpr.local_decode(
-                cols["lat_cpr"][rows][order][todo], cols["lon_cpr"][rows][order][todo],
-                cols["odd"][rows][order][todo], surf_s[todo], use_lat[todo], use_lon[todo])
-            if _ == 0:
-                # Airborne rows without a recent aircraft reference wait for pass two.
-                keep = recent[todo] | surf_s[todo]
-                new_lat = np.where(keep, new_lat, NAN)
-                new_lon = np.where(keep, new_lon, NAN)
-            lat[todo], lon[todo] = new_lat, new_lon
+            use = todo & (recent | (~surf_s if step == 2 else False))
+            if not use.any():
+                continue
+            ref_la = np.where(recent, p_lat, rcv_lat)[use]
+            ref_lo = np.where(recent, p_lon, rcv_lon)[use]
+            lat[use], lon[use] = cpr.local_decode(
+                cols["lat_cpr"][srt][use], cols["lon_cpr"][srt][use], cols["odd"][srt][use],
+                surf_s[use], ref_la, ref_lo)
+        inv = np.empty_like(order)
+        inv[order] = np.arange(order.size)
         return lat[inv], lon[inv]
 
     def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],

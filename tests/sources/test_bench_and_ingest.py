@@ -1,0 +1,61 @@
+"""The benchmark's rows, the GPL boundary, and ingest into the real tracker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from airpicture.sources.decode import ModeSDecoder
+from airpicture.sources.ingest import Ingest, make_tracker, parse_receiver
+from airpicture.sources.transports import parse_source
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "airpicture"
+
+
+def test_pymodes_is_never_imported_by_the_package() -> None:
+    offenders = [p for p in SRC.rglob("*.py")
+                 if "import pyModeS" in p.read_text() or "from pyModeS" in p.read_text()]
+    assert offenders == []
+
+
+@pytest.mark.slow
+@pytest.mark.peer
+def test_run_bench_quick_rows() -> None:
+    from airpicture.sources.bench import run_bench
+
+    rows = run_bench(quick=True)
+    main = rows[0]
+    assert main["unit"] == "msg/s" and main["value"] > 1000
+    assert main["peer"].startswith("pyModeS") and main["peer_value"] > 100
+    assert main["ratio"] == pytest.approx(main["value"] / main["peer_value"], rel=0.02)
+    assert all(r["value"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_ingest_into_tracker_writes_fused_aircraft_json(shared_data: Path,
+                                                        tmp_path: Path) -> None:
+    receivers = [parse_receiver("lfpg:49.0097:2.5479", 0)]
+    if make_tracker(receivers) is None:
+        pytest.skip("airpicture.tracker.stream is not there")
+    src = tmp_path / "part.jsonl"
+    import gzip
+
+    with gzip.open(shared_data / "traffic/raw/full_flight_short.jsonl.gz", "rt") as fh:
+        lines = [next(fh) for _ in range(20000)]
+    src.write_text("".join(lines))
+    out = tmp_path / "aircraft.json"
+    ingest = Ingest([parse_source(str(src))], receivers, out)
+    stats = asyncio.run(ingest.run())
+    assert stats["tracker"] and stats["plots_to_tracker"] > 1000
+    doc = json.loads(out.read_text())
+    hexes = {a["hex"]: a for a in doc["aircraft"]}
+    assert "393322" in hexes
+    ac = hexes["393322"]
+    assert {"lat", "lon", "gs", "track", "seen_pos", "messages"} <= set(ac)
+    assert ac["messages"] > 10000
+    last = ingest.decoder.aircraft.by_icao[0x393322]
+    assert abs(ac["lat"] - last.lat_deg) < 0.05 and abs(ac["lon"] - last.lon_deg) < 0.05
+    assert isinstance(ingest.decoder, ModeSDecoder)
