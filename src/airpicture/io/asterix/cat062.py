@@ -54,13 +54,35 @@ class Cat062Encoder:
     _items: dict[tuple[str, Any], Any] = field(default_factory=dict)
 
     def block(self, tracks: TrackTable) -> bytes:
-        """One data block with a record per track (b'' when there are none)."""
+        """One data block with a record per track (b'' when there are none); ValueError when
+        the records do not fit one block (use `blocks`)."""
+        out = self.blocks(tracks, 65535)
+        if len(out) > 1:
+            raise ValueError(f"{len(tracks)} tracks do not fit one CAT062 block")
+        return out[0] if out else b""
+
+    def blocks(self, tracks: TrackTable, max_bytes: int = 65535) -> list[bytes]:
+        """As few data blocks as hold every track's record within max_bytes each."""
+        out: list[bytes] = []
+        cur: list[bytes] = []
+        size = 3
+        for rec in self.record_bytes(tracks):
+            if size + len(rec) > max_bytes and cur:
+                out.append(_block(cur))
+                cur, size = [], 3
+            cur.append(rec)
+            size += len(rec)
+        if cur:
+            out.append(_block(cur))
+        return out
+
+    def record_bytes(self, tracks: TrackTable) -> list[bytes]:
+        """Each track's record (FSPEC and items)."""
         if len(tracks) == 0:
-            return b""
+            return []
         cls = spec_class(62, self.edition)
         frns = {name: i for i, name in enumerate(record_layout(62, self.edition).names) if name}
-        body = b"".join(self._record_bytes(cls, frns, r) for r in self.records(tracks))
-        return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
+        return [self._record_bytes(cls, frns, r) for r in self.records(tracks)]
 
     def _record_bytes(self, cls: Any, frns: dict[str, int], rec: dict[str, Any]) -> bytes:
         """FSPEC and items in UAP order; each item's bytes come from libasterix (building the
@@ -175,6 +197,11 @@ class Cat062Encoder:
             if np.isfinite(a[i]):
                 out[name] = (float(np.clip(a[i], 0.0, MAX_AGE_S)), "s")
         return out
+
+
+def _block(records: list[bytes]) -> bytes:
+    body = b"".join(records)
+    return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
 
 
 def fspec_bytes(frn_indices: list[int]) -> bytes:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from airpicture.core.tracks import TrackTable
 from airpicture.io.asterix.cat062 import Cat062Encoder
 from airpicture.io.asterix.transport import UdpSender
@@ -62,15 +60,7 @@ def open_sink(target: str) -> Sink:
 
 def split_tracks(encoder: Cat062Encoder, tracks: TrackTable) -> list[bytes]:
     """Blocks for one cycle: one when it fits in MAX_BLOCK_BYTES, else the fewest that do."""
-    n = len(tracks)
-    if n == 0:
-        return []
-    block = encoder.block(tracks)
-    if len(block) <= MAX_BLOCK_BYTES or n == 1:
-        return [block]
-    half = n // 2
-    return (split_tracks(encoder, tracks.take(np.arange(0, half)))
-            + split_tracks(encoder, tracks.take(np.arange(half, n))))
+    return encoder.blocks(tracks, MAX_BLOCK_BYTES)
 
 
 @dataclass
