@@ -269,3 +269,18 @@ def test_mlat_frames_become_mlat_plots(full_flight: list[dict[str, Any]]) -> Non
     res = ModeSDecoder([CDG]).decode(frames)
     assert set(res.plots.sensor_id.tolist()) == {CDG.sensor_id, CDG.mlat_sensor_id}
     assert (res.plots.sensor_id == CDG.mlat_sensor_id).sum() >= 20
+
+
+def test_speed_check_recovers_from_a_wrong_last_position(
+        full_flight: list[dict[str, Any]]) -> None:
+    rows = [r for r in full_flight if r.get("bds") == "05"][2000:2100]
+    dec = ModeSDecoder([CDG])
+    wrong = dec.aircraft.get(0x393322)  # as if the last accepted position were 300 km away
+    wrong.lat_deg, wrong.lon_deg, wrong.pos_t = 46.0, 5.0, rows[0]["timestamp"] - 1.0
+    frames = [Frame(bytes.fromhex(r["frame"]), r["timestamp"]) for r in rows]
+    res = dec.decode(frames[:50])
+    res2 = dec.decode(frames[50:])
+    failed = int(dec.counters["speed_check_failed"])
+    assert 1 <= failed <= 3
+    assert len(res.tracker_plots) >= len(res.plots) - 3
+    assert len(res2.tracker_plots) == len(res2.plots) == 50

@@ -231,31 +231,53 @@ class ModeSDecoder:
     def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                      lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
                      ) -> npt.NDArray[np.bool_]:
-        """True where the position implies an impossible speed (rows sorted by aircraft, t)."""
+        """True where the position implies an impossible speed (rows sorted by aircraft, t).
+
+        Each position is compared with the aircraft's last accepted one.  As readsb does, a
+        failed position that agrees with the failed one just before it is accepted: two
+        consistent positions outweigh one old (possibly wrong) reference.
+        """
         icao, t, surface = cols["icao"][rows], cols["t"][rows], cols["surface"][rows]
         st_lat, st_lon, st_t = self.aircraft.last_accepted(icao)
         st_surface = self.aircraft.last_surface(icao)
-        accepted = np.ones(rows.size, bool)
+        f_lat, f_lon, f_t = self.aircraft.last_failed(icao)
+        just_before = cpr.previous_in_group(icao, np.ones(rows.size, bool))
+        has_before = just_before >= 0
+        b_lat = np.where(has_before, lat[just_before], f_lat)
+        b_lon = np.where(has_before, lon[just_before], f_lon)
+        b_t = np.where(has_before, t[just_before], f_t)
+        agrees_before = self._plausible(b_lat, b_lon, b_t, surface, lat, lon, t, surface)
         failed = np.zeros(rows.size, bool)
-        for _ in range(4):  # fixed point: compare each with the last *accepted* position
-            prev = cpr.previous_in_group(icao, accepted)
+        for _ in range(6):  # fixed point: compare each with the last *accepted* position
+            prev = cpr.previous_in_group(icao, ~failed)
             has = prev >= 0
             p_lat = np.where(has, lat[prev], st_lat)
             p_lon = np.where(has, lon[prev], st_lon)
             p_t = np.where(has, t[prev], st_t)
             p_surf = np.where(has, surface[prev], st_surface)
-            dt = np.abs(t - p_t)
-            both_surface = surface & p_surf
-            max_mps = np.where(both_surface, SURFACE_MAX_KT, AIRBORNE_MAX_KT) * KT_TO_MPS
-            margin = np.where(both_surface, SPEED_MARGIN_SURFACE_M, SPEED_MARGIN_AIRBORNE_M)
-            dist = cpr.distance_m(p_lat, p_lon, lat, lon)
-            checkable = np.isfinite(dist) & (dt <= SPEED_CHECK_MAX_AGE_S)
-            new_failed = checkable & (dist > max_mps * dt + margin)
+            ok = self._plausible(p_lat, p_lon, p_t, p_surf, lat, lon, t, surface)
+            before_failed = np.where(has_before, failed[just_before], np.isfinite(f_lat))
+            new_failed = ~ok & ~(before_failed & agrees_before)
             if np.array_equal(new_failed, failed):
                 break
             failed = new_failed
-            accepted = ~failed
+        self.aircraft.update_failed(icao, rows, cols, lat, lon, failed)
         return failed
+
+    @staticmethod
+    def _plausible(p_lat: npt.NDArray[np.float64], p_lon: npt.NDArray[np.float64],
+                   p_t: npt.NDArray[np.float64], p_surf: npt.NDArray[np.bool_],
+                   lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+                   t: npt.NDArray[np.float64], surface: npt.NDArray[np.bool_]
+                   ) -> npt.NDArray[np.bool_]:
+        """True where going from p to here is possible (or nothing recent to compare with)."""
+        dt = np.abs(t - p_t)
+        both_surface = surface & p_surf
+        max_mps = np.where(both_surface, SURFACE_MAX_KT, AIRBORNE_MAX_KT) * KT_TO_MPS
+        margin = np.where(both_surface, SPEED_MARGIN_SURFACE_M, SPEED_MARGIN_AIRBORNE_M)
+        dist = cpr.distance_m(p_lat, p_lon, lat, lon)
+        checkable = np.isfinite(dist) & (dt <= SPEED_CHECK_MAX_AGE_S)
+        return np.asarray(~checkable | (dist <= max_mps * dt + margin))
 
     def _plots(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],

@@ -37,6 +37,10 @@ class AircraftState:
     lat_deg: float = NAN
     lon_deg: float = NAN
     pos_t: float = NAN
+    fail_lat_deg: float = NAN
+    """The last position if it failed the speed check (NaN when it passed)."""
+    fail_lon_deg: float = NAN
+    fail_t: float = NAN
     on_ground: bool = False
     version: int = -1
     nic_a: int = 0
@@ -145,6 +149,28 @@ class AircraftStates:
         return lat, lon, t
 
     last_accepted = last_positions
+
+    def last_failed(self, icao: npt.NDArray[np.int64]) -> tuple[F64, F64, F64]:
+        """Each row's aircraft's last position if that one failed the speed check, else NaN."""
+        lat, lon, t = self._arrays(icao, ("fail_lat_deg", "fail_lon_deg", "fail_t"), NAN)
+        return lat, lon, t
+
+    def update_failed(self, icao: npt.NDArray[np.int64], rows: npt.NDArray[np.int64],
+                      cols: dict[str, Any], lat: F64, lon: F64,
+                      failed: npt.NDArray[np.bool_]) -> None:
+        """Remember whether each aircraft's last position of the batch failed the check."""
+        if icao.size == 0:
+            return
+        uniq, starts = np.unique(icao, return_index=True)
+        last = np.append(starts[1:], icao.size) - 1
+        for k, icao_k in enumerate(uniq.tolist()):
+            i = last[k]
+            st = self.get(icao_k)
+            if failed[i]:
+                st.fail_lat_deg, st.fail_lon_deg = float(lat[i]), float(lon[i])
+                st.fail_t = float(cols["t"][rows[i]])
+            else:
+                st.fail_lat_deg = st.fail_lon_deg = st.fail_t = NAN
 
     def last_surface(self, icao: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         (ground,) = self._arrays(icao, ("on_ground",), 0.0)
