@@ -250,3 +250,12 @@ def test_tracks_round_trip_and_missing_column(tmp_path: Path) -> None:
     rewrite(path, {"confirmed": None})
     with pytest.raises(UserError, match="missing column 'confirmed'"):
         read_tracks(path)
+
+
+def test_unlimited_range_round_trips(tmp_path: Path) -> None:
+    meta = make_meta()
+    meta.sensors.append(Sensor(id=9, kind="ssr"))  # max_range_m = inf, written as null
+    plots, truth_id = make_plots()
+    folder = write_scenario(tmp_path / "inf", meta, make_truth(), plots, truth_id)
+    assert json.loads((folder / SCENARIO_JSON).read_text())["sensors"][2]["max_range_m"] is None
+    assert read_meta(folder).sensor(9).max_range_m == float("inf")

@@ -146,6 +146,16 @@ def test_cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
      "unknown kind 'z'"),
     ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 5, "sensors": [{"id": 1, "kind": "psr", '
      '"clutter_per_scan": 3}]}', "clutter needs max_range_m"),
+    ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 5, "sensors": [], '
+     '"targets": {"kind": "real", "t0_epoch_ms": "noon"}}', "'t0_epoch_ms' must be a number"),
+    ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 0, "sensors": [], '
+     '"targets": {"kind": "real", "t0_epoch_ms": 2e12}}', "no trajectory data after"),
+    ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 5, "sensors": [{"id": 1, "kind": "adsb", '
+     '"nacp": 0}]}', "'nacp' is 0"),
+    ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 5, "sensors": [{"id": 1, "kind": "ssr", '
+     '"mode_s": "yes"}]}', "'mode_s' must be true or false"),
+    ('{"origin": {"lat": 1, "lon": 2}, "duration_s": 9e9, "sensors": [], '
+     '"targets": {"count": 100}}', "target-seconds"),
 ])
 def test_cli_bad_config_exits_2(content: str, message: str, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
@@ -156,6 +166,17 @@ def test_cli_bad_config_exits_2(content: str, message: str, tmp_path: Path,
     err = capsys.readouterr().err
     assert message in err and str(config) in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_missing_trajectory_file_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "real.json"
+    config.write_text('{"origin": {"lat": 1, "lon": 2}, "duration_s": 5, "sensors": [], '
+                      '"targets": {"kind": "real", "path": "missing.json"}}')
+    assert run_cli(["sim", "--config", str(config), "-o", str(tmp_path / "o")], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"airpicture: error: {tmp_path / 'missing.json'}: cannot read")
+    assert len(err.splitlines()) == 1
 
 
 def test_cli_emit_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -78,6 +78,8 @@ class Sensor:
                     kwargs[key] = str(value)
                 elif key == "nacp":
                     kwargs[key] = None if value is None else int(value)
+                elif key == "max_range_m" and value is None:
+                    kwargs[key] = float("inf")  # to_json writes an unlimited range as null
                 else:
                     if isinstance(value, bool) or value is None:
                         raise ValueError

@@ -56,11 +56,19 @@ def build_truth(meta: ScenarioMeta, where: str = "scenario.json") -> Truth:
             raise UserError(where, "targets: 'path' must be a file name")
         df = read_traffic_json(Path(path)) if path else load_sample()
         t0 = spec_obj.get("t0_epoch_ms")
+        if t0 is not None and (isinstance(t0, bool) or not isinstance(t0, int | float)
+                               or not np.isfinite(t0)):
+            raise UserError(where, f"targets: 't0_epoch_ms' must be a number, got {t0!r}")
         duration = meta.duration_s if meta.duration_s > 0 else None
         if duration is not None and duration > 86400:
             raise UserError(where, "duration_s of a real scenario must be at most a day")
-        truth, t0_ms = real_truth(df, meta.frame, None if t0 is None else int(t0), duration,
-                                  rng=truth_rng(meta.seed))
+        try:
+            truth, t0_ms = real_truth(df, meta.frame, None if t0 is None else int(t0),
+                                      duration, rng=truth_rng(meta.seed))
+        except UserError as exc:
+            if exc.where is not None:
+                raise
+            raise UserError(where, f"{exc.problem} ({path or 'shipped sample'})") from None
         if duration is None:
             meta.duration_s = float(truth.n_times - 1)
         meta.extra["targets"] = {**spec_obj, "t0_epoch_ms": t0_ms}

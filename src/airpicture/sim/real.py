@@ -96,6 +96,8 @@ def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
     seg = _segments(icao, t_s, max_gap_s)
     n_seg = int(seg[-1]) + 1
     end_s = float(t_s.max()) if duration_s is None else float(duration_s)
+    if end_s < 0:
+        raise UserError(None, "no trajectory data after the scenario start (t0)")
     n_times = int(np.floor(end_s)) + 1
     grid = np.arange(n_times, dtype=np.float64)
     first = np.searchsorted(seg, np.arange(n_seg), side="left")
