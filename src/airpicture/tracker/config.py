@@ -27,6 +27,8 @@ class TrackerConfig:
     late_window_s: float = 4.0
     """A slice is processed once the stream has advanced this far past its end."""
     # IMM: constant velocity (low noise) + coordinated turn (turn-rate state)
+    imm: bool = True
+    """False: a single constant-velocity Kalman filter with q_cv (for comparison)."""
     q_cv: float = 0.5
     """White-noise acceleration density of the CV model, m^2/s^3."""
     q_ct: float = 8.0
@@ -49,6 +51,10 @@ class TrackerConfig:
     q_gate: float = 300.0
     """Acceleration noise density (m^2/s^3) that widens a track's gate with time since its last
     update: room for a manoeuvre the filter has not seen yet."""
+    gate_prob_tentative: float = 0.999
+    """Gate probability of tentative tracks (tighter: clutter must not feed them)."""
+    q_gate_tentative: float = 10.0
+    """Gate widening noise density of tentative tracks, m^2/s^3."""
     max_gate_radius_m: float = 15000.0
     """Cap on the spatial pre-gate radius."""
     identity_bonus: float = 50.0
@@ -106,7 +112,10 @@ class TrackerConfig:
                 raise UserError(where, f"unknown tracker setting {key!r}")
             current = getattr(self, key)
             try:
-                if isinstance(current, dict):
+                if isinstance(current, bool):
+                    if not isinstance(value, bool):
+                        raise ValueError
+                elif isinstance(current, dict):
                     value = {int(k): float(v) for k, v in dict(value).items()}
                 elif isinstance(current, int) and not isinstance(current, bool):
                     if isinstance(value, bool) or int(value) != value:

@@ -58,15 +58,17 @@ class SliceEngine:
         self._col_order = np.argsort(self.sensor_ids)
         self.periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
-        models: list[MotionModel] = [ConstantVelocity(cfg.q_cv),
-                                     CoordinatedTurn(cfg.q_ct, cfg.q_turn)]
-        if cfg.q_cv_high > 0:
+        models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
+        if cfg.imm:
+            models.append(CoordinatedTurn(cfg.q_ct, cfg.q_turn))
+        if cfg.imm and cfg.q_cv_high > 0:
             models.append(ConstantVelocity(cfg.q_cv_high))
         self.is_turn_model = np.array([isinstance(m, CoordinatedTurn) for m in models])
         self.predictor: Predictor = IMMPredictor(tuple(models), cfg.mode_hold_s)
         self.updater: Updater = IMMUpdater()
         self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
-                                              cfg.q_gate)
+                                              cfg.q_gate, cfg.gate_prob_tentative,
+                                              cfg.q_gate_tentative)
         self.associator: Associator = ClusteredGNN()
         self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
                                            cfg.pair_max_dt_s)
@@ -129,7 +131,8 @@ class SliceEngine:
         R = plot_cov(plots)
         gated_any = np.zeros(len(plots), bool)
         if len(st):
-            pairs = self.gate.pairs(st.xc, st.Pc[:, :4, :4], st.t, z, R, plots.t)
+            pairs = self.gate.pairs(st.xc, st.Pc[:, :4, :4], st.t, z, R, plots.t,
+                                    strict=st.status == TrackStatus.TENTATIVE)
             p_icao, t_icao = plots.icao24[pairs.plot], st.icao24[pairs.track]
             # Identity: a plot never joins a track of another identity, nor an anonymous
             # track while a track of its own identity exists.
@@ -224,8 +227,8 @@ class SliceEngine:
         xs[:, ~self.is_turn_model, 4] = 0.0
         Ps[:, ~self.is_turn_model, 4, 4] = 1e-8
         mu0 = np.where(self.is_turn_model, cfg.mu0_ct, 0.0)
-        mu0[0] = 1.0 - mu0.sum() - cfg.mu0_cv_high * (M > 2)
         mu0[2:] = cfg.mu0_cv_high
+        mu0[0] = 1.0 - mu0[1:].sum()
         mu = np.tile(mu0, (n, 1))
         col2, col1 = self.sensor_col(p2.sensor_id), self.sensor_col(p1.sensor_id)
         slt = np.full((n, len(self.sensor_ids)), np.nan)

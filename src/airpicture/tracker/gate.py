@@ -40,9 +40,11 @@ class Gate(Protocol):
     """Finds the track-plot pairs that may be associated."""
 
     def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
-              R: FloatArray, t_plot: FloatArray) -> GatedPairs:
+              R: FloatArray, t_plot: FloatArray,
+              strict: npt.NDArray[np.bool_] | None = None) -> GatedPairs:
         """x4 (n, 4 or 5) [x, y, vx, vy(, w)] and P4 (n, 4, 4) at each track's time t_track (n,);
-        plots z (p, 2), R (p, 2, 2) at t_plot (p,)."""
+        plots z (p, 2), R (p, 2, 2) at t_plot (p,).  `strict` tracks (tentative ones) get
+        the tight gate: no manoeuvre allowance, lower gate probability."""
         ...
 
 
@@ -66,7 +68,7 @@ def _chi2_2dof(prob: float) -> float:
     return float(chi2.ppf(prob, 2))
 
 
-def _extrapolated_pos_cov(P4: FloatArray, dt: FloatArray, q: float) -> FloatArray:
+def _extrapolated_pos_cov(P4: FloatArray, dt: FloatArray, q: FloatArray | float) -> FloatArray:
     """Position covariance (p, 2, 2) after a constant-velocity step dt (per pair)."""
     Ppp, Ppv, Pvv = P4[:, :2, :2], P4[:, :2, 2:], P4[:, 2:, 2:]
     d = dt[:, None, None]
@@ -106,6 +108,8 @@ class KDTreeChiSquareGate:
     gate_prob: float
     max_radius_m: float
     q_gate: float
+    gate_prob_strict: float = 0.999
+    q_gate_strict: float = 10.0
     """Acceleration noise density used when extrapolating a track within a slice, m^2/s^3."""
 
     @property
@@ -113,12 +117,16 @@ class KDTreeChiSquareGate:
         return _chi2_2dof(self.gate_prob)
 
     def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
-              R: FloatArray, t_plot: FloatArray) -> GatedPairs:
+              R: FloatArray, t_plot: FloatArray,
+              strict: npt.NDArray[np.bool_] | None = None) -> GatedPairs:
         n, p = x4.shape[0], z.shape[0]
         empty = GatedPairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
         if n == 0 or p == 0:
             return empty
-        k = np.sqrt(self.threshold)
+        strict = np.zeros(n, bool) if strict is None else strict
+        q_trk = np.where(strict, self.q_gate_strict, self.q_gate)
+        thr_trk = np.where(strict, _chi2_2dof(self.gate_prob_strict), self.threshold)
+        k = np.sqrt(thr_trk)
         # Pre-gate at a common reference time: straight-line positions, generous radii.
         t_ref = float(np.median(t_plot))
         spread = float(np.max(np.abs(t_plot - t_ref)))
@@ -127,7 +135,7 @@ class KDTreeChiSquareGate:
         max_dt = np.abs(lead) + spread
         speed = np.hypot(x4[:, 2], x4[:, 3])
         track_var = P4[:, 0, 0] + P4[:, 1, 1] + max_dt**2 * (P4[:, 2, 2] + P4[:, 3, 3]) + (
-            self.q_gate * max_dt**3)
+            q_trk * max_dt**3)
         plot_var = float(np.max(R[:, 0, 0] + R[:, 1, 1]))
         radius = k * np.sqrt(2.0 * (track_var + plot_var)) + speed * spread + 1.0
         radius = np.minimum(radius, self.max_radius_m)
@@ -139,9 +147,9 @@ class KDTreeChiSquareGate:
         # Chi-square gate: each pair extrapolated from the track's time to the plot's own time.
         dt = t_plot[pj] - t_track[ti]
         pos = _turn_extrapolate(x4[ti], dt)
-        S = _extrapolated_pos_cov(P4[ti], dt, self.q_gate) + R[pj]
+        S = _extrapolated_pos_cov(P4[ti], dt, q_trk[ti]) + R[pj]
         S_inv, det = inv2(S)
         nu = z[pj] - pos
         d2 = np.einsum("pi,pij,pj->p", nu, S_inv, nu)
-        ok = (d2 <= self.threshold) & (det > 0)
+        ok = (d2 <= thr_trk[ti]) & (det > 0)
         return GatedPairs(ti[ok], pj[ok], d2[ok], np.log(det[ok]))

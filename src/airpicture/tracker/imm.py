@@ -42,7 +42,7 @@ class Updater(Protocol):
 
 def transition_matrix(dt: FloatArray, n_models: int, hold_s: float) -> FloatArray:
     """Mode switching probabilities (n, M, M) for time steps dt: stay with prob exp(-|dt|/hold)."""
-    stay = np.exp(-np.abs(dt) / hold_s)
+    stay = np.exp(-np.abs(dt) / hold_s) if n_models > 1 else np.ones_like(dt)
     Pi = np.empty((dt.shape[0], n_models, n_models))
     Pi[:] = ((1.0 - stay) / max(n_models - 1, 1))[:, None, None]
     idx = np.arange(n_models)
