@@ -4,7 +4,8 @@ Only truth-track pairs closer than the cut-off c can lower the cost (a pair at d
 as much as leaving both unassigned), so pairs come from a KD-tree within c, with the time
 index as a third coordinate far apart so that pairs never cross times.  The bipartite graph
 splits into connected components, each solved on its own: one-truth or one-track components
-by their nearest pair (vectorised), the rest with scipy's linear_sum_assignment.
+by their nearest pair, components of up to 5 x 5 by trying every permutation (both
+vectorised over all components), the few larger ones with scipy's linear_sum_assignment.
 
 OSPA uses the same assignment, the one that minimises sum min(d, c)^p.  Stone Soup's
 OSPAMetric assigns on sum min(d, c) instead and then sums the p-th powers, so the two can
@@ -13,6 +14,7 @@ differ (slightly, and only where two pairings are nearly tied).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,8 @@ from airpicture.metrics.align import FloatArray, IntArray, PointSets
 GOSPA_C_M = 10_000.0
 GOSPA_P = 2.0
 GOSPA_ALPHA = 2.0
+SMALL_COMPONENT = 5
+"""Components up to this many truths or tracks are solved by trying every permutation."""
 
 
 @dataclass
@@ -89,14 +93,20 @@ def _local_index(label: IntArray) -> IntArray:
     return local
 
 
-def _solve_2x2(lt: IntArray, le: IntArray, comp: IntArray, cost: FloatArray,
-               c_p: float) -> npt.NDArray[np.bool_]:
-    """Which edges of two-truth two-track components the optimum keeps (vectorised)."""
+def _solve_small(lt: IntArray, le: IntArray, comp: IntArray, cost: FloatArray,
+                 c_p: float, size: int) -> npt.NDArray[np.bool_]:
+    """Which edges the optimum keeps, for components of at most `size` truths and tracks.
+
+    Every permutation of a size x size cost (missing pairs and padding cost c^p) is tried at
+    once for all such components: vectorised, exact.
+    """
     uniq, slot = np.unique(comp, return_inverse=True)
-    full = np.full((uniq.size, 2, 2), c_p)
+    full = np.full((uniq.size, size, size), c_p)
     full[slot, lt, le] = cost
-    diagonal = full[:, 0, 0] + full[:, 1, 1] <= full[:, 0, 1] + full[:, 1, 0]
-    return (diagonal[slot] == (lt == le)) & (cost < c_p)
+    perms = np.array(list(itertools.permutations(range(size))), np.int64)
+    totals = full[:, np.arange(size), perms].sum(axis=-1)
+    best = perms[np.argmin(totals, axis=1)]
+    return (best[slot, lt] == le) & (cost < c_p)
 
 
 def _solve_component(lt: IntArray, le: IntArray, cost: FloatArray,
@@ -129,11 +139,13 @@ def assign(truth: PointSets, est: PointSets, c_m: float = GOSPA_C_M,
     # A component with one truth or one track: its cheapest edge is the optimum.
     star = np.minimum(n_truth_in, n_est_in)[edge_label] == 1
     keep[np.flatnonzero(star)[_first_per_label(edge_label[star], cost[star])]] = True
-    # Two truths and two tracks: compare the two possible assignments.
+    # Small components: every permutation at once; the rest one by one.
     lt, le = _local_index(label[:n_t])[ti], _local_index(label[n_t:])[ej]
-    small = ~star & (np.maximum(n_truth_in, n_est_in)[edge_label] == 2)
-    keep[small] = _solve_2x2(lt[small], le[small], edge_label[small], cost[small], c_p)
-    rest = np.flatnonzero(~star & ~small)
+    size = np.maximum(n_truth_in, n_est_in)[edge_label]
+    for n in range(2, SMALL_COMPONENT + 1):
+        small = ~star & (size == n)
+        keep[small] = _solve_small(lt[small], le[small], edge_label[small], cost[small], c_p, n)
+    rest = np.flatnonzero(~star & (size > SMALL_COMPONENT))
     if rest.size:
         order = rest[np.argsort(edge_label[rest], kind="stable")]
         bounds = np.flatnonzero(np.diff(edge_label[order])) + 1
