@@ -228,3 +228,9 @@ def test_far_assignments_neither_confirm_nor_change_identity() -> None:
     assert s.id_changes == 0
     assert s.gospa_assignment_switches == 1
     assert s.mean_time_to_confirm_s == pytest.approx(5.0)
+
+
+def test_non_finite_truth_is_a_user_error() -> None:
+    truth = truth_table([(0.0, 1, float("nan"), 0.0, 0.0, 0.0)])
+    with pytest.raises(UserError, match="'x' has non-finite"):
+        score_tables(truth, tracks_table([]), {})

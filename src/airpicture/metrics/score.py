@@ -193,6 +193,10 @@ def score_tables(
     _check_table(truth_table, TRUTH_COLUMNS, "truth table")
     _check_table(tracks_table, TRACK_COLUMNS, "tracks table")
     truth_t = np.asarray(truth_table.column("t").to_numpy(zero_copy_only=False), np.float64)
+    for name in ("t", "x", "y", "vx", "vy"):
+        values = np.asarray(truth_table.column(name).to_numpy(zero_copy_only=False), float)
+        if not np.all(np.isfinite(values)):
+            raise UserError("truth table", f"column {name!r} has non-finite values")
     times = scoring_times(truth_t, t_min_s, step_s)
     n_times = int(times.size)
     truth = truth_at(truth_table, times)
