@@ -57,6 +57,8 @@ def format_value(value: object) -> str:
         if not np.isfinite(value):
             return "—"
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
