@@ -1,7 +1,8 @@
 """Scorer benchmark: how long scoring takes, and GOSPA against Stone Soup's GOSPAMetric.
 
 Rows follow the bench contract (name, value, unit, peer, peer_value, ratio, notes); as in
-docs/bench.md the ratio is ours over the peer's (below 1: we are faster).  Stone Soup is optional (bench extra).
+docs/bench.md the ratio is ours over the peer's (below 1: we are faster).  Stone Soup is
+optional (bench extra).
 """
 
 from __future__ import annotations
