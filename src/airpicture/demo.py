@@ -42,9 +42,17 @@ def run_demo(out: Path, serve: bool, port: int, seed: int) -> None:
     )
     typer.echo(f"report:    {Path(report).resolve()}")
     if serve:
-        from airpicture.service.commands import serve_default
+        from airpicture.service.config import load_config
+        from airpicture.service.serve import build_pipeline, run, scenario_source
 
-        serve_default(port=port)
+        typer.echo("live map: serving the same scenario, recording it (Ctrl-C stops)")
+        config = load_config(None).with_overrides({
+            "server": {"port": port},
+            "recording": {"path": str(out / "recording.duckdb")},
+            "input": {"kind": "scenario", "scenario": str(scenario)},
+        })
+        run(build_pipeline(config, scenario_source(config)), config.server.host,
+            config.server.port, announce=typer.echo)
 
 
 def register(app: typer.Typer) -> None:
