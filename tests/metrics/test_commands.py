@@ -104,3 +104,21 @@ def test_report_recomputes_details_when_missing(scenario: Path, tmp_path: Path) 
     summary.details = None
     page = write_report(scenario, scenario / "tracks.parquet", tmp_path / "r", summary)
     assert page.name == "report.html" and "SIAP ambiguity" in page.read_text()
+
+
+def test_map_tracks_pass_the_egress_gate(scenario: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from airpicture.core.tracks import TrackTable
+    from airpicture.policy.egress import Consumer, Egress
+
+    seen: list[int] = []
+    release = Egress.tracks
+
+    def spy(self: Egress, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        seen.append(len(tracks))
+        return release(self, tracks, consumer)
+
+    monkeypatch.setattr(Egress, "tracks", spy)
+    summary = score_scenario(scenario, scenario / "tracks.parquet")
+    write_report(scenario, scenario / "tracks.parquet", tmp_path / "r", summary)
+    assert seen == [17 + 12]  # the confirmed rows of both tracks

@@ -139,6 +139,18 @@ def first_plot_times(truth_id: IntArray, plot_t_s: FloatArray) -> dict[int, floa
     return dict(zip(uniq.tolist(), t[order][first].tolist(), strict=True))
 
 
+def _lookup_times(times_by_id: dict[int, float], ids: IntArray) -> FloatArray:
+    """times_by_id[i] for each id (NaN where absent), vectorised."""
+    keys = np.fromiter(times_by_id.keys(), np.int64, len(times_by_id))
+    values = np.fromiter(times_by_id.values(), np.float64, len(times_by_id))
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    if keys.size == 0:
+        return np.full(ids.size, np.nan)
+    pos = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
+    return np.where(keys[pos] == ids, values[pos], np.nan)
+
+
 def times_to_confirm(
     truth: PointSets, est: PointSets, match: Assignment, times_s: FloatArray,
     first_plot: dict[int, float], first_confirmed: dict[int, float],
@@ -160,8 +172,8 @@ def times_to_confirm(
     first = np.ones(target.size, bool)
     first[1:] = target[1:] != target[:-1]
     target, k, track = target[first], k[first], track[first]
-    plot_t = np.array([first_plot.get(int(t), np.nan) for t in target])
-    conf_t = np.array([first_confirmed.get(int(j), np.nan) for j in track])
+    plot_t = _lookup_times(first_plot, target)
+    conf_t = _lookup_times(first_confirmed, track)
     prev_t = np.where(k > 0, times_s[np.maximum(k - 1, 0)], -np.inf)
     conf_t = np.clip(conf_t, prev_t, times_s[k])
     known = np.isfinite(plot_t) & ((k > 0) | (plot_t >= times_s[0] if times_s.size else False))
