@@ -76,6 +76,18 @@ def register(app: typer.Typer) -> None:
             "radars": [s.to_json() for s in dec.status.values()],
         }, indent=1))
 
+    @asterix.command("emit")
+    def emit(
+        scenario: Path = typer.Argument(..., help="Scenario folder (airpicture-scenario/1)."),
+        url: str = typer.Argument(..., help="udp://HOST:PORT to send to."),
+        speed: float = typer.Option(1.0, "--speed", help="Times real time (0: as fast as "
+                                                         "possible)."),
+    ) -> None:
+        """Send a scenario's plots as CAT048/CAT034/CAT021 (radar sites from the scenario)."""
+        from airpicture.io.asterix.emit import emit_scenario
+
+        typer.echo(json.dumps(emit_scenario(scenario, url, speed)))
+
     @asterix.command("listen")
     def listen(
         url: str = typer.Argument(..., help="udp://HOST:PORT (a 224.0.0.0/4 HOST joins that "
