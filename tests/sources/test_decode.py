@@ -284,3 +284,35 @@ def test_speed_check_recovers_from_a_wrong_last_position(
     assert 1 <= failed <= 3
     assert len(res.tracker_plots) >= len(res.plots) - 3
     assert len(res2.tracker_plots) == len(res2.plots) == 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.lists(st.tuples(st.binary(min_size=14, max_size=14), st.sampled_from([2, 7, 14]),
+                               st.floats(0, 1e9)), max_size=60),
+       seed_rows=st.lists(st.integers(0, 5000), max_size=40), flips=st.integers(0, 3))
+def test_random_and_mutated_frames_never_raise(
+        full_flight: list[dict[str, Any]], data: list[tuple[bytes, int, float]],
+        seed_rows: list[int], flips: int) -> None:
+    frames = [Frame(raw[:size], t) for raw, size, t in data]
+    for k in seed_rows:
+        msg = bytearray.fromhex(full_flight[k]["frame"])
+        for j in range(flips):
+            msg[(k + 5 * j) % len(msg)] ^= 1 << (j % 8)
+        frames.append(Frame(bytes(msg), full_flight[k]["timestamp"]))
+    dec = ModeSDecoder([CDG])
+    res = dec.decode(frames)
+    counted = sum(dec.counters[k] for k in ("crc", "undecodable", "mode_ac", "unsupported"))
+    assert len(res.records) + counted == len(frames)
+    assert len(res.plots) <= len(res.records)
+
+
+def test_a_single_all_call_address_is_not_trusted() -> None:
+    dec = ModeSDecoder([CDG])
+    df11 = Frame(bytes.fromhex("5d3933224d1c7b"), 1.0)
+    df4 = Frame(bytes.fromhex("212800bf40f1ef7e5817e9cc428d"), 2.0)
+    first = dec.decode([df11, df4])
+    assert len(first.enrichment) == 0 and dec.counters["unverified_address"] == 1
+    second = dec.decode([Frame(df11.msg, 30.0), Frame(df4.msg, 31.0)])
+    assert second.enrichment.icao24.tolist() == [0x393322]
+    assert second.enrichment.alt_ft.tolist() == [575.0]
+    assert dec.aircraft.prune(31.0 + 7200.0) == 1 and not dec.aircraft.verified

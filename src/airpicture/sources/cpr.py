@@ -52,14 +52,25 @@ def local_decode(
     rlat = np.asarray(ref_lat_deg, float)
     rlon = np.asarray(ref_lon_deg, float)
     dlat = span / np.where(is_odd, 4 * NZ - 1, 4 * NZ)
-    j = np.floor(rlat / dlat) + np.floor(0.5 + np.mod(rlat, dlat) / dlat - yz)
+    j = _zone_index(rlat, dlat, yz)
     lat = dlat * (j + yz)
     ni = np.maximum(nl(lat) - is_odd.astype(np.int64), 1)
     dlon = span / ni
-    m = np.floor(rlon / dlon) + np.floor(0.5 + np.mod(rlon, dlon) / dlon - xz)
+    m = _zone_index(rlon, dlon, xz)
     lon = dlon * (m + xz)
     lon = np.mod(lon + 180.0, 360.0) - 180.0
     return lat, lon
+
+
+def _zone_index(ref: F64, size: F64, frac: F64) -> F64:
+    """Index of the zone whose position `frac` (0..1) lies nearest `ref` (DO-260B A.1.7.5).
+
+    The remainder is taken from the same quotient as the zone (not np.mod), so the two agree
+    even where ref / size underflows.
+    """
+    zone = np.floor(ref / size)
+    rest = (ref - zone * size) / size
+    return np.asarray(zone + np.floor(0.5 + rest - frac), float)
 
 
 def distance_m(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:

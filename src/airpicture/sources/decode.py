@@ -45,7 +45,6 @@ SPEED_CHECK_MAX_AGE_S = 600.0
 REF_MAX_AGE_AIRBORNE_S = 600.0
 REF_MAX_AGE_SURFACE_S = 300.0
 ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
-VERIFYING_DF = frozenset({11, 17, 18})
 NAN = math.nan
 
 
@@ -133,6 +132,11 @@ class ModeSDecoder:
 
     def process(self, records: list[dict[str, Any]]) -> DecodeResult:
         """Decoded records (from rs1090 or SBS, sorted by time) to plots and enrichment."""
+        usable = [r for r in records if "icao24" in r and str(r.get("df", "")).isdigit()]
+        if len(usable) < len(records):
+            # e.g. DF19 military extended squitter: no address to attach anything to.
+            self.counters["unsupported"] += len(records) - len(usable)
+            records = usable
         if not records:
             return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
         self.counters["messages"] += len(records)
@@ -144,11 +148,14 @@ class ModeSDecoder:
         return DecodeResult(records, plots, enrichment)
 
     def _verify_addresses(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
-        verifying = np.isin(cols["df"], list(VERIFYING_DF))
-        self.aircraft.verified.update(np.unique(cols["icao"][verifying]).tolist())
-        needs = np.isin(cols["df"], list(ENRICHING_DF))
+        """Mark the records whose address is trusted (see AircraftStates.verify)."""
+        df = cols["df"]
+        self.aircraft.verify(cols["icao"][np.isin(df, (17, 18))], cols["icao"][df == 11],
+                             cols["t"][df == 11])
         known = np.isin(cols["icao"], np.fromiter(self.aircraft.verified, np.int64))
-        cols["verified"] = known | ~needs
+        cols["verified"] = known
+        needs = np.isin(df, list(ENRICHING_DF))
+        self.counters["unverified_all_call"] += int(((df == 11) & ~known).sum())
         unknown = np.flatnonzero(needs & ~known)
         self.counters["unverified_address"] += int(unknown.size)
         for i in unknown:

@@ -75,8 +75,10 @@ class Ingest:
     plots: int = 0
     plots_to_tracker: int = 0
     enrichment: int = 0
+    prune_after_s: float = 3600.0
     _pending: list[list[Any]] = field(default_factory=list)
     _latest_t: float = -math.inf
+    _pruned_t: float = -math.inf
 
     def __post_init__(self) -> None:
         self.decoder = ModeSDecoder(self.receivers)
@@ -119,6 +121,10 @@ class Ingest:
                 self.plots_to_tracker += len(use)
         if self.tracker is not None and math.isfinite(self._latest_t):
             self.tracker.advance_to(self._latest_t)
+        now = self.now_s()
+        if now - self._pruned_t >= 60.0:
+            self.decoder.aircraft.prune(now, self.prune_after_s)
+            self._pruned_t = now
 
     def now_s(self) -> float:
         """Wall clock for live feeds; the latest message time when replaying files."""

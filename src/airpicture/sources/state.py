@@ -65,6 +65,40 @@ class AircraftStates:
 
     by_icao: dict[int, AircraftState] = field(default_factory=dict)
     verified: set[int] = field(default_factory=set)
+    all_call_once: dict[int, float] = field(default_factory=dict)
+    """DF11 addresses heard once so far, with when: a second DF11 within 60 s verifies."""
+
+    def verify(self, squitter_icao: npt.NDArray[np.int64], all_call_icao: npt.NDArray[np.int64],
+               all_call_t: F64) -> None:
+        """Trust addresses from DF17/18 (their CRC covers the address), and DF11 addresses heard
+        twice within 60 s: a DF11 with a bit error can still pass its interrogator-overlaid
+        parity, and DF4/5/20/21 addresses come from parity alone, so a single one may be a
+        phantom aircraft (readsb's rule too)."""
+        self.verified.update(np.unique(squitter_icao).tolist())
+        if all_call_icao.size == 0:
+            return
+        uniq, first, counts = np.unique(all_call_icao, return_index=True, return_counts=True)
+        for icao, i, count in zip(uniq.tolist(), first.tolist(), counts.tolist(), strict=True):
+            if icao in self.verified:
+                continue
+            t = float(all_call_t[i])
+            before = self.all_call_once.get(icao)
+            if count >= 2 or (before is not None and abs(t - before) <= 60.0):
+                self.verified.add(icao)
+                self.all_call_once.pop(icao, None)
+            else:
+                self.all_call_once[icao] = t
+
+    def prune(self, now_s: float, max_age_s: float = 3600.0) -> int:
+        """Forget aircraft not heard for `max_age_s` (a long-running feed would grow for
+        ever); the number forgotten."""
+        old = [i for i, st in self.by_icao.items() if not now_s - st.last_t <= max_age_s]
+        for icao in old:
+            del self.by_icao[icao]
+            self.verified.discard(icao)
+        self.all_call_once = {i: t for i, t in self.all_call_once.items()
+                              if now_s - t <= 60.0}
+        return len(old)
 
     def get(self, icao: int) -> AircraftState:
         state = self.by_icao.get(icao)
