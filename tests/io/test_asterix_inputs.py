@@ -226,3 +226,29 @@ def test_fuzz_mutated_real_datagrams(shared_data, data):
     else:
         raw[0] = data.draw(st.sampled_from([1, 2, 30, 32, 62, 65, 136, 255]))
     _fuzz_invariant(bytes(raw))
+
+
+def test_midnight_roll_over_inside_one_file_without_times():
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0), t0_utc_s=DAY_S * 100 - 30.0)
+    cfg.radars[(0, 1)] = RadarSite(0, 1, 45.0, 16.0, 0.0, 1, 1)
+    tods = [DAY_S - 20.0, DAY_S - 4.0, 3.0, 40.0]
+    blocks = b"".join(encode.block(48, encode.cat048_records(
+        "1.32", 0, 1, [tod], [5], [50.0], [10.0], [1], [300.0], [7], np.array(["X"], object)))
+        for tod in tods)
+    plots = AsterixDecoder(cfg).decode([(None, blocks)]).plots
+    np.testing.assert_allclose(plots.t, [10.0, 26.0, 33.0, 70.0], atol=0.01)
+    assert np.all(np.isnan(plots.t_arrival))
+
+
+def test_adsb_time_resolves_near_its_receive_time():
+    from airpicture.io.asterix.config import AdsbSource
+
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
+    cfg.adsb[(0, 9)] = AdsbSource(0, 9, 9)
+    recv = 1_700_000_000.0
+    recs = encode.cat021_records("2.6", 0, 9, [(recv - 0.5) % DAY_S], [45.1], [16.1], [5],
+                                 [300.0], np.array(["A"], object), [8], [7], [2])
+    plots = AsterixDecoder(cfg).decode([(recv, encode.block(21, recs))]).plots
+    assert plots.t[0] == pytest.approx(recv - 0.5, abs=0.01)
+    assert plots.t_arrival[0] == pytest.approx(recv)
+    assert plots.sensor_id.tolist() == [9] and plots.nacp.tolist() == [8]

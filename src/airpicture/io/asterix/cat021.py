@@ -33,6 +33,8 @@ def sigma_from_nacp_m(nacp: npt.NDArray[np.int8], default_m: float) -> npt.NDArr
 class Cat021Reports:
     """ADS-B reports, one row per record (unknowns: NaN, -1, 0 address, '' callsign)."""
 
+    block: npt.NDArray[np.int64]
+    """Index of the record's block in the decoded list."""
     sac: npt.NDArray[np.int16]
     sic: npt.NDArray[np.int16]
     tod_s: npt.NDArray[np.float64]
@@ -53,7 +55,7 @@ class Cat021Reports:
 
 
 _DTYPES: dict[str, Any] = {
-    "sac": np.int16, "sic": np.int16, "tod_s": np.float64, "lat_deg": np.float64,
+    "block": np.int64, "sac": np.int16, "sic": np.int16, "tod_s": np.float64, "lat_deg": np.float64,
     "lon_deg": np.float64, "icao24": np.int64, "fl": np.float64, "callsign": object,
     "nacp": np.int8, "nic": np.int8, "sil": np.int8, "track_number": np.int32,
     "mode3a": np.int16, "simulated": np.bool_,
@@ -98,7 +100,8 @@ def _row(rec: Any) -> dict[str, Any]:
 
 def decode(blocks: list[Block], edition: str, counts: Counter[str]) -> Cat021Reports:
     """CAT021 blocks to reports (a block that does not parse with `edition` is counted)."""
-    rows = [_row(r) for b in blocks for r in parse_block(b, edition, counts) or []]
+    rows = [{**_row(r), "block": k} for k, b in enumerate(blocks)
+            for r in parse_block(b, edition, counts) or []]
     cols: dict[str, Any] = {}
     for k, dt in _DTYPES.items():
         values = [r[k] for r in rows]

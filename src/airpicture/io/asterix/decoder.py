@@ -37,6 +37,17 @@ def resolve_tod(tod_s: npt.ArrayLike, ref_utc_s: npt.ArrayLike) -> FloatArray:
     return np.where(t - ref > DAY_S / 2, t - DAY_S, t)
 
 
+def resolve_tod_sequence(tod_s: npt.ArrayLike, anchor_utc_s: float) -> FloatArray:
+    """Absolute UTC seconds of a stream of times of day in arrival order, without receive
+    times: the first resolved near `anchor_utc_s`, then unwrapped (a drop of more than 12 h
+    is the next day)."""
+    tod = np.asarray(tod_s, float)
+    if tod.size == 0:
+        return tod
+    unwrapped = np.unwrap(tod, period=DAY_S)
+    return np.asarray(unwrapped - unwrapped[0] + resolve_tod(tod[0], anchor_utc_s), float)
+
+
 @dataclass
 class DecodeResult:
     """What one decode call produced."""
@@ -70,7 +81,7 @@ class AsterixDecoder:
         groups: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
         for t_recv, datagram in datagrams:
             counts["datagrams"] += 1
-            ref = self._clock_utc_s if t_recv is None else float(t_recv)
+            ref = np.nan if t_recv is None else float(t_recv)
             for block in split_blocks(datagram, counts):
                 cat = block.category
                 if cat not in (48, 34, 21):
@@ -91,13 +102,23 @@ class AsterixDecoder:
             elif cat == 21:
                 rep21 = cat021.decode(pend.blocks, edition, counts)
                 parts21.append(rep21)
-                plots.append(self._adsb_plots(rep21, counts))
+                plots.append(self._adsb_plots(rep21, refs[rep21.block], counts))
             else:
                 service.extend(self._service(pend, edition, counts))
         self.counts.update(counts)
         batch = PlotBatch.concat(plots).sorted_by_time() if plots else PlotBatch.empty()
         reps21 = parts21[0] if len(parts21) == 1 else _concat21(parts21)
         return DecodeResult(batch, cat048.concat_reports(parts48), reps21, service, counts)
+
+    def _times(self, tod_s: FloatArray, ref_utc_s: FloatArray) -> FloatArray:
+        """UTC of each ToD: near its receive time, or as a stream from the clock where the
+        receive time is unknown (NaN); the clock moves on to the newest time."""
+        known = np.isfinite(ref_utc_s)
+        t = np.empty(tod_s.shape[0])
+        t[known] = resolve_tod(tod_s[known], ref_utc_s[known])
+        t[~known] = resolve_tod_sequence(tod_s[~known], self._clock_utc_s)
+        self._advance_clock(t)
+        return t
 
     def _advance_clock(self, t_utc_s: FloatArray) -> None:
         finite = t_utc_s[np.isfinite(t_utc_s)]
@@ -109,6 +130,8 @@ class AsterixDecoder:
     ) -> list[cat034.ServiceMessage]:
         msgs: list[cat034.ServiceMessage] = []
         for block, ref in zip(pend.blocks, pend.ref_utc_s, strict=True):
+            if not np.isfinite(ref):
+                ref = self._clock_utc_s
             for m in cat034.decode([block], edition, counts):
                 t = float(resolve_tod(m.tod_s, ref)) if np.isfinite(m.tod_s) else ref
                 key = (m.sac, m.sic)
@@ -136,8 +159,7 @@ class AsterixDecoder:
                 counts["plots_dropped:cat048_unknown_radar"] += int(sel.sum())
                 continue
             r = rep.take(sel)
-            t_utc = resolve_tod(r.tod_s, ref_utc_s[sel])
-            self._advance_clock(t_utc)
+            t_utc = self._times(r.tod_s, ref_utc_s[sel])
             fl_ok = r.fl_valid & np.isfinite(r.fl)
             height_m = np.where(fl_ok, r.fl * 100.0 * FT_TO_M, cfg.assumed_height_m)
             x, y, ground_m = polar_to_enu(cfg.frame, site, r.rho_nm * NM_TO_M, r.theta_deg,
@@ -158,7 +180,9 @@ class AsterixDecoder:
         counts["plots:cat048"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)
 
-    def _adsb_plots(self, rep: cat021.Cat021Reports, counts: Counter[str]) -> PlotBatch:
+    def _adsb_plots(
+        self, rep: cat021.Cat021Reports, ref_utc_s: FloatArray, counts: Counter[str]
+    ) -> PlotBatch:
         """ADS-B reports from a known ground station with a position and a time to plots."""
         cfg = self.config
         ok = (rep.tod_s < DAY_S) & (np.abs(rep.lat_deg) <= 90.0) & (np.abs(rep.lon_deg) <= 180.0)
@@ -172,8 +196,7 @@ class AsterixDecoder:
             if src is None:
                 counts["plots_dropped:cat021_unknown_source"] += int(sel.sum())
                 continue
-            t_utc = resolve_tod(rep.tod_s[sel], self._clock_utc_s)
-            self._advance_clock(t_utc)
+            t_utc = self._times(rep.tod_s[sel], ref_utc_s[sel])
             x, y, _u = cfg.frame.to_enu(rep.lat_deg[sel], rep.lon_deg[sel], 0.0)
             sigma = cat021.sigma_from_nacp_m(rep.nacp[sel], src.sigma_m)
             fl = rep.fl[sel]
@@ -182,6 +205,7 @@ class AsterixDecoder:
                 var_x=sigma**2, var_y=sigma**2, cov_xy=0.0, icao24=rep.icao24[sel],
                 alt_ft=fl * 100.0, nacp=rep.nacp[sel], nic=rep.nic[sel], sil=rep.sil[sel],
                 callsign=rep.callsign[sel], squawk=rep.mode3a[sel],
+                t_arrival=ref_utc_s[sel] - cfg.t0_utc_s,
             ))
         counts["plots:cat021"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)

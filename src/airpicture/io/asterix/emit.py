@@ -23,6 +23,7 @@ from airpicture.io.asterix import encode
 from airpicture.io.asterix.config import AsterixConfig
 from airpicture.io.asterix.geodesy import geodetic_to_polar, ground_to_geodetic
 from airpicture.io.asterix.output import MAX_BLOCK_BYTES
+from airpicture.policy.egress import LOCAL, Consumer, Egress
 
 SLICE_S = 0.5
 SECTORS = 8
@@ -83,14 +84,18 @@ def _adsb_records(
 
 
 def build_datagrams(
-    scenario_dir: Path, t0_utc_s: float = 0.0, counts: Counter[str] | None = None
+    scenario_dir: Path, t0_utc_s: float = 0.0, counts: Counter[str] | None = None,
+    egress: Egress | None = None, consumer: Consumer = LOCAL,
 ) -> tuple[AsterixConfig, list[tuple[float, bytes]]]:
-    """The scenario as (scenario time, datagram) pairs, and the receiving configuration."""
+    """The scenario as (scenario time, datagram) pairs, and the receiving configuration.
+
+    The plots pass Egress.plots(plots, consumer) first, like every plot output.
+    """
     from airpicture.io.scenario import read_meta, read_plots
 
     counts = Counter() if counts is None else counts
     meta = read_meta(scenario_dir)
-    plots = read_plots(scenario_dir, meta)
+    plots = (egress or Egress()).plots(read_plots(scenario_dir, meta), consumer)
     cfg = AsterixConfig.from_scenario(meta, t0_utc_s=t0_utc_s)
     t_end = float(max(meta.duration_s, plots.t.max() if len(plots) else 0.0))
     items: list[tuple[float, int, bytes]] = []
