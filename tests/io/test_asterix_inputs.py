@@ -252,3 +252,43 @@ def test_adsb_time_resolves_near_its_receive_time():
     assert plots.t[0] == pytest.approx(recv - 0.5, abs=0.01)
     assert plots.t_arrival[0] == pytest.approx(recv)
     assert plots.sensor_id.tolist() == [9] and plots.nacp.tolist() == [8]
+
+
+def _every_decoder(datagram: bytes) -> None:
+    from airpicture.io.asterix import cat048, cat062
+    from airpicture.io.asterix.dump import as_text, dump_records
+
+    blocks = split_blocks(datagram, Counter())
+    for cat, run in (
+        (48, lambda b, c: cat048.decode_fast(b, c)),
+        (48, lambda b, c: cat048.decode_oracle(b, c)),
+        (34, lambda b, c: cat034.decode(b, "1.29", c)),
+        (21, lambda b, c: cat021.decode(b, "2.6", c)),
+        (62, lambda b, c: cat062.decode(b, c)),
+    ):
+        mine = [b for b in blocks if b.category == cat]
+        c: Counter[str] = Counter()
+        run(mine, c)
+        done = sum(v for k, v in c.items() if k.startswith(("blocks:", "blocks_rejected:")))
+        assert done == len(mine)
+    rows = list(dump_records([(None, datagram)]))
+    assert all(isinstance(as_text(r), str) for r in rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cat=st.sampled_from([21, 34, 48, 62, 1, 2, 65]), body=st.binary(min_size=1, max_size=80))
+def test_fuzz_every_decoder_with_random_blocks(cat, body):
+    _every_decoder(bytes([cat]) + (len(body) + 3).to_bytes(2, "big") + body)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_fuzz_every_decoder_with_mutated_real_blocks(shared_data, data):
+    name = data.draw(st.sampled_from([
+        "croatiacontrol-asterix/cat21_re.ast", "croatiacontrol-asterix/cat034.raw",
+        "croatiacontrol-asterix/cat048.raw", "asterix4py/cat062.ast",
+        "croatiacontrol-asterix/cat062cat065.raw"]))
+    raw = bytearray((shared_data / name).read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(3, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    _every_decoder(bytes(raw[:data.draw(st.integers(4, len(raw)))]))

@@ -51,7 +51,14 @@ def dump_records(
                        "hex": block.raw.hex()}
                 continue
             for rec in recs:
-                items = record_value(rec)
+                try:
+                    items = record_value(rec)
+                except Exception as exc:  # a value libasterix parsed but cannot render
+                    counts["records_unreadable"] += 1
+                    yield {"t": t, "cat": cat, "edition": edition,
+                           "error": f"unreadable record: {exc!r}"[:200],
+                           "hex": rec.unparse().to_bytes().hex()}
+                    continue
                 if cat == 48 and isinstance(items.get("250"), list):
                     items["250"] = [decode_mb(r["BDS1"], r["BDS2"], r["MBDATA"])
                                     for r in items["250"]]
