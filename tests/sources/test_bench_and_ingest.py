@@ -59,3 +59,41 @@ def test_ingest_into_tracker_writes_fused_aircraft_json(shared_data: Path,
     last = ingest.decoder.aircraft.by_icao[0x393322]
     assert abs(ac["lat"] - last.lat_deg) < 0.05 and abs(ac["lon"] - last.lon_deg) < 0.05
     assert isinstance(ingest.decoder, ModeSDecoder)
+
+
+def test_ingest_live_tcp_with_a_dead_feed(shared_data: Path, tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import socket
+
+    data = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    out = tmp_path / "aircraft.json"
+
+    async def main() -> dict[str, object]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(data)
+            await writer.drain()
+            await asyncio.sleep(5)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        receivers = [parse_receiver("a:52.3:4.76", 0), parse_receiver("b:52.0:5.0", 1)]
+        specs = [parse_source(f"tcp://127.0.0.1:{port}", receiver=0),
+                 parse_source(f"tcp://127.0.0.1:{dead_port}", receiver=1)]
+        ingest = Ingest(specs, receivers, out, use_tracker=False, status_log_s=0.3)
+        stats = await ingest.run(duration_s=1.2)
+        server.close()
+        return stats
+
+    with caplog.at_level(logging.INFO, logger="airpicture.sources"):
+        stats = asyncio.run(main())
+    live, dead = stats["feeds"]  # type: ignore[misc]
+    assert dead["name"].endswith(f":{dead_port}")
+    assert live["frames"] == 239 and live["state"] == "up"
+    assert dead["state"] in ("down", "connecting") and dead["reconnects"] >= 1
+    assert any("down" in r.getMessage() for r in caplog.records)
+    doc = json.loads(out.read_text())
+    assert doc["messages"] > 0 and all("hex" in a for a in doc["aircraft"])

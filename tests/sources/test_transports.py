@@ -199,3 +199,27 @@ def test_bad_sources_are_user_errors(tmp_path: Path) -> None:
     assert parse_source("tcp://h:30003").fmt == "sbs"
     assert parse_source("tcp://h:30002").fmt == "avr"
     assert parse_source("tcp-listen://:30005").kind == "listen"
+
+
+def test_silent_connection_is_a_dead_feed() -> None:
+    async def main() -> FeedStatus:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asyncio.sleep(10)  # accepts, then says nothing
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        status = FeedStatus("quiet")
+        task = asyncio.create_task(run_tcp_client(
+            parse_source(f"tcp://127.0.0.1:{port}", "sbs"), lambda s, i: None, status,
+            backoff_s=0.01, idle_timeout_s=0.1))
+        try:
+            await _wait_for(lambda: status.connections >= 2)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            server.close()
+        return status
+
+    status = asyncio.run(main())
+    assert status.reconnects >= 1 and "no data" in status.last_error

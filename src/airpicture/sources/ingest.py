@@ -76,6 +76,7 @@ class Ingest:
     plots_to_tracker: int = 0
     enrichment: int = 0
     prune_after_s: float = 3600.0
+    status_log_s: float = 60.0
     _pending: list[list[Any]] = field(default_factory=list)
     _latest_t: float = -math.inf
     _pruned_t: float = -math.inf
@@ -141,6 +142,14 @@ class Ingest:
                                              self.decoder.frame, now, self.egress)
         return aircraft_json.from_states(self.decoder.aircraft, now)
 
+    def log_status(self) -> None:
+        """One log line per feed: state, frames, reconnects; a warning for feeds not up."""
+        for st in self.statuses.values():
+            level = logging.INFO if st.state in ("up", "done", "listening") else logging.WARNING
+            log.log(level, "feed %s: %s, %d frames, %d reconnects%s", st.name, st.state,
+                    st.frames, st.reconnects, f", last error: {st.last_error}"
+                    if st.last_error else "")
+
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "feeds": [s.to_json() for s in self.statuses.values()],
@@ -163,11 +172,14 @@ class Ingest:
         if self.aircraft_json_path is not None:
             writer = asyncio.create_task(aircraft_json.write_every(
                 self.aircraft_json_path, self.aircraft))
-        start = time.monotonic()
+        start = last_log = time.monotonic()
         try:
             while True:
                 await asyncio.sleep(self.step_s if self.live else 0)
                 self.step()
+                if time.monotonic() - last_log >= self.status_log_s:
+                    self.log_status()
+                    last_log = time.monotonic()
                 if duration_s is not None and time.monotonic() - start >= duration_s:
                     break
                 if all(t.done() for t in tasks) and not self._pending:

@@ -32,6 +32,8 @@ log = logging.getLogger("airpicture.sources")
 FORMATS = ("beast", "avr", "sbs", "jsonl")
 DEFAULT_PORT_FORMAT = {30005: "beast", 30002: "avr", 30003: "sbs"}
 CHUNK_BYTES = 65536
+IDLE_TIMEOUT_S = 60.0
+"""A receiver connection that sends nothing for this long is dead: reconnect."""
 Parser = BeastParser | AvrParser | SbsParser
 
 
@@ -206,11 +208,14 @@ def _stamp(items: list[Any], spec: SourceSpec, now_s: float) -> None:
 
 
 async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
-                status: FeedStatus) -> None:
-    """Read one connection until EOF, with a fresh parser (a cut frame is dropped)."""
+                status: FeedStatus, idle_timeout_s: float | None = None) -> None:
+    """Read one connection until EOF, with a fresh parser (a cut frame is dropped).
+
+    TimeoutError when nothing arrives for `idle_timeout_s`: a silent feed is a dead feed.
+    """
     parser = make_parser(spec.fmt)
     try:
-        while chunk := await reader.read(CHUNK_BYTES):
+        while chunk := await asyncio.wait_for(reader.read(CHUNK_BYTES), idle_timeout_s):
             status.bytes += len(chunk)
             items = parser.feed(chunk)
             if items:
@@ -225,8 +230,10 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
 
 
 async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
-                         backoff_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
-    """Connect to a receiver and read it for ever, reconnecting with exponential back-off."""
+                         backoff_s: float = 0.5, backoff_max_s: float = 30.0,
+                         idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+    """Connect to a receiver and read it for ever, reconnecting with exponential back-off;
+    a connection silent for `idle_timeout_s` is treated as dead and reopened."""
     delay = backoff_s
     while True:
         status.state = "connecting"
@@ -240,8 +247,10 @@ async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
             delay = backoff_s
             log.info("feed %s: connected", status.name)
             try:
-                await _pump(reader, spec, sink, status)
+                await _pump(reader, spec, sink, status, idle_timeout_s)
                 status.last_error = "closed by the receiver"
+            except TimeoutError:
+                status.last_error = f"no data for {idle_timeout_s:g} s"
             except (OSError, asyncio.IncompleteReadError) as exc:
                 status.last_error = str(exc)
             finally:
