@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import typer.main
+from typer.testing import CliRunner
 
 from airpicture.cli import app
 
@@ -35,13 +36,19 @@ def test_every_command_and_option_has_help() -> None:
 
 
 def test_help_runs_for_every_command() -> None:
+    runner = CliRunner()
     root = typer.main.get_command(app)
     for path, _ in _walk(root):
-        result = subprocess.run(
-            [sys.executable, "-m", "airpicture", *path, "--help"], capture_output=True, text=True
-        )
-        assert result.returncode == 0, (path, result.stderr)
-        assert "Usage" in result.stdout
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage" in result.output
+
+
+def test_entry_point_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "airpicture", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "Usage" in result.stdout
 
 
 def test_user_error_is_one_line_and_exit_2(tmp_path: object) -> None:
