@@ -207,3 +207,13 @@ def test_udp_sink_sends_one_block_per_cycle_and_big_cycles_split():
     blocks = split_tracks(encoder(), make_tracks(1500))
     assert len(blocks) > 1 and all(len(b) <= 60000 for b in blocks)
     assert sum(len(cat062.decode(split_blocks(b, Counter()), Counter())) for b in blocks) == 1500
+
+
+def test_non_finite_tracks_are_left_out_and_unknown_ages_omitted():
+    t = make_tracks(4)
+    t.x[1] = np.nan
+    t.last_update_t[2] = np.nan
+    enc = encoder()
+    back = cat062.decode(split_blocks(enc.block(t), Counter()), Counter())
+    assert [b.track_number for b in back] == [t.track_id[0], t.track_id[2], t.track_id[3]]
+    assert enc.skipped_nonfinite == 1 and np.isnan(back[1].age_trk_s)

@@ -95,13 +95,15 @@ def run_bench(quick: bool = False) -> list[dict[str, Any]]:
         track_id=np.arange(m), t=np.full(m, 100.0), x=rng.uniform(-2e5, 2e5, m),
         y=rng.uniform(-2e5, 2e5, m), vx=rng.uniform(-250, 250, m), vy=rng.uniform(-250, 250, m),
         status=np.ones(m, np.int8), alt_ft=rng.uniform(0, 40000, m), vrate_fpm=np.zeros(m),
-        icao24=rng.integers(1, 1 << 24, m), callsign=np.array(["TEST123"] * m, object),
-        squawk=np.full(m, 0o1234, np.int16), sigma_pos_m=np.full(m, 50.0),
-        last_update_t=np.full(m, 98.0), flags=np.zeros(m, np.uint16),
-        sensor_ids=np.array([1], np.int32), sensor_last_t=np.full((m, 1), 98.0),
+        icao24=rng.integers(1, 1 << 24, m),
+        callsign=np.array([f"T{k:06d}" for k in range(m)], object),
+        squawk=rng.integers(0, 4096, m).astype(np.int16), sigma_pos_m=rng.uniform(20, 500, m),
+        last_update_t=100.0 - rng.uniform(0, 12, m), flags=np.zeros(m, np.uint16),
+        sensor_ids=np.array([1], np.int32), sensor_last_t=100.0 - rng.uniform(0, 12, (m, 1)),
     )
     enc = Cat062Encoder(LocalFrame(45.0, 16.0), sensor_kinds={1: "ssr"})
     rows.append({"name": "cat062 encode", "value": round(_rate(lambda: enc.block(tracks), m, 1)),
                  "unit": "records/s", "peer": None, "peer_value": None, "ratio": None,
-                 "notes": "libasterix items, 15 items a record"})
+                 "notes": "libasterix items, 15 items a record, distinct tracks, "
+                          "first cycle (item cache cold)"})
     return rows

@@ -51,6 +51,8 @@ class Cat062Encoder:
     stale_s: float = 12.0
     """Age past which I062/080 PSR/SSR/MDS/ADS say a sensor kind no longer updates a track."""
     _seen: set[int] = field(default_factory=set)
+    skipped_nonfinite: int = 0
+    """Tracks left out because their time, position or velocity was not finite."""
     _items: dict[tuple[str, Any], Any] = field(default_factory=dict)
 
     def block(self, tracks: TrackTable) -> bytes:
@@ -78,6 +80,11 @@ class Cat062Encoder:
 
     def record_bytes(self, tracks: TrackTable) -> list[bytes]:
         """Each track's record (FSPEC and items)."""
+        finite = (np.isfinite(tracks.x) & np.isfinite(tracks.y) & np.isfinite(tracks.vx)
+                  & np.isfinite(tracks.vy) & np.isfinite(tracks.t))
+        if not finite.all():
+            self.skipped_nonfinite += int((~finite).sum())
+            tracks = tracks.take(finite)
         if len(tracks) == 0:
             return []
         cls = spec_class(62, self.edition)
@@ -88,18 +95,19 @@ class Cat062Encoder:
         """FSPEC and items in UAP order; each item's bytes come from libasterix (building the
         record through libasterix too costs three times as much, in its bit concatenation)."""
         spec = cls.cv_record.spec
-        cached = ("010", "015", "080", "200", "060")
         order = sorted(rec, key=frns.__getitem__)
         parts = []
+        if len(self._items) > MAX_CACHED_ITEMS:
+            self._items.clear()
         for name in order:
             value = rec[name]
-            if name in cached:
-                key = (name, value)
+            if name in UNCACHED:
+                raw = spec(name).create(value).unparse().to_bytes()
+            else:
+                key = (name, _frozen(value))
                 raw = self._items.get(key)
                 if raw is None:
                     raw = self._items[key] = spec(name).create(value).unparse().to_bytes()
-            else:
-                raw = spec(name).create(value).unparse().to_bytes()
             parts.append(raw)
         return fspec_bytes([frns[n] for n in order]) + b"".join(parts)
 
@@ -107,7 +115,7 @@ class Cat062Encoder:
         """The records' items as libasterix creation arguments (one dict per track)."""
         lat, lon = ground_to_geodetic(self.frame, tracks.x, tracks.y)
         ages = self._kind_ages(tracks)
-        trk_age = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)
+        trk_age = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)  # NaN stays NaN
         n_sensors = np.isfinite(tracks.sensor_last_t).sum(axis=1)
         out = []
         for i in range(len(tracks)):
@@ -154,7 +162,7 @@ class Cat062Encoder:
             "010": (("SAC", self.sac), ("SIC", self.sic)),
             "015": self.service_id,
             "040": tid & 0xFFFF,
-            "070": (tod, "s"),
+            "070": (_q(tod, 1 / 128), "s"),
             "080": i080,
             "100": (("X", (_clip(tr.x[i], 2**23 * 0.5), "m")),
                     ("Y", (_clip(tr.y[i], 2**23 * 0.5), "m"))),
@@ -163,17 +171,20 @@ class Cat062Encoder:
                     ("VY", (_clip(tr.vy[i], 2**15 * 0.25), "m/s"))),
             "200": (("TRANS", 3), ("LONG", 3), ("VERT", _vert(float(tr.vrate_fpm[i]))),
                     ("ADF", 0), 0),
-            "290": self._ages(trk_age_s, ages, i),
         }
+        i290 = self._ages(trk_age_s, ages, i)
+        if i290:
+            rec["290"] = i290
         if int(tr.squawk[i]) >= 0:
             rec["060"] = int(tr.squawk[i]) & 0xFFF
         alt = float(tr.alt_ft[i])
         if np.isfinite(alt):
-            rec["136"] = (_clip(alt / 100.0, 2**15 / 4.0), "FL")
-            rec["295"] = {"MFL": (min(trk_age_s, MAX_AGE_S), "s")}
+            rec["136"] = (_q(_clip(alt / 100.0, 2**15 / 4.0), 0.25), "FL")
+            if np.isfinite(trk_age_s):
+                rec["295"] = {"MFL": (_q(min(trk_age_s, MAX_AGE_S), 0.25), "s")}
         vr = float(tr.vrate_fpm[i])
         if np.isfinite(vr):
-            rec["220"] = (_clip(vr, 2**15 * 6.25), "ft/min")
+            rec["220"] = (_q(_clip(vr, 2**15 * 6.25), 6.25), "ft/min")
         adr = int(tr.icao24[i])
         callsign = str(tr.callsign[i] or "")
         c380: dict[str, Any] = {}
@@ -185,18 +196,40 @@ class Cat062Encoder:
             rec["380"] = c380
         sigma = float(tr.sigma_pos_m[i])
         if np.isfinite(sigma):
-            s = (min(max(sigma, 0.0), 65535 * 0.5), "m")
+            s = (_q(min(max(sigma, 0.0), 65535 * 0.5), 0.5), "m")
             rec["500"] = {"APC": (("X", s), ("Y", s))}
         return rec
 
     @staticmethod
     def _ages(trk_age_s: float, ages: dict[str, npt.NDArray[np.float64]], i: int
               ) -> dict[str, Any]:
-        out: dict[str, Any] = {"TRK": (trk_age_s, "s")}
+        out: dict[str, Any] = {}
+        if np.isfinite(trk_age_s):
+            out["TRK"] = (_q(trk_age_s, 0.25), "s")
         for name, a in ages.items():
             if np.isfinite(a[i]):
-                out[name] = (float(np.clip(a[i], 0.0, MAX_AGE_S)), "s")
+                out[name] = (_q(min(max(float(a[i]), 0.0), MAX_AGE_S), 0.25), "s")
         return out
+
+
+UNCACHED = frozenset({"100", "105", "185"})
+"""Items whose values hardly ever repeat; every other item's bytes are cached by value
+(values are rounded to their LSB first, so repeats are common: ages, levels, identities)."""
+MAX_CACHED_ITEMS = 200_000
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable key for a libasterix creation argument."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, tuple | list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _q(value: float, lsb: float) -> float:
+    """Rounded to the field's LSB (as libasterix will), so equal fields cache equal."""
+    return round(value / lsb) * lsb
 
 
 def _block(records: list[bytes]) -> bytes:
