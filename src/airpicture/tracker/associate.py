@@ -52,10 +52,9 @@ class ClusteredGNN:
         _, label = connected_components(graph, directed=False)
         lab = label[row].astype(np.int64)
         n_lab = int(label.max()) + 1
-        uniq_rows = np.unique(lab * (n_rows + 1) + row) // (n_rows + 1)
-        uniq_cols = np.unique(lab * (n_cols + 1) + col) // (n_cols + 1)
-        rows_in = np.bincount(uniq_rows, minlength=n_lab)
-        cols_in = np.bincount(uniq_cols, minlength=n_lab)
+        # Distinct tracks and plots per cluster (nodes without pairs are clusters of their own).
+        rows_in = np.bincount(label[:n_rows], minlength=n_lab)
+        cols_in = np.bincount(label[n_rows:], minlength=n_lab)
         simple = (rows_in <= 1) | (cols_in <= 1)
         chosen: list[IntArray] = []
         # One track or one plot in the cluster: the cheapest pair wins.

@@ -47,7 +47,7 @@ def _track(
     cfg = cfg.with_overrides({k: v for k, v in flags.items() if v is not None}, "command line")
     stats = track_scenario(scenario, out, cfg, progress=not quiet)
     if stats_json is not None:
-        slim = {k: v for k, v in stats.items() if k != "slice_times_s"}
+        slim = {k: v for k, v in stats.items() if k not in ("slice_times_s", "slice_cpu_s")}
         stats_json.write_text(json.dumps(slim, indent=2) + "\n")
     if quiet:
         return

@@ -104,11 +104,13 @@ class SliceEngine:
         """Run one slice of (valid, time-sorted) plots, then track life at t_end."""
         rank = group_rank(plots)
         key = plots.sensor_id.astype(np.int64) * 1024 + np.minimum(rank, 1023)
-        uniq, inv = np.unique(key, return_inverse=True)
-        first_t = np.full(uniq.size, np.inf)
-        np.minimum.at(first_t, inv, plots.t)
-        for g in np.lexsort((uniq, first_t)):
-            self._process_group(plots.take(inv == g))
+        order = np.lexsort((plots.t, key))
+        key_sorted = key[order]
+        starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
+        ends = np.r_[starts[1:], key_sorted.size]
+        first_t = plots.t[order][starts]
+        for g in np.lexsort((key_sorted[starts], first_t)):
+            self._process_group(plots.take(order[starts[g]:ends[g]]))
         self.initiator.expire(t_end)
         self._life(t_end)
 

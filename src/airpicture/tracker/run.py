@@ -65,7 +65,7 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
     plots = read_plots(scenario_dir, meta)
     cfg = config or TrackerConfig.for_scenario(meta)
     tracker = InProcessTracker(meta.sensors, cfg, record=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if progress:
         from rich.progress import Progress
 
@@ -75,9 +75,11 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
     else:
         feed(tracker, plots, cfg.slice_s)
     wall_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - c0
     table = concat_tables(tracker.reports)
     write_tracks(out_path, table)
     times = np.asarray(tracker.slice_wall_s)
+    cpu = np.asarray(tracker.slice_cpu_s)
     stats = tracker.stats()
     span = float(plots.t.max() - plots.t.min()) if len(plots) else 0.0
     stats.update({
@@ -86,6 +88,10 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
         "slice_s": cfg.slice_s, "slice_times_s": times.tolist(),
         "slice_p50_s": float(np.percentile(times, 50)) if times.size else 0.0,
         "slice_p99_s": float(np.percentile(times, 99)) if times.size else 0.0,
+        "cpu_s": cpu_s, "plots_per_cpu_s": len(plots) / max(cpu_s, 1e-9),
+        "slice_cpu_s": cpu.tolist(),
+        "slice_cpu_p50_s": float(np.percentile(cpu, 50)) if cpu.size else 0.0,
+        "slice_cpu_p99_s": float(np.percentile(cpu, 99)) if cpu.size else 0.0,
         "track_rows": table.num_rows, "out": str(out_path),
     })
     return stats

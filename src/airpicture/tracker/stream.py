@@ -57,6 +57,9 @@ class InProcessTracker:
         self.rejected = PlotBatch.empty()
         self.counts: dict[str, int] = {"plots_in": 0, "plots_rejected": 0, "plots_late": 0}
         self.slice_wall_s: list[float] = []
+        self.slice_cpu_s: list[float] = []
+        """Wall and CPU time of each processed slice (CPU time is what a shared machine
+        cannot inflate by running other work)."""
 
     # --- TrackerRuntime -------------------------------------------------------------------
     def ingest(self, plots: PlotBatch) -> None:
@@ -101,12 +104,13 @@ class InProcessTracker:
             todo, k_todo = todo.take(order), k_todo[order]
             bounds = np.flatnonzero(np.diff(k_todo)) + 1
             for sl in np.split(np.arange(len(todo)), bounds):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 t_end = float((k_todo[sl[0]] + 1) * cfg.slice_s)
                 self.engine.process(todo.take(sl), t_end)
                 if self.record:
                     self.reports.append(self.picture(t_end))
                 self.slice_wall_s.append(time.perf_counter() - t0)
+                self.slice_cpu_s.append(time.process_time() - c0)
         self.processed_until = max(self.processed_until, float(k_done * cfg.slice_s))
 
     def flush(self) -> None:
