@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from typer.testing import CliRunner
 
 from airpicture.core.plots import PlotBatch
+from airpicture.io.asterix.blocks import split_blocks
 from airpicture.io.asterix.decoder import AsterixDecoder
 from airpicture.io.asterix.emit import build_datagrams, emit_scenario
 from airpicture.io.asterix.transport import bind_udp
@@ -221,3 +222,47 @@ def test_listen_prints_records_and_plot_counts(shared_data, tmp_path):
     lines = asyncio.run(session(cfg))
     assert json.loads(lines[0])["plots"] == 1
     assert json.loads(lines[-1])["counts"]["plots:cat048"] == 1
+
+
+@pytest.mark.slow
+def test_tshark_dissects_our_cat048_cat034_cat021(scenario, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    from airpicture.io.asterix.transport import write_pcap
+
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        pytest.skip("tshark not installed (make debs-test installs it)")
+    counts: Counter[str] = Counter()
+    _cfg, datagrams = build_datagrams(scenario, counts=counts)
+    pcap = write_pcap(tmp_path / "emit.pcap", [d for _, d in datagrams[:40]], port=8600)
+    out = subprocess.run([tshark, "-r", str(pcap), "-d", "udp.port==8600,asterix", "-T", "json"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "_ws.malformed" not in out and "_ws.expert" not in out
+    cats = Counter(re.findall(r'"asterix.category": "(\d+)"', out))
+    ours = Counter()
+    for _, d in datagrams[:40]:
+        ours.update(str(b.category) for b in split_blocks(d, Counter()))
+    assert cats == ours and set(cats) == {"21", "34", "48"}
+
+
+def test_pcapng_is_read_like_pcap(shared_data, tmp_path):
+    import dpkt
+
+    from airpicture.io.asterix.transport import read_pcap
+
+    src = read_pcap(shared_data / "croatiacontrol-asterix/cat_034_048.pcap")
+    ng = tmp_path / "x.pcapng"
+    with ng.open("wb") as f:
+        w = dpkt.pcapng.Writer(f)
+        for ts, payload in src[:10]:
+            udp = dpkt.udp.UDP(sport=1, dport=2, data=payload)
+            udp.ulen = len(udp)
+            ip = dpkt.ip.IP(src=b"\x7f\x00\x00\x01", dst=b"\x7f\x00\x00\x01", p=17, data=udp)
+            ip.len = len(ip)
+            w.writepkt(bytes(dpkt.ethernet.Ethernet(type=0x0800, data=ip)), ts=ts)
+    got = read_pcap(ng)
+    assert [d for _, d in got] == [d for _, d in src[:10]]
+    assert got[0][0] == pytest.approx(src[0][0], abs=1e-5)
