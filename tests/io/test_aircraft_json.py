@@ -115,3 +115,22 @@ def test_write_every_rewrites_at_1_hz(tmp_path: Path) -> None:
     asyncio.run(main())
     assert len(calls) >= 3
     assert json.loads(path.read_text())["now"] >= 3
+
+
+def test_real_feed_details_reach_aircraft_json(shared_data: Path) -> None:
+    import gzip
+
+    from airpicture.sources.decode import ModeSDecoder, Receiver
+    from airpicture.sources.framing import Frame
+
+    with gzip.open(shared_data / "traffic/raw/tutorial.jsonl.gz", "rt") as fh:
+        rows = [json.loads(line) for line in fh][:30000]
+    dec = ModeSDecoder([Receiver("lfbo", 43.6293, 1.3638)])
+    dec.decode([Frame(bytes.fromhex(r["frame"]), r["timestamp"]) for r in rows])
+    doc = from_states(dec.aircraft, rows[-1]["timestamp"])
+    ac = {a["hex"]: a for a in doc["aircraft"]}["400f99"]
+    assert ac["flight"].strip() == "BAW3AK" and ac["category"] == "A3"
+    assert ac["type"] == "adsb_icao" and ac["nac_p"] >= 0 and ac["nac_v"] >= 0
+    assert 950 < ac["nav_qnh"] < 1060 and 0 < ac["mach"] < 1 and 0 <= ac["mag_heading"] < 360
+    assert "rssi" not in ac  # jsonl frames carry no signal level
+    assert doc["messages"] >= ac["messages"] > 1000

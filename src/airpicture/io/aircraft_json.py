@@ -3,10 +3,12 @@
 Field names and units follow readsb's README-json.md: `now` (epoch s), `messages` (total),
 `aircraft`: [{hex, type, flight, alt_baro (ft or "ground"), alt_geom (ft), gs (kt),
 track (deg), baro_rate / geom_rate (ft/min), squawk (4 octal digits), lat, lon, nic, nac_p, sil,
-version, seen, seen_pos (s), messages, rssi (dBFS), mlat, tisb}].  Position, velocity and
-altitude come from the fused track (after `Egress.tracks`); counts, signal and ADS-B quality from
-the per-aircraft Mode S state.  Tracks without a 24-bit address get readsb's "~" hex (here the
-track id).  The file is replaced atomically: written to a temporary file, then os.replace.
+version, nac_v, category, nav_qnh (hPa), nav_altitude_mcp / _fms (ft), ias / tas (kt), mach,
+roll, mag_heading (deg), seen, seen_pos (s), messages, rssi (dBFS), mlat, tisb}].
+Position, velocity and altitude come from the fused track (after `Egress.tracks`); counts,
+signal, ADS-B quality and Comm-B details from the per-aircraft Mode S state.  Tracks without
+a 24-bit address get readsb's "~" hex (here the track id).  The file is replaced atomically:
+written to a temporary file, then os.replace.
 """
 
 from __future__ import annotations
@@ -56,6 +58,19 @@ def _state_fields(st: AircraftState | None, now_s: float) -> dict[str, Any]:
         num = _num(value, digits)
         if num is not None:
             out[key] = int(num)
+    if st.nac_v >= 0:
+        out["nac_v"] = st.nac_v
+    if st.category:
+        out["category"] = st.category
+    for key, value, digits in (("nav_qnh", st.nav_qnh_hpa, 1),
+                               ("nav_altitude_mcp", st.nav_altitude_mcp_ft, 0),
+                               ("nav_altitude_fms", st.nav_altitude_fms_ft, 0),
+                               ("ias", st.ias_kt, 0), ("tas", st.tas_kt, 0),
+                               ("mach", st.mach, 3), ("roll", st.roll_deg, 2),
+                               ("mag_heading", st.mag_heading_deg, 1)):
+        num = _num(value, digits)
+        if num is not None:
+            out[key] = int(num) if digits == 0 else num
     out["type"] = "mlat" if st.mlat and not st.adsb else "adsb_icao" if st.adsb else "mode_s"
     return out
 

@@ -315,6 +315,11 @@ class ModeSDecoder:
             callsign=ident["callsign"])
 
 
+_DETAIL_KEYS = frozenset({"NACp", "version", "NACv", "bds40", "bds50", "bds60", "wake_vortex",
+                          "selected_altitude"})
+"""Fields of the less frequent messages that only the per-aircraft state keeps."""
+
+
 def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
     """A numeric field of every record, NaN where absent or None."""
     values = [r.get(key) for r in records]
@@ -366,7 +371,7 @@ def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
             squawk[i] = _squawk(r["squawk"])
         if "callsign" in r or "bds20" in r:
             callsign[i] = _callsign(r)
-        if "NACp" in r or "version" in r:
+        if not _DETAIL_KEYS.isdisjoint(r):
             status.append(i)
     pos_recs = [records[i] for i in pos]
     bds = np.full(n, "", object)

@@ -49,6 +49,16 @@ class AircraftState:
     sil: int = -1
     adsb: bool = False
     mlat: bool = False
+    nac_v: int = -1
+    category: str = ""
+    nav_qnh_hpa: float = NAN
+    nav_altitude_mcp_ft: float = NAN
+    nav_altitude_fms_ft: float = NAN
+    ias_kt: float = NAN
+    tas_kt: float = NAN
+    mach: float = NAN
+    roll_deg: float = NAN
+    mag_heading_deg: float = NAN
 
 
 def _last_valid(icao_sorted: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
@@ -115,6 +125,9 @@ class AircraftStates:
         icao = cols["icao"][order]
         uniq, starts = np.unique(icao, return_index=True)
         counts = np.diff(np.append(starts, icao.size))
+        df = cols["df"][order]
+        adsb = ((df == 17) | (df == 18)) & ~cols["mlat"][order]
+        squitters = np.add.reduceat(adsb.astype(np.int64), starts)
         t = cols["t"][order]
         vrate = cols["vrate"][order]
         baro_rate = cols["vrate_baro"][order]
@@ -140,6 +153,7 @@ class AircraftStates:
         for k, icao_k in enumerate(uniq.tolist()):
             st = self.get(icao_k)
             st.messages += int(counts[k])
+            st.adsb = st.adsb or bool(squitters[k])
             st.last_t = float(t[starts[k] + counts[k] - 1])
             if n_rssi[k]:
                 st.rssi_dbfs = float(10 * np.log10(max(mean_power[k], 1e-10)))
@@ -151,13 +165,17 @@ class AircraftStates:
         self._status(records, cols)
 
     def _status(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
-        """Operational status (BDS 6,5) and target state (6,2): version, NICa, NACp, SIL."""
+        """Operational status (BDS 6,5), target state (6,2), velocity accuracy, category and
+        Comm-B (4,0 5,0 6,0): the less frequent fields, for aircraft.json."""
         for i in cols["status_rows"]:
-            rec = records[i]
-            bds = rec.get("bds")
-            if bds not in ("65", "62") or not cols["verified"][i]:
+            if not cols["verified"][i]:
                 continue
+            rec = records[i]
             st = self.get(int(cols["icao"][i]))
+            _details(rec, st)
+            bds = rec.get("bds")
+            if bds not in ("65", "62"):
+                continue
             if rec.get("NACp") is not None:
                 st.nacp = int(rec["NACp"])
             if bds == "65":
@@ -256,3 +274,33 @@ class AircraftStates:
         for k, icao_k in enumerate(uniq.tolist()):
             if last[k] >= 0:
                 self.get(icao_k).nic = int(nic[last[k]])
+
+
+def _set(st: AircraftState, name: str, value: object) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        setattr(st, name, float(value))
+
+
+def _details(rec: dict[str, Any], st: AircraftState) -> None:
+    """Fold one record's less frequent fields into the state (readsb's aircraft.json names)."""
+    if rec.get("NACv") is not None:
+        st.nac_v = int(rec["NACv"])
+    if "wake_vortex" in rec and "frame" in rec:
+        me = bytes.fromhex(rec["frame"][8:10])[0]
+        st.category = "DCBA"[(me >> 3) - 1] + str(me & 7) if 1 <= me >> 3 <= 4 else ""
+    if rec.get("bds") == "62":
+        key = "nav_altitude_fms_ft" if rec.get("source") == "FMS" else "nav_altitude_mcp_ft"
+        _set(st, key, rec.get("selected_altitude"))
+        _set(st, "nav_qnh_hpa", rec.get("barometric_setting"))
+    b40, b50, b60 = rec.get("bds40"), rec.get("bds50"), rec.get("bds60")
+    if isinstance(b40, dict):
+        _set(st, "nav_altitude_mcp_ft", b40.get("selected_mcp"))
+        _set(st, "nav_altitude_fms_ft", b40.get("selected_fms"))
+        _set(st, "nav_qnh_hpa", b40.get("barometric_setting"))
+    if isinstance(b50, dict):
+        _set(st, "roll_deg", b50.get("roll"))
+        _set(st, "tas_kt", b50.get("TAS"))
+    if isinstance(b60, dict):
+        _set(st, "mag_heading_deg", b60.get("heading"))
+        _set(st, "ias_kt", b60.get("IAS"))
+        _set(st, "mach", b60.get("Mach"))
