@@ -33,22 +33,27 @@ def decode_command(
     file: Path = typer.Argument(..., help="Recording: Beast .bin, AVR text, SBS, or .jsonl[.gz]."),
     fmt: str | None = typer.Option(None, "--format", help="beast, avr, sbs or jsonl "
                                    "(default: from the file name)."),
-    lat: float = typer.Option(49.0, "--lat", help="Receiver latitude (deg): CPR reference."),
-    lon: float = typer.Option(2.55, "--lon", help="Receiver longitude (deg): CPR reference."),
+    lat: float | None = typer.Option(None, "--lat", help="Receiver latitude (deg): CPR "
+                                     "reference (without it only even/odd pairs resolve)."),
+    lon: float | None = typer.Option(None, "--lon", help="Receiver longitude (deg)."),
 ) -> None:
     """Print every decoded message of FILE as one JSON line; counters go to stderr."""
     from airpicture.sources.decode import ModeSDecoder, Receiver
     from airpicture.sources.framing import Frame
     from airpicture.sources.transports import FeedStatus, parse_source, read_file
 
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if (lat is None) != (lon is None):
+        raise UserError(None, "give both --lat and --lon, or neither")
+    lat_deg = math.nan if lat is None else lat
+    lon_deg = math.nan if lon is None else lon
+    if lat is not None and not (-90 <= lat_deg <= 90 and -180 <= lon_deg <= 180):
         raise UserError(None, "--lat must be in [-90, 90] and --lon in [-180, 180]")
     spec = parse_source(str(file), fmt)
     if spec.kind != "file":
         raise UserError(file, "decode reads files; use `airpicture ingest` for TCP feeds")
     status = FeedStatus(str(file))
     items = read_file(spec, status)
-    decoder = ModeSDecoder([Receiver("receiver", lat, lon)])
+    decoder = ModeSDecoder([Receiver("receiver", lat_deg, lon_deg)])
     out = sys.stdout
     for k in range(0, len(items), DECODE_CHUNK):
         part = items[k:k + DECODE_CHUNK]

@@ -50,7 +50,11 @@ NAN = math.nan
 
 @dataclass(frozen=True)
 class Receiver:
-    """A 1090 MHz receiver: its position is the CPR reference of last resort."""
+    """A 1090 MHz receiver: its position is the CPR reference of last resort.
+
+    NaN latitude/longitude: position unknown; then only even/odd pairs (and positions that
+    follow from them) are resolved.
+    """
 
     name: str
     lat_deg: float
@@ -88,7 +92,10 @@ class ModeSDecoder:
             raise ValueError("at least one receiver is needed")
         if self.frame is None:
             first = self.receivers[0]
-            self.frame = LocalFrame(first.lat_deg, first.lon_deg)
+            if math.isfinite(first.lat_deg) and math.isfinite(first.lon_deg):
+                self.frame = LocalFrame(first.lat_deg, first.lon_deg)
+            else:
+                self.frame = LocalFrame(0.0, 0.0)
 
     def decode(self, frames: list[Frame]) -> DecodeResult:
         """Decode a batch of frames from any of the receivers, in any order."""
@@ -108,8 +115,10 @@ class ModeSDecoder:
         frames = sorted(frames, key=lambda f: f.t_s)
         hexes = [f.msg.hex() for f in frames]
         times = [f.t_s if f.t_s == f.t_s else 0.0 for f in frames]
+        ref = (receiver.lat_deg, receiver.lon_deg)
+        known = math.isfinite(ref[0]) and math.isfinite(ref[1])
         out = cast(list[dict[str, Any]], rs1090.decode(
-            hexes, times, reference=(receiver.lat_deg, receiver.lon_deg)))
+            hexes, times, reference=ref if known else None))
         self.counters["frames"] += len(frames)
         j = 0
         for rec in out:
