@@ -158,16 +158,23 @@ def _blocks(cat: int, recs: list[bytes]) -> list[bytes]:
     return out
 
 
-def emit_scenario(scenario_dir: Path, url: str, speed: float = 1.0) -> dict[str, Any]:
+def emit_scenario(
+    scenario_dir: Path, url: str, speed: float = 1.0, t0_utc_s: float | None = None
+) -> dict[str, Any]:
     """Send a scenario's plots as ASTERIX to `url` at `speed` times real time (<= 0: as fast
-    as possible). Returns counts: datagrams, blocks, records per category, skipped plots."""
+    as possible). Scenario time t goes out as time of day (t0_utc_s + t) mod 24 h, t0_utc_s
+    being the wall clock at the start unless given, so the data look live. Returns counts
+    (datagrams, blocks, records per category, skipped plots), bytes, wall_s and t0_utc_s:
+    a receiver maps back to scenario time with AsterixConfig.from_scenario(meta, t0_utc_s).
+    """
     from airpicture.io.asterix.transport import UdpSender
 
     if not url.startswith("udp://"):
         raise UserError(url, "expected udp://HOST:PORT")
-    counts: Counter[str] = Counter()
-    _cfg, datagrams = build_datagrams(Path(scenario_dir), counts=counts)
     sender = UdpSender(url)
+    t0 = time.time() if t0_utc_s is None else float(t0_utc_s)
+    counts: Counter[str] = Counter()
+    _cfg, datagrams = build_datagrams(Path(scenario_dir), t0_utc_s=t0, counts=counts)
     started = time.monotonic()
     t_first = datagrams[0][0] if datagrams else 0.0
     try:
@@ -182,4 +189,5 @@ def emit_scenario(scenario_dir: Path, url: str, speed: float = 1.0) -> dict[str,
         sender.close()
     result: dict[str, Any] = dict(counts)
     result["wall_s"] = time.monotonic() - started
+    result["t0_utc_s"] = t0
     return result
