@@ -60,7 +60,8 @@ def targets(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out += [
             _target(ROLE_THROUGHPUT, thr, "plots/s on one core", plots_s, ">= 50,000",
                     None if plots_s is None else plots_s >= 50_000,
-                    f"{live} live confirmed tracks at the end" if live is not None else ""),
+                    f"{live} live confirmed tracks, {thr.get('targets_alive_end')} aircraft "
+                    "alive at the end" if live is not None else ""),
             _target(ROLE_THROUGHPUT, thr, "p99 time per slice (ms)", p99, "< 50",
                     None if p99 is None else p99 < 50.0,
                     "the tracker reported no per-slice times" if p99 is None else

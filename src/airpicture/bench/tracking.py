@@ -56,10 +56,12 @@ def _safe_score(scorer: Scorer, scenario: Path, tracks: Path) -> dict[str, Any]:
 def scenario_facts(scenario: Path) -> dict[str, Any]:
     """Plot count, duration and number of truth targets of a scenario folder."""
     meta = json.loads((scenario / "scenario.json").read_text())
-    truth_ids = pq.read_table(scenario / "truth.parquet", columns=["target_id"]).column(0)
+    truth = pq.read_table(scenario / "truth.parquet", columns=["t", "target_id"])
+    t, ids = truth.column("t").to_numpy(), truth.column("target_id").to_numpy()
     return {"plots": pq.ParquetFile(scenario / "plots.parquet").metadata.num_rows,
             "duration_s": float(meta["duration_s"]),
-            "targets": len(np.unique(truth_ids.to_numpy())),
+            "targets": len(np.unique(ids)),
+            "targets_alive_end": len(np.unique(ids[t >= t.max() - 1.0])) if t.size else 0,
             "sensors": [s.get("kind") for s in meta.get("sensors", [])]}
 
 
@@ -177,7 +179,11 @@ def bench_scenario(sc: BenchScenario, scenario: Path, work: Path, tracker_spec: 
         peer = run_stonesoup(scenario, work, facts, sc.stonesoup_budget_s, stamp)
     if peer["status"] == "ok":
         window_s = float(peer["t_covered_s"])
-        if window_s < facts["duration_s"]:
+        if window_s <= SCORE_T_MIN_S:
+            peer["score"] = {}
+            peer["score_note"] = (f"not scored: it covered only 0-{window_s:g} s, scoring "
+                                  f"starts at {SCORE_T_MIN_S:g} s")
+        elif window_s < facts["duration_s"]:
             part = truncate_scenario(scenario, work / "scored-window", window_s)
             peer["score"] = _safe_score(scorer, part, Path(peer["tracks"]))
             peer["score_note"] = f"scored on 0-{window_s:g} s only (stopped by its budget)"
