@@ -266,3 +266,23 @@ def test_pcapng_is_read_like_pcap(shared_data, tmp_path):
     got = read_pcap(ng)
     assert [d for _, d in got] == [d for _, d in src[:10]]
     assert got[0][0] == pytest.approx(src[0][0], abs=1e-5)
+
+
+def test_replay_real_recording_over_udp(shared_data):
+    from airpicture.io.asterix.emit import replay_file
+    from airpicture.io.asterix.transport import read_any
+
+    sock = bind_udp("udp://127.0.0.1:0")
+    stop = threading.Event()
+    got: list[bytes] = []
+    th = threading.Thread(target=lambda: got.extend(_receive(sock, stop)))
+    th.start()
+    pcap = shared_data / "croatiacontrol-asterix/cat_034_048.pcap"
+    try:
+        result = replay_file(pcap, f"udp://127.0.0.1:{sock.getsockname()[1]}", speed=2.0)
+    finally:
+        stop.set()
+        th.join()
+        sock.close()
+    assert got == [d for _, d in read_any(pcap)] and result["datagrams"] == 100
+    assert 0.1 < result["wall_s"] < 3.0  # 0.45 s of capture at 2x

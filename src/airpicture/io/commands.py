@@ -88,6 +88,19 @@ def register(app: typer.Typer) -> None:
 
         typer.echo(json.dumps(emit_scenario(scenario, url, speed)))
 
+    @asterix.command("replay")
+    def replay(
+        file: Path = typer.Argument(..., help="Recording: pcap/pcapng (paced by capture "
+                                              "time) or raw .ast."),
+        url: str = typer.Argument(..., help="udp://HOST:PORT to send to."),
+        speed: float = typer.Option(1.0, "--speed", help="Times real time (0: as fast as "
+                                                         "possible)."),
+    ) -> None:
+        """Send a recording's datagrams unchanged to URL (real ASTERIX on loopback)."""
+        from airpicture.io.asterix.emit import replay_file
+
+        typer.echo(json.dumps(replay_file(file, url, speed)))
+
     @asterix.command("listen")
     def listen(
         url: str = typer.Argument(..., help="udp://HOST:PORT (a 224.0.0.0/4 HOST joins that "
