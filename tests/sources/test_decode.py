@@ -316,3 +316,23 @@ def test_a_single_all_call_address_is_not_trusted() -> None:
     assert second.enrichment.icao24.tolist() == [0x393322]
     assert second.enrichment.alt_ft.tolist() == [575.0]
     assert dec.aircraft.prune(31.0 + 7200.0) == 1 and not dec.aircraft.verified
+
+
+def test_sbs_positions_become_plots_with_identity() -> None:
+    from airpicture.sources.sbs import SbsParser
+
+    lines = ("MSG,1,1,1,4CA2D6,1,2024/06/06,08:58:38.000,2024/06/06,08:58:38.000,RYR1AB,,,,,,,,"
+             "0,0,0,0\n"
+             "MSG,3,1,1,4CA2D6,1,2024/06/06,08:58:39.000,2024/06/06,08:58:39.000,,36000,,,"
+             "43.7,1.4,,,0,0,0,0\n"
+             "MSG,3,1,1,4CA2D6,1,2024/06/06,08:58:40.000,2024/06/06,08:58:40.000,,36000,,,"
+             "43.7,1.41,,,0,0,0,0\n"
+             "MSG,3,1,1,4CA2D6,1,2024/06/06,08:58:41.000,2024/06/06,08:58:41.000,,36000,,,"
+             "45.7,1.41,,,0,0,0,0\n")
+    dec = ModeSDecoder([TLS])
+    res = dec.process(SbsParser().feed(lines.encode()))
+    assert len(res.plots) == 3 and set(res.plots.callsign.tolist()) == {"RYR1AB"}
+    assert np.allclose(np.sqrt(res.plots.var_x), quality.NUCP_HPL_M[7] / 2.448)
+    assert res.plots.alt_ft.tolist() == [36000.0] * 3
+    assert res.plots.flags.tolist() == [0, 0, int(PlotFlag.SPEED_CHECK_FAILED)]
+    assert len(res.tracker_plots) == 2

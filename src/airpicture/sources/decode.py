@@ -44,6 +44,7 @@ SPEED_CHECK_MAX_AGE_S = 600.0
 """An older last position says nothing about the next: the check is skipped."""
 REF_MAX_AGE_AIRBORNE_S = 600.0
 REF_MAX_AGE_SURFACE_S = 300.0
+SBS_ASSUMED_NUCP = 7
 ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
 NAN = math.nan
 
@@ -308,7 +309,9 @@ class ModeSDecoder:
         nic = np.where(cols["tc"][rows] > 0, nic, -1).astype(np.int8)
         self.aircraft.update_nic(icao, nic)
         nacp = quality_cols["nacp"]
-        sigma = quality.sigma_m(nacp, cols["nucp"][rows])
+        # SBS positions carry neither NUCp nor type code: assume NUCp 7 (< 0.1 NM, TC 11).
+        nucp = np.where(cols["tc"][rows] > 0, cols["nucp"][rows], SBS_ASSUMED_NUCP)
+        sigma = quality.sigma_m(nacp, nucp)
         mlat = cols["mlat"][rows]
         adsb_ids = np.array([r.sensor_id for r in self.receivers], np.int32)
         mlat_ids = np.array([r.mlat_sensor_id for r in self.receivers], np.int32)

@@ -198,12 +198,15 @@ def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> list[Any]:
 
 
 def _stamp(items: list[Any], spec: SourceSpec, now_s: float) -> None:
-    """Frames heard live get the wall clock (their 12 MHz counter stays in mlat_ticks)."""
+    """Frames heard live get the wall clock (their 12 MHz counter stays in mlat_ticks); so do
+    SBS records, whose own time stamps may be the receiver's local time."""
     for item in items:
         if isinstance(item, Frame):
             item.t_s = now_s
             item.receiver = spec.receiver
         else:
+            item["sbs_timestamp"] = item["timestamp"]
+            item["timestamp"] = now_s
             item["receiver"] = spec.receiver
 
 
