@@ -57,6 +57,9 @@ class TrackerConfig:
     """Gate widening noise density of tentative tracks, m^2/s^3."""
     max_gate_radius_m: float = 15000.0
     """Cap on the spatial pre-gate radius."""
+    identity_gate_sigma: float = 12.0
+    """A plot with the track's own icao24 is associated up to this many standard deviations
+    (beyond it: identity mismatch, flagged); real trajectories jitter more than models."""
     identity_bonus: float = 50.0
     """Cost bonus for a plot whose icao24 equals the track's: identity wins inside the gate."""
     # Initiation

@@ -68,7 +68,7 @@ class SliceEngine:
         self.updater: Updater = IMMUpdater()
         self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
                                               cfg.q_gate, cfg.gate_prob_tentative,
-                                              cfg.q_gate_tentative)
+                                              cfg.q_gate_tentative, cfg.identity_gate_sigma)
         self.associator: Associator = ClusteredGNN()
         self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
                                            cfg.pair_max_dt_s)
@@ -134,7 +134,8 @@ class SliceEngine:
         gated_any = np.zeros(len(plots), bool)
         if len(st):
             pairs = self.gate.pairs(st.xc, st.Pc[:, :4, :4], st.t, z, R, plots.t,
-                                    strict=st.status == TrackStatus.TENTATIVE)
+                                    strict=st.status == TrackStatus.TENTATIVE,
+                                    track_icao=st.icao24, plot_icao=plots.icao24)
             p_icao, t_icao = plots.icao24[pairs.plot], st.icao24[pairs.track]
             # Identity: a plot never joins a track of another identity, nor an anonymous
             # track while a track of its own identity exists.

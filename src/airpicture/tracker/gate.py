@@ -41,10 +41,13 @@ class Gate(Protocol):
 
     def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
               R: FloatArray, t_plot: FloatArray,
-              strict: npt.NDArray[np.bool_] | None = None) -> GatedPairs:
+              strict: npt.NDArray[np.bool_] | None = None,
+              track_icao: IntArray | None = None, plot_icao: IntArray | None = None,
+              ) -> GatedPairs:
         """x4 (n, 4 or 5) [x, y, vx, vy(, w)] and P4 (n, 4, 4) at each track's time t_track (n,);
         plots z (p, 2), R (p, 2, 2) at t_plot (p,).  `strict` tracks (tentative ones) get
-        the tight gate: no manoeuvre allowance, lower gate probability."""
+        the tight gate: no manoeuvre allowance, lower gate probability.  A plot whose icao24
+        equals the track's passes a wider identity gate."""
         ...
 
 
@@ -110,6 +113,8 @@ class KDTreeChiSquareGate:
     q_gate: float
     gate_prob_strict: float = 0.999
     q_gate_strict: float = 10.0
+    identity_sigma: float = 0.0
+    """Gate (in standard deviations) for a plot carrying the track's own icao24; 0: none."""
     """Acceleration noise density used when extrapolating a track within a slice, m^2/s^3."""
 
     @property
@@ -118,7 +123,9 @@ class KDTreeChiSquareGate:
 
     def pairs(self, x4: FloatArray, P4: FloatArray, t_track: FloatArray, z: FloatArray,
               R: FloatArray, t_plot: FloatArray,
-              strict: npt.NDArray[np.bool_] | None = None) -> GatedPairs:
+              strict: npt.NDArray[np.bool_] | None = None,
+              track_icao: IntArray | None = None, plot_icao: IntArray | None = None,
+              ) -> GatedPairs:
         n, p = x4.shape[0], z.shape[0]
         empty = GatedPairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
         if n == 0 or p == 0:
@@ -127,6 +134,10 @@ class KDTreeChiSquareGate:
         q_trk = np.where(strict, self.q_gate_strict, self.q_gate)
         thr_trk = np.where(strict, _chi2_2dof(self.gate_prob_strict), self.threshold)
         k = np.sqrt(thr_trk)
+        use_id = track_icao is not None and plot_icao is not None and self.identity_sigma > 0
+        if use_id:
+            assert track_icao is not None
+            k = np.where(track_icao != 0, np.maximum(k, self.identity_sigma), k)
         # Pre-gate at a common reference time: straight-line positions, generous radii.
         t_ref = float(np.median(t_plot))
         spread = float(np.max(np.abs(t_plot - t_ref)))
@@ -151,5 +162,10 @@ class KDTreeChiSquareGate:
         S_inv, det = inv2(S)
         nu = z[pj] - pos
         d2 = np.einsum("pi,pij,pj->p", nu, S_inv, nu)
-        ok = (d2 <= thr_trk[ti]) & (det > 0)
+        ok = d2 <= thr_trk[ti]
+        if use_id:
+            assert track_icao is not None and plot_icao is not None
+            same = (track_icao[ti] == plot_icao[pj]) & (plot_icao[pj] != 0)
+            ok |= same & (d2 <= self.identity_sigma**2)
+        ok &= det > 0
         return GatedPairs(ti[ok], pj[ok], d2[ok], np.log(det[ok]))
