@@ -292,3 +292,20 @@ def test_fuzz_every_decoder_with_mutated_real_blocks(shared_data, data):
     for _ in range(data.draw(st.integers(1, 4))):
         raw[data.draw(st.integers(3, len(raw) - 1))] = data.draw(st.integers(0, 255))
     _every_decoder(bytes(raw[:data.draw(st.integers(4, len(raw)))]))
+
+
+def test_edition_per_source_from_json_is_used(shared_data):
+    from airpicture.core.errors import UserError
+
+    obj = {"origin": {"lat": 61.0, "lon": -7.0},
+           "adsb": [{"sac": 0, "sic": 1, "sensor_id": 5, "editions": {"21": "0.23"}}]}
+    data = read_any(shared_data / "croatiacontrol-asterix/cat21_re.ast")
+    res = AsterixDecoder(AsterixConfig.from_dict(obj)).decode(data)
+    # A 2.x report read as edition 0.23 does not parse: rejected, no plot.
+    assert len(res.plots) == 0 and res.counts["blocks_rejected:cat021_libasterix"] == 2
+    obj["adsb"][0]["editions"] = {"21": "2.6"}
+    res = AsterixDecoder(AsterixConfig.from_dict(obj)).decode(data)
+    assert len(res.plots) == 2 and set(res.plots.sensor_id.tolist()) == {5}
+    obj["adsb"][0]["editions"] = {"21": "7.7"}
+    with pytest.raises(UserError, match="7.7"):
+        AsterixConfig.from_dict(obj)
