@@ -307,5 +307,5 @@ def test_edition_per_source_from_json_is_used(shared_data):
     res = AsterixDecoder(AsterixConfig.from_dict(obj)).decode(data)
     assert len(res.plots) == 2 and set(res.plots.sensor_id.tolist()) == {5}
     obj["adsb"][0]["editions"] = {"21": "7.7"}
-    with pytest.raises(UserError, match="7.7"):
+    with pytest.raises(UserError, match=r"7\.7"):
         AsterixConfig.from_dict(obj)

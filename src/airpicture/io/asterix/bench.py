@@ -102,7 +102,7 @@ def run_bench(quick: bool = False) -> list[dict[str, Any]]:
         sensor_ids=np.array([1], np.int32), sensor_last_t=100.0 - rng.uniform(0, 12, (m, 1)),
     )
     enc = Cat062Encoder(LocalFrame(45.0, 16.0), sensor_kinds={1: "ssr"})
-    rows.append({"name": "cat062 encode", "value": round(_rate(lambda: enc.block(tracks), m, 1)),
+    rows.append({"name": "cat062 encode", "value": round(_rate(lambda: enc.blocks(tracks), m, 1)),
                  "unit": "records/s", "peer": None, "peer_value": None, "ratio": None,
                  "notes": "libasterix items, 15 items a record, distinct tracks, "
                           "first cycle (item cache cold)"})
