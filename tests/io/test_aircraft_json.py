@@ -70,6 +70,15 @@ class _DropAnonymous:
         return plots
 
 
+def test_track_without_altitude_takes_the_mode_s_one() -> None:
+    tracks = _tracks()
+    tracks.alt_ft[0] = np.nan
+    states = _states()
+    states.by_icao[0x4CA2D6].alt_baro_ft = 11975.0
+    doc = from_tracks(tracks, states, FRAME, 100.0, Egress())
+    assert doc["aircraft"][0]["alt_baro"] == 11975
+
+
 def test_tracks_pass_the_egress_gate() -> None:
     doc = from_tracks(_tracks(), _states(), FRAME, 100.0, Egress(_DropAnonymous()))
     assert [a["hex"] for a in doc["aircraft"]] == ["4ca2d6"]

@@ -94,6 +94,8 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
         if released.squawk[i] >= 0:
             ac["squawk"] = f"{int(released.squawk[i]):04o}"
         alt = _num(released.alt_ft[i], 0)
+        if alt is None and st is not None:  # a track without altitude: the last Mode S one
+            alt = _num(st.alt_baro_ft, 0)
         if st is not None and st.on_ground:
             ac["alt_baro"] = "ground"
         elif alt is not None:
