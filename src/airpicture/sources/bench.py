@@ -54,8 +54,7 @@ def measure(path: Path, limit: int | None, repeats: int) -> dict[str, Any]:
     plots = messages = 0
     for _ in range(repeats):
         start = time.perf_counter()
-        frames, _ = read_jsonl_frames(path)
-        frames = frames[:limit] if limit else frames
+        frames, _ = read_jsonl_frames(path, limit=limit)
         mid = time.perf_counter()
         decoder = ModeSDecoder([Receiver("lfpg", 49.0097, 2.5479)])
         plots = 0

@@ -143,9 +143,11 @@ def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
         return None
 
 
-def read_jsonl_frames(path: Path, receiver: int = 0) -> tuple[list[Frame], Counter[str]]:
+def read_jsonl_frames(path: Path, receiver: int = 0, limit: int | None = None
+                      ) -> tuple[list[Frame], Counter[str]]:
     """Frames of a JSON-lines frame file ({"timestamp": epoch_s, "frame": hex, ...} per line);
-    the reference decode fields beside them are ignored.  Bad lines are counted."""
+    the reference decode fields beside them are ignored.  Bad lines are counted.  At most
+    `limit` frames when given."""
     frames: list[Frame] = []
     bad: Counter[str] = Counter()
     with _open_binary(path) as fh:
@@ -165,6 +167,8 @@ def read_jsonl_frames(path: Path, receiver: int = 0) -> tuple[list[Frame], Count
                 bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
                 continue
             frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
+            if limit is not None and len(frames) >= limit:
+                break
     return frames, bad
 
 
