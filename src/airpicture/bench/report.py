@@ -18,6 +18,13 @@ def _num(value: Any, digits: int = 0, prefix: str = "") -> str:
     return f"{prefix}{value:,.{digits}f}"
 
 
+def _sig(value: Any) -> str:
+    """A figure of another part: thousands separated when large, 3 significant digits when small."""
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def _x(value: Any) -> str:
     """A ratio as '12.3x', '-' for none."""
     if not isinstance(value, int | float):
@@ -153,9 +160,9 @@ def rich_table(result: dict[str, Any]) -> Table:
 
 def _row_text(row: dict[str, Any]) -> str:
     """A part's figure with its peer and ratio, as one phrase."""
-    text = f"{_num(row.get('value'), 1)} {row.get('unit', '')}"
+    text = f"{_sig(row.get('value'))} {row.get('unit') or ''}".strip()
     if row.get("peer"):
-        text += f" vs {row['peer']} {_num(row.get('peer_value'), 1)}"
+        text += f" vs {row['peer']} {_sig(row.get('peer_value'))}"
         text += f" ({_x(row.get('ratio'))})"
     if row.get("notes"):
         text += f"; {row['notes']}"
@@ -167,24 +174,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"# airpicture bench{' (quick)' if result.get('quick') else ''}", "",
              f"Run {result['created_utc']} on {result['machine']['cpu']} "
              f"({result['machine']['cores']} cores; figures are one-core figures). "
-             "Ratios are airpicture / Stone Soup. `~` marks an extrapolated figure, "
-             "`<=` an upper bound.", "",
-             "| scenario | tracker | " + " | ".join(FIGURE_HEADERS) + " | notes |",
-             "|---|---|" + "---:|" * len(FIGURE_HEADERS) + "---|"]
-    for sc in result["sections"].get("tracker", {}).get("scenarios", []):
-        for who in ("airpicture", "stonesoup"):
-            lines.append(f"| {sc['scenario']} | {who} | " + " | ".join(_tracker_cells(sc[who]))
-                         + f" | {_tracker_note(sc[who])} |")
-        r = sc["ratio"]
-        lines.append(f"| {sc['scenario']} | **ratio** | " + " | ".join(_x(r.get(k)) for k in (
-            "plots_per_s", "realtime_ratio", "p50_ms", "p99_ms", "peak_rss_mb", "gospa_m",
-            "rms_pos_m", "id_changes")) + " | |")
-    lines += ["", "## Targets (issue 4)", "", "| scenario | target | value | goal | met | note |",
-              "|---|---|---:|---|---|---|"]
-    for t in result["sections"].get("tracker", {}).get("targets", []):
-        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
-        lines.append(f"| {t['scenario']} | {t['target']} | {_num(t['value'], 1)} | {t['goal']} "
-                     f"| {met} | {t['note']} |")
+             + _load_text(result)]
+    if "tracker" in result["sections"]:
+        lines += _tracker_markdown(result["sections"]["tracker"])
     for name, section in result["sections"].items():
         if name == "tracker":
             continue
@@ -195,6 +187,38 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["| case | figure |", "|---|---|"]
         lines += [f"| {row.get('name', '')} | {_row_text(row)} |" for row in section["rows"]]
     return "\n".join(lines) + "\n"
+
+
+def _load_text(result: dict[str, Any]) -> str:
+    """The machine's 1-minute load at start and end: other work slows every figure down."""
+    load = result.get("load_1min")
+    if not isinstance(load, dict):
+        return ""
+    return (f"Load average (1 min) {load.get('start', 0):.1f} at the start, "
+            f"{load.get('end', 0):.1f} at the end: a shared machine slows both trackers.")
+
+
+def _tracker_markdown(section: dict[str, Any]) -> list[str]:
+    """The tracker table with its ratio rows, then the targets table."""
+    lines = ["", "Ratios are airpicture / Stone Soup. `~` marks an extrapolated figure, "
+             "`<=` an upper bound (Stone Soup stopped inside a scan).", "",
+             "| scenario | tracker | " + " | ".join(FIGURE_HEADERS) + " | notes |",
+             "|---|---|" + "---:|" * len(FIGURE_HEADERS) + "---|"]
+    for sc in section.get("scenarios", []):
+        for who in ("airpicture", "stonesoup"):
+            lines.append(f"| {sc['scenario']} | {who} | " + " | ".join(_tracker_cells(sc[who]))
+                         + f" | {_tracker_note(sc[who])} |")
+        r = sc["ratio"]
+        lines.append(f"| {sc['scenario']} | **ratio** | " + " | ".join(_x(r.get(k)) for k in (
+            "plots_per_s", "realtime_ratio", "p50_ms", "p99_ms", "peak_rss_mb", "gospa_m",
+            "rms_pos_m", "id_changes")) + " | |")
+    lines += ["", "## Targets (issue 4)", "", "| scenario | target | value | goal | met | note |",
+              "|---|---|---:|---|---|---|"]
+    for t in section.get("targets", []):
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        lines.append(f"| {t['scenario']} | {t['target']} | {_num(t['value'], 1)} | {t['goal']} "
+                     f"| {met} | {t['note']} |")
+    return lines
 
 
 def write_results(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:

@@ -57,6 +57,7 @@ def run_bench(out_dir: Path, only: tuple[str, ...] = SECTIONS, quick: bool = Fal
               progress: Progress = print) -> dict[str, Any]:
     """The whole benchmark as one JSON-able dict (results files are written by the caller)."""
     start = dt.datetime.now(dt.UTC)
+    load_start = os.getloadavg()[0]
     sections: dict[str, Any] = {}
     for name in only:
         progress(f"section {name}")
@@ -67,4 +68,5 @@ def run_bench(out_dir: Path, only: tuple[str, ...] = SECTIONS, quick: bool = Fal
             sections[name] = run_part(name, quick)
     return {"version": 1, "created_utc": start.isoformat(timespec="seconds"), "quick": quick,
             "machine": machine(), "stonesoup_stamp": stamp,
+            "load_1min": {"start": load_start, "end": os.getloadavg()[0]},
             "wall_s": (dt.datetime.now(dt.UTC) - start).total_seconds(), "sections": sections}
