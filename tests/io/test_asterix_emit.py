@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -286,3 +287,35 @@ def test_replay_real_recording_over_udp(shared_data):
         sock.close()
     assert got == [d for _, d in read_any(pcap)] and result["datagrams"] == 100
     assert 0.1 < result["wall_s"] < 3.0  # 0.45 s of capture at 2x
+
+
+def test_stream_plots_feeds_live_plots(scenario):
+    import asyncio
+
+    from airpicture.io.asterix.config import AsterixConfig
+    from airpicture.io.asterix.listen import stream_plots
+
+    probe = bind_udp("udp://127.0.0.1:0")
+    port = probe.getsockname()[1]
+    probe.close()
+    batches: list[PlotBatch] = []
+
+    async def session() -> dict:
+        stop = asyncio.Event()
+        meta = read_meta(scenario)
+        t0 = time.time()  # live data: time of day near the arrival time
+        dec = AsterixDecoder(AsterixConfig.from_scenario(meta, t0_utc_s=t0))
+        task = asyncio.create_task(stream_plots(f"udp://127.0.0.1:{port}", dec, batches.append,
+                                                stop))
+        await asyncio.sleep(0.1)
+        result = await asyncio.to_thread(emit_scenario, scenario, f"udp://127.0.0.1:{port}",
+                                         0.0, t0)
+        await asyncio.sleep(0.3)
+        stop.set()
+        await task
+        return result
+
+    result = asyncio.run(session())
+    plots = PlotBatch.concat(batches)
+    assert len(plots) == result["cat048_records"] + result["cat021_records"]
+    assert plots.t.min() >= -0.01 and plots.t.max() <= 40.01

@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from airpicture.core.plots import PlotBatch
+from airpicture.io.asterix.decoder import AsterixDecoder
 from airpicture.io.asterix.transport import listen_udp
 
 
@@ -16,7 +18,6 @@ async def run_listener(
 ) -> Counter[str]:
     """Listen on `url` for `seconds` (0: until cancelled); returns the counts."""
     from airpicture.io.asterix.config import AsterixConfig
-    from airpicture.io.asterix.decoder import AsterixDecoder
     from airpicture.io.asterix.dump import dump_records
 
     counts: Counter[str] = Counter()
@@ -37,3 +38,17 @@ async def run_listener(
     await listen_udp(url, on_datagram, stop)
     echo(json.dumps({"counts": dict(sorted(counts.items()))}))
     return counts
+
+
+async def stream_plots(
+    url: str, decoder: AsterixDecoder, on_plots: Callable[[PlotBatch], None], stop: asyncio.Event
+) -> None:
+    """Feed live ASTERIX into a tracker or service: decode each datagram arriving on `url`
+    (receive time = arrival) and hand its plots to on_plots, until `stop` is set."""
+
+    def on_datagram(t: float, data: bytes) -> None:
+        plots = decoder.decode([(t, data)]).plots
+        if len(plots):
+            on_plots(plots)
+
+    await listen_udp(url, on_datagram, stop)
