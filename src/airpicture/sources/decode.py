@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -100,40 +101,47 @@ class ModeSDecoder:
 
     def decode(self, frames: list[Frame]) -> DecodeResult:
         """Decode a batch of frames from any of the receivers, in any order."""
+        mode_s = [f for f in frames if len(f.msg) != 2]
+        if len(mode_s) < len(frames):
+            self.counters["mode_ac"] += len(frames) - len(mode_s)
+        if len(self.receivers) == 1:
+            return self.process(self._rs1090(mode_s, self.receivers[0], 0))
         records: list[dict[str, Any]] = []
         for index, receiver in enumerate(self.receivers):
-            mine = [f for f in frames if f.receiver == index and len(f.msg) in (7, 14)]
+            mine = [f for f in mode_s if f.receiver == index]
             if mine:
                 records += self._rs1090(mine, receiver, index)
-        mode_ac = sum(1 for f in frames if len(f.msg) == 2)
-        if mode_ac:
-            self.counters["mode_ac"] += mode_ac
-        records.sort(key=lambda r: r["timestamp"])
+        records.sort(key=itemgetter("timestamp"))
         return self.process(records)
 
     def _rs1090(self, frames: list[Frame], receiver: Receiver, index: int
                 ) -> list[dict[str, Any]]:
-        frames = sorted(frames, key=lambda f: f.t_s)
+        """One rs1090 batch call for one receiver's frames; records in time order, each with
+        its receiver index, rssi (when known) and MLAT mark."""
+        times = np.array([f.t_s for f in frames], float)
+        if times.size > 1 and (np.diff(times) < 0).any():
+            order = np.argsort(times, kind="stable")
+            frames = [frames[i] for i in order]
+            times = times[order]
+        times = np.where(np.isfinite(times), times, 0.0)
         hexes = [f.msg.hex() for f in frames]
-        times = [f.t_s if f.t_s == f.t_s else 0.0 for f in frames]
         ref = (receiver.lat_deg, receiver.lon_deg)
         known = math.isfinite(ref[0]) and math.isfinite(ref[1])
         out = cast(list[dict[str, Any]], rs1090.decode(
-            hexes, times, reference=ref if known else None))
+            hexes, times.tolist(), reference=ref if known else None))
         self.counters["frames"] += len(frames)
-        j = 0
-        for rec in out:
-            while hexes[j] != rec["frame"]:
-                self._count_rejected(frames[j].msg)
-                j += 1
-            f = frames[j]
+        matched = _align(hexes, out)
+        rejected = np.ones(len(frames), bool)
+        rejected[matched] = False
+        for i in np.flatnonzero(rejected).tolist():
+            self._count_rejected(frames[i].msg)
+        for rec, i in zip(out, matched, strict=True):
+            f = frames[i]
             rec["receiver"] = index
-            rec["rssi"] = f.rssi_dbfs
+            if f.rssi_dbfs == f.rssi_dbfs:
+                rec["rssi"] = f.rssi_dbfs
             if f.mlat_ticks == MLAT_MAGIC_TICKS:
                 rec["mlat"] = True
-            j += 1
-        for f in frames[j:]:
-            self._count_rejected(f.msg)
         return out
 
     def _count_rejected(self, msg: bytes) -> None:
@@ -332,6 +340,27 @@ _DETAIL_KEYS = frozenset({"NACp", "version", "NACv", "bds40", "bds50", "bds60", 
 """Fields of the less frequent messages that only the per-aircraft state keeps."""
 
 
+def _align(hexes: list[str], out: list[dict[str, Any]]) -> list[int]:
+    """Index of the input frame of each rs1090 record (rs1090 drops frames it rejects)."""
+    matched: list[int] = []
+    j, n = 0, len(hexes)
+    for rec in out:
+        while j < n and hexes[j] != rec["frame"]:
+            j += 1
+        if j == n:  # not in input order after all: match by content
+            return _align_by_content(hexes, out)
+        matched.append(j)
+        j += 1
+    return matched
+
+
+def _align_by_content(hexes: list[str], out: list[dict[str, Any]]) -> list[int]:
+    where: dict[str, list[int]] = {}
+    for i in range(len(hexes) - 1, -1, -1):
+        where.setdefault(hexes[i], []).append(i)
+    return [where[rec["frame"]].pop() for rec in out]
+
+
 def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
     """A numeric field of every record, NaN where absent or None."""
     values = [r.get(key) for r in records]
@@ -346,6 +375,15 @@ def _sub(records: list[dict[str, Any]], rows: list[int], key: str, n: int,
         values = [records[i].get(key) for i in rows]
         out[rows] = [fill if v is None else v for v in values]
     return out
+
+
+def _icao(records: list[dict[str, Any]]) -> npt.NDArray[np.int64]:
+    """24-bit addresses from their 6-digit hex strings, in one conversion."""
+    text = "".join(map(itemgetter("icao24"), records))
+    if len(text) != 6 * len(records):
+        return np.array([int(r["icao24"], 16) for r in records], np.int64)
+    raw = np.frombuffer(bytes.fromhex(text), np.uint8).reshape(-1, 3).astype(np.int64)
+    return np.asarray((raw[:, 0] << 16) | (raw[:, 1] << 8) | raw[:, 2], np.int64)
 
 
 def _squawk(value: object) -> int:
@@ -398,8 +436,8 @@ def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
     if vel:
         vrate_baro[vel] = [records[i].get("vrate_src") == "barometric" for i in vel]
     return {
-        "t": _col(records, "timestamp"),
-        "icao": np.array([int(r["icao24"], 16) for r in records], np.int64),
+        "t": np.fromiter(map(itemgetter("timestamp"), records), float, n),
+        "icao": _icao(records),
         "df": np.array([int(r["df"]) for r in records], np.int64),
         "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
         "altitude": _col(records, "altitude"),
