@@ -336,3 +336,20 @@ def test_sbs_positions_become_plots_with_identity() -> None:
     assert res.plots.alt_ft.tolist() == [36000.0] * 3
     assert res.plots.flags.tolist() == [0, 0, int(PlotFlag.SPEED_CHECK_FAILED)]
     assert len(res.tracker_plots) == 2
+
+
+def test_alignment_of_rs1090_records_to_frames() -> None:
+    from airpicture.sources.decode import _align
+
+    hexes = ["aa", "bb", "aa", "cc"]
+    assert _align(hexes, [{"frame": "aa"}, {"frame": "cc"}]) == [0, 3]
+    assert _align(hexes, [{"frame": "cc"}, {"frame": "aa"}, {"frame": "aa"}]) == [3, 0, 2]
+
+
+def test_avr_without_timestamps_decodes_every_frame(shared_data: Path) -> None:
+    from airpicture.sources.framing import AvrParser, BeastParser
+
+    frames = BeastParser().feed((shared_data / "traffic/raw/sample_dump1090.bin").read_bytes())
+    text = "".join(f"*{f.msg.hex()};\n" for f in frames).encode()
+    res = ModeSDecoder([TLS]).decode(AvrParser().feed(text))
+    assert sorted(r["frame"] for r in res.records) == sorted(f.msg.hex() for f in frames)
