@@ -115,7 +115,10 @@ def _tracker_note(entry: dict[str, Any]) -> str:
     if entry.get("slice_s"):
         notes.append(f"p50/p99 per {entry['slice_s']:g} s time slice")
     elif entry.get("tracker") == "stonesoup":
-        notes.append("p50/p99 per 4 s scan")
+        stamp = str((entry.get("config") or {}).get("stamp"))
+        notes.append("p50/p99 per 4 s scan" + {
+            "plot": "; Detections at their plot times", "scan": "; Detections at scan start"
+        }.get(stamp, ""))
     if entry.get("extrapolated"):
         notes.append(f"extrapolated from {entry['scans_done']}/{entry['scans_total']} scans "
                      f"({entry['budget_s']:g} s budget)" + (", lower bound"

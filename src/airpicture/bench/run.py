@@ -37,7 +37,7 @@ def machine() -> dict[str, Any]:
 
 
 def run_tracker_section(out_dir: Path, quick: bool, scenario_dir: Path | None = None,
-                        tracker_spec: str = DEFAULT_TRACKER, stamp: str = "plot",
+                        tracker_spec: str = DEFAULT_TRACKER, stamp: str = "auto",
                         factory: ScenarioFactory = simulate, scorer: Scorer = score,
                         progress: Progress = print) -> dict[str, Any]:
     """Every scenario of the run: both trackers, scores, ratios; then the targets."""
@@ -53,7 +53,7 @@ def run_tracker_section(out_dir: Path, quick: bool, scenario_dir: Path | None = 
 
 def run_bench(out_dir: Path, only: tuple[str, ...] = SECTIONS, quick: bool = False,
               scenario_dir: Path | None = None, tracker_spec: str = DEFAULT_TRACKER,
-              stamp: str = "plot", factory: ScenarioFactory = simulate, scorer: Scorer = score,
+              stamp: str = "auto", factory: ScenarioFactory = simulate, scorer: Scorer = score,
               progress: Progress = print) -> dict[str, Any]:
     """The whole benchmark as one JSON-able dict (results files are written by the caller)."""
     start = dt.datetime.now(dt.UTC)

@@ -165,9 +165,12 @@ def ratios(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, float | None
 
 
 def bench_scenario(sc: BenchScenario, scenario: Path, work: Path, tracker_spec: str = (
-        DEFAULT_TRACKER), scorer: Scorer = score, stamp: str = "plot",
+        DEFAULT_TRACKER), scorer: Scorer = score, stamp: str = "auto",
         tracker_limit_s: float = 600.0) -> dict[str, Any]:
-    """Both trackers on one scenario, scored; a dict of figures for the table and JSON."""
+    """Both trackers on one scenario, scored; a dict of figures for the table and JSON.
+
+    stamp "auto" takes the scenario's Stone Soup Detection time ("plot" or "scan").
+    """
     work.mkdir(parents=True, exist_ok=True)
     facts = scenario_facts(scenario)
     ours = run_airpicture(scenario, work, facts, tracker_spec, tracker_limit_s)
@@ -176,7 +179,8 @@ def bench_scenario(sc: BenchScenario, scenario: Path, work: Path, tracker_spec: 
     peer: dict[str, Any] = {"tracker": "stonesoup", "status": "skipped",
                             "note": sc.why_no_stonesoup}
     if sc.stonesoup_budget_s is not None:
-        peer = run_stonesoup(scenario, work, facts, sc.stonesoup_budget_s, stamp)
+        peer = run_stonesoup(scenario, work, facts, sc.stonesoup_budget_s,
+                             sc.stonesoup_stamp if stamp == "auto" else stamp)
     if peer["status"] == "ok":
         window_s = float(peer["t_covered_s"])
         if window_s <= SCORE_T_MIN_S:
