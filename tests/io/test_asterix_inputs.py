@@ -309,3 +309,40 @@ def test_edition_per_source_from_json_is_used(shared_data):
     obj["adsb"][0]["editions"] = {"21": "7.7"}
     with pytest.raises(UserError, match=r"7\.7"):
         AsterixConfig.from_dict(obj)
+
+
+def _same21(a: cat021.Cat021Reports, b: cat021.Cat021Reports) -> None:
+    from dataclasses import fields
+
+    for f in fields(cat021.Cat021Reports):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if x.dtype == object:
+            assert list(x) == list(y), f.name
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+
+
+def test_cat021_fast_path_on_real_reports(shared_data):
+    blocks = blocks_of(shared_data / "croatiacontrol-asterix/cat21_re.ast")
+    c1: Counter[str] = Counter()
+    c2: Counter[str] = Counter()
+    _same21(cat021.decode_fast(blocks, c1), cat021.decode(blocks, "2.6", c2))
+    assert c1 == c2
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), edition=st.sampled_from(sorted(cat021.FAST_EDITIONS)))
+def test_cat021_fast_path_equals_libasterix_on_random_records(data, edition):
+    from airpicture.io.asterix.layout import spec_class
+    from tests.io.asterix_util import block_bytes, record_strategy
+
+    spec = spec_class(21, edition)
+    recs = data.draw(st.lists(record_strategy(spec), min_size=1, max_size=3))
+    raw = bytearray(block_bytes(spec, recs))
+    if data.draw(st.booleans()):  # and mutated: rejected alike, or read alike
+        raw[data.draw(st.integers(3, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    blocks = split_blocks(bytes(raw), Counter())
+    c1: Counter[str] = Counter()
+    c2: Counter[str] = Counter()
+    _same21(cat021.decode_fast(blocks, c1, edition), cat021.decode(blocks, edition, c2))
+    assert c1 == c2

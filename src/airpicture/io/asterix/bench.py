@@ -16,7 +16,7 @@ import numpy as np
 
 from airpicture.core.geo import LocalFrame
 from airpicture.core.tracks import TrackTable
-from airpicture.io.asterix import cat048, encode
+from airpicture.io.asterix import cat021, cat048, encode
 from airpicture.io.asterix.blocks import Block, split_blocks
 from airpicture.io.asterix.cat062 import Cat062Encoder
 from airpicture.io.asterix.config import AsterixConfig, RadarSite
@@ -82,6 +82,19 @@ def run_bench(quick: bool = False) -> list[dict[str, Any]]:
     synth = [b for d in synthetic_datagrams(n) for b in split_blocks(d, counts)]
     rows.append(_decode_rows("cat048 decode, synthetic Mode S", synth, synth[:40], reps,
                              f"{n} plots, 10 items each; peer on 2000"))
+    rng21 = np.random.default_rng(3)
+    recs21 = encode.cat021_records(
+        "2.6", 0, 2, np.sort(rng21.uniform(0, 3600, n)), rng21.uniform(40, 50, n),
+        rng21.uniform(0, 10, n), rng21.integers(1, 1 << 24, n), rng21.uniform(0, 400, n),
+        np.array([f"CS{k % 999:03d}" for k in range(n)], dtype=object),
+        rng21.integers(0, 12, n), rng21.integers(0, 12, n), rng21.integers(0, 4, n))
+    b21 = [b for i in range(0, n, 50)
+           for b in split_blocks(encode.block(21, recs21[i:i + 50]), counts)]
+    fast21 = _rate(lambda: cat021.decode_fast(b21, Counter()), n, reps)
+    peer21 = _rate(lambda: cat021.decode(b21[:40], "2.6", Counter()), 2000, 1)
+    rows.append({"name": "cat021 decode, synthetic ADS-B", "value": round(fast21),
+                 "unit": "records/s", "peer": "libasterix", "peer_value": round(peer21),
+                 "ratio": round(fast21 / peer21, 2), "notes": f"{n} reports; peer on 2000"})
     cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
     cfg.radars[(0, 1)] = RadarSite(0, 1, 45.0, 16.0, 200.0, 1, 1)
     datagrams = [(None, d) for d in synthetic_datagrams(n)]

@@ -100,7 +100,8 @@ class AsterixDecoder:
                 parts48.append(rep)
                 plots.append(self._radar_plots(rep, refs[rep.block], counts))
             elif cat == 21:
-                rep21 = cat021.decode(pend.blocks, edition, counts)
+                rep21 = (cat021.decode_fast(pend.blocks, counts, edition) if self.fast
+                         else cat021.decode(pend.blocks, edition, counts))
                 parts21.append(rep21)
                 plots.append(self._adsb_plots(rep21, refs[rep21.block], counts))
             else:
