@@ -49,6 +49,14 @@ def group_rank(plots: PlotBatch) -> IntArray:
     return rank
 
 
+def is_member(values: npt.NDArray[Any], sorted_set: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """values in sorted_set, by binary search (np.isin sorts both sides every call)."""
+    if sorted_set.size == 0:
+        return np.zeros(values.shape, bool)
+    idx = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return np.asarray(sorted_set[idx] == values)
+
+
 class SliceEngine:
     """Holds the tracks and runs the tracking steps on one slice of plots at a time."""
 
@@ -139,7 +147,8 @@ class SliceEngine:
             p_icao, t_icao = plots.icao24[pairs.plot], st.icao24[pairs.track]
             # Identity: a plot never joins a track of another identity, nor an anonymous
             # track while a track of its own identity exists.
-            has_own = np.isin(p_icao, st.icao24[st.icao24 != 0]) & (p_icao != 0)
+            known = np.sort(st.icao24[st.icao24 != 0])
+            has_own = is_member(p_icao, known) & (p_icao != 0)
             allowed = (p_icao == 0) | (t_icao == p_icao) | ((t_icao == 0) & ~has_own)
             cost = pairs.d2 + pairs.log_det - cfg.identity_bonus * (
                 (p_icao == t_icao) & (p_icao != 0))
@@ -161,10 +170,10 @@ class SliceEngine:
         st = self.state
         if len(free) == 0 or len(st) == 0:
             return
-        bad = (free.icao24 != 0) & np.isin(free.icao24, st.icao24)
+        bad = (free.icao24 != 0) & is_member(free.icao24, np.sort(st.icao24))
         if bad.any():
             free.flags[bad] |= np.uint16(PlotFlag.IDENTITY_MISMATCH)
-            hit = np.isin(st.icao24, free.icao24[bad])
+            hit = is_member(st.icao24, np.sort(free.icao24[bad]))
             st.flags[hit] |= np.uint16(PlotFlag.IDENTITY_MISMATCH)
             self.counts["identity_mismatch"] += int(bad.sum())
 

@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
 from airpicture.tracker.imm import inv2
-from airpicture.tracker.models import FloatArray
+from airpicture.tracker.models import FloatArray, turn_extrapolate
 
 IntArray = npt.NDArray[np.int64]
 
@@ -49,20 +49,6 @@ class Gate(Protocol):
         the tight gate: no manoeuvre allowance, lower gate probability.  A plot whose icao24
         equals the track's passes a wider identity gate."""
         ...
-
-
-def _turn_extrapolate(x: FloatArray, dt: FloatArray) -> FloatArray:
-    """Positions after dt along a coordinated turn at the state's turn rate (x[:, 4] if any)."""
-    if x.shape[1] < 5:
-        return x[:, :2] + x[:, 2:4] * dt[:, None]
-    w = x[:, 4]
-    wt = w * dt
-    small = np.abs(wt) < 1e-4
-    w_safe = np.where(small, 1.0, w)
-    a = np.where(small, dt, np.sin(wt) / w_safe)
-    b = np.where(small, w * dt**2 / 2.0, (1.0 - np.cos(wt)) / w_safe)
-    return np.column_stack([x[:, 0] + a * x[:, 2] - b * x[:, 3],
-                            x[:, 1] + b * x[:, 2] + a * x[:, 3]])
 
 
 @lru_cache(maxsize=16)
@@ -157,7 +143,7 @@ class KDTreeChiSquareGate:
             return empty
         # Chi-square gate: each pair extrapolated from the track's time to the plot's own time.
         dt = t_plot[pj] - t_track[ti]
-        pos = _turn_extrapolate(x4[ti], dt)
+        pos = turn_extrapolate(x4[ti], dt)[:, :2]
         S = _extrapolated_pos_cov(P4[ti], dt, q_trk[ti]) + R[pj]
         S_inv, det = inv2(S)
         nu = z[pj] - pos

@@ -95,7 +95,7 @@ class IMMPredictor:
         for m, model in enumerate(self.models):
             xm, F, Q = model.predict(x0[:, m], dt)
             xp[:, m] = xm
-            Pp[:, m] = F @ P0[:, m] @ np.swapaxes(F, 1, 2) + Q
+            Pp[:, m] = model.propagate(P0[:, m], F, Q, dt)
         return xp, Pp, c
 
     def predict_combined(self, xs: FloatArray, Ps: FloatArray, mu: FloatArray, dt: FloatArray

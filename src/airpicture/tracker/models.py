@@ -26,6 +26,16 @@ class MotionModel(Protocol):
         """Predicted states, Jacobians F and process noise Q for each row."""
         ...
 
+    def propagate(self, P: FloatArray, F: FloatArray, Q: FloatArray, dt: FloatArray
+                  ) -> FloatArray:
+        """F P F^T + Q for each row."""
+        ...
+
+
+def _dense_propagate(P: FloatArray, F: FloatArray, Q: FloatArray) -> FloatArray:
+    out: FloatArray = F @ P @ np.swapaxes(F, 1, 2) + Q
+    return out
+
 
 def _white_accel_noise(dt: FloatArray, q: float) -> FloatArray:
     """Q of the continuous white-noise acceleration model on (x, y, vx, vy) per axis."""
@@ -62,6 +72,20 @@ class ConstantVelocity:
         Q[:, 4, 4] = self.q_turn_floor * np.abs(dt)
         return xp, F, Q
 
+    def propagate(self, P: FloatArray, F: FloatArray, Q: FloatArray, dt: FloatArray
+                  ) -> FloatArray:
+        """F P F^T + Q from F's structure (position += dt * velocity, turn rate reset):
+        row and column operations instead of two batched 5x5 products."""
+        d = dt[:, None]
+        A = P.copy()
+        A[:, 0:2, :] += d[:, :, None] * P[:, 2:4, :]
+        B = A.copy()
+        B[:, :, 0:2] += d[:, None, :] * A[:, :, 2:4]
+        B[:, 4, :] = 0.0
+        B[:, :, 4] = 0.0
+        B += Q
+        return B
+
 
 @dataclass(frozen=True)
 class CoordinatedTurn:
@@ -97,3 +121,24 @@ class CoordinatedTurn:
         Q = _white_accel_noise(dt, self.q)
         Q[:, 4, 4] = self.q_turn * np.abs(dt)
         return xp, F, Q
+
+    def propagate(self, P: FloatArray, F: FloatArray, Q: FloatArray, dt: FloatArray
+                  ) -> FloatArray:
+        return _dense_propagate(P, F, Q)
+
+
+def turn_extrapolate(x: FloatArray, dt: FloatArray) -> FloatArray:
+    """[x, y, vx, vy] after dt along a coordinated turn at each state's turn rate x[:, 4]
+    (a straight line for 4-element states): the cheap mean prediction of a mixture state."""
+    if x.shape[1] < 5:
+        return np.column_stack([x[:, :2] + x[:, 2:4] * dt[:, None], x[:, 2:4]])
+    w = x[:, 4]
+    wt = w * dt
+    small = np.abs(wt) < 1e-4
+    w_safe = np.where(small, 1.0, w)
+    s, c = np.sin(wt), np.cos(wt)
+    a = np.where(small, dt, s / w_safe)
+    b = np.where(small, w * dt**2 / 2.0, (1.0 - c) / w_safe)
+    vx, vy = x[:, 2], x[:, 3]
+    return np.column_stack([x[:, 0] + a * vx - b * vy, x[:, 1] + b * vx + a * vy,
+                            c * vx - s * vy, s * vx + c * vy])

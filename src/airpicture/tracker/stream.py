@@ -22,6 +22,7 @@ from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.engine import SliceEngine
 from airpicture.tracker.initiate import plot_cov
 from airpicture.tracker.lifecycle import sigma_pos_m
+from airpicture.tracker.models import turn_extrapolate
 
 SNAPSHOT_VERSION = 1
 
@@ -125,17 +126,16 @@ class InProcessTracker:
         st = eng.state
         n = len(st)
         if t_s is None:
-            from airpicture.tracker.imm import combine
-
-            x, P = combine(st.xs, st.Ps, st.mu)
+            x = st.xc[:, :4]
             t = st.t.copy()
             t_ref = float(st.t.max()) if n else 0.0
         else:
-            x, P = eng.predictor.predict_combined(st.xs, st.Ps, st.mu, t_s - st.t)
+            # Mean along each track's turn rate; sigma by straight-line extrapolation.
+            x = turn_extrapolate(st.xc, t_s - st.t)
             t = np.full(n, float(t_s))
             t_ref = float(t_s)
         status = eng.status_at(t_ref)
-        sigma = np.sqrt(0.5 * (P[:, 0, 0] + P[:, 1, 1])) if n else np.empty(0)
+        sigma = sigma_pos_m(st, t_s, self.config.q_cv)
         alt = st.alt_ft.copy()
         if t_s is not None and n:
             have = np.isfinite(st.alt_t)
