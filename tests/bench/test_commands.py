@@ -44,6 +44,8 @@ def test_quick_run_writes_expected_keys(quick_run: tuple[Path, dict[str, Any], s
             assert 10.0 < sc[who]["peak_rss_mb"] < 4096.0
             assert sc[who]["plots_per_s"] > 0 and sc[who]["p99_ms"] >= sc[who]["p50_ms"]
         assert set(sc["ratio"]) == RATIO_KEYS
+    crossing = section["scenarios"][0]["airpicture"]["score"]
+    assert crossing["turning_targets"] >= 0 and "id_changes_turning" in crossing
     stamps = [sc["stonesoup"]["config"]["stamp"] for sc in section["scenarios"]]
     assert stamps == ["plot", "scan"]  # accuracy scenario: plot times; speed one: scan times
     assert {t["target"] for t in section["targets"]} >= {"plots/s vs Stone Soup",

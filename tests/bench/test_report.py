@@ -14,10 +14,12 @@ from airpicture.bench.report import markdown, rich_table, targets, write_results
 from airpicture.bench.tracking import ratio, ratios
 
 
-def _entry(plots_s: float, gospa: float, rms: float, **kw: Any) -> dict[str, Any]:
+def _entry(plots_s: float, gospa: float, rms: float, turn_ids: int = 0,
+           **kw: Any) -> dict[str, Any]:
     return {"status": "ok", "plots_per_s": plots_s, "realtime_ratio": plots_s / 10,
             "p50_ms": 1000 / plots_s, "p99_ms": 3000 / plots_s, "peak_rss_mb": 200.0,
-            "score": {"gospa_m": gospa, "rms_pos_m": rms, "id_changes": 0}, **kw}
+            "score": {"gospa_m": gospa, "rms_pos_m": rms, "id_changes": 3,
+                      "turning_targets": 20, "id_changes_turning": turn_ids}, **kw}
 
 
 def _scenario(name: str, ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +82,18 @@ def test_targets_from_the_figures() -> None:
     gospa = by_name["GOSPA below Stone Soup's (m)"]
     assert gospa["scenario"] == "crossing-100" and gospa["met"] is True
     assert by_name["position RMS (m)"]["met"] is True
+    turns = by_name["identity changes on turning targets"]
+    assert turns["met"] is True and turns["value"] == 0 and "20 turning" in turns["note"]
 
 
 def test_missed_target_says_no() -> None:
-    scenarios = [_scenario("crossing-100", _entry(100, 4000, 260), _entry(90, 3000, 250))]
+    scenarios = [_scenario("crossing-100", _entry(100, 4000, 260, turn_ids=2),
+                           _entry(90, 3000, 250))]
     by_name = {t["target"]: t for t in targets(scenarios)}
     assert by_name["plots/s vs Stone Soup"]["met"] is False
     assert by_name["GOSPA below Stone Soup's (m)"]["met"] is False
     assert by_name["position RMS (m)"]["met"] is False
+    assert by_name["identity changes on turning targets"]["met"] is False
 
 
 def test_written_results(tmp_path: Path) -> None:
@@ -102,3 +108,20 @@ def test_written_results(tmp_path: Path) -> None:
     assert "decode DF17" in text and "not available: no module" in text
     assert markdown(result) == text
     assert rich_table(result).row_count == 3 * 3 + 2
+
+
+def test_turning_targets_found_from_truth() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from airpicture.bench.tracking import turning_targets
+
+    t = np.arange(0.0, 60.0)
+    heading = np.where(t < 20, 0.0, np.radians(3.0) * np.minimum(t - 20, 30))  # 3 deg/s, 30 s
+    truth = pa.table({
+        "t": np.concatenate([t, t, t]), "target_id": np.repeat([5, 6, 7], t.size),
+        "vx": np.concatenate([np.full(t.size, 200.0), 200 * np.sin(heading),
+                              np.full(t.size, -150.0)]),
+        "vy": np.concatenate([np.zeros(t.size), 200 * np.cos(heading), np.full(t.size, 1.0)]),
+    })
+    assert turning_targets(truth).tolist() == [6]
