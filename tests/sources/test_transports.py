@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airpicture.core.errors import UserError
 from airpicture.sources.framing import BeastParser, Frame
 from airpicture.sources.transports import (
+    FORMATS,
     FeedStatus,
     SourceSpec,
     parse_source,
     read_file,
+    read_jsonl_frames,
     run_feed,
     run_tcp_client,
     run_tcp_server,
@@ -223,3 +228,40 @@ def test_silent_connection_is_a_dead_feed() -> None:
 
     status = asyncio.run(main())
     assert status.reconnects >= 1 and "no data" in status.last_error
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines=st.lists(st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda t, h: json.dumps({"timestamp": t, "frame": h}),
+              st.one_of(st.floats(allow_nan=True), st.text(max_size=5)),
+              st.text("0123456789abcdefxyz", max_size=30))), max_size=30))
+def test_jsonl_reader_never_raises_and_counts(lines: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f.jsonl"
+        path.write_text("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+        frames, bad = read_jsonl_frames(path)
+    nonblank = sum(1 for line in lines if line.replace("\n", " ").encode().strip())
+    assert len(frames) + sum(bad.values()) == nonblank
+    assert all(len(f.msg) in (2, 7, 14) and f.t_s == f.t_s for f in frames)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(max_size=40))
+def test_receiver_and_source_arguments_are_checked(text: str) -> None:
+    from airpicture.sources.ingest import parse_receiver
+
+    try:
+        rx = parse_receiver(text, 0)
+    except UserError:
+        pass
+    else:
+        assert -90 <= rx.lat_deg <= 90 and -180 <= rx.lon_deg <= 180
+    try:
+        spec = parse_source("tcp://" + text)
+    except UserError:
+        pass
+    else:
+        assert spec.kind == "tcp" and 0 <= spec.port <= 65535 and spec.fmt in FORMATS

@@ -99,11 +99,11 @@ def parse_source(text: str, fmt: str | None = None, receiver: int = 0) -> Source
     if fmt is not None and fmt not in FORMATS:
         raise UserError(text, f"unknown format {fmt!r}, expected one of {FORMATS}")
     if text.startswith(("tcp://", "tcp-listen://")):
-        url = urlparse(text)
         try:
+            url = urlparse(text)
             port = url.port
         except ValueError:
-            port = None
+            raise UserError(text, "not a valid tcp://HOST:PORT address") from None
         if port is None:
             raise UserError(text, "a TCP source needs a port, e.g. tcp://host:30005")
         chosen = fmt or DEFAULT_PORT_FORMAT.get(port, "beast")
