@@ -217,3 +217,23 @@ def test_non_finite_tracks_are_left_out_and_unknown_ages_omitted():
     back = cat062.decode(split_blocks(enc.block(t), Counter()), Counter())
     assert [b.track_number for b in back] == [t.track_id[0], t.track_id[2], t.track_id[3]]
     assert enc.skipped_nonfinite == 1 and np.isnan(back[1].age_trk_s)
+
+
+def test_ended_tracks_get_track_service_end_once(tmp_path: Path):
+    t = make_tracks(3)
+    t.track_id = np.array([1, 2, 3])
+    out = Cat062Output(encoder(), [FileSink(tmp_path / "o.ast")])
+    out.publish(t)
+    out.publish(t.take(np.array([1, 2])))
+    out.publish(t.take(np.array([1, 2])))
+    out.publish(t)
+    out.close()
+    blocks = split_blocks((tmp_path / "o.ast").read_bytes(), Counter())
+    cycles = [cat062.decode([b], Counter()) for b in blocks]
+    assert [[(x.track_number, x.tsb, x.tse) for x in c] for c in cycles] == [
+        [(1, 1, 0), (2, 1, 0), (3, 1, 0)],
+        [(2, 0, 0), (3, 0, 0), (1, 0, 1)],
+        [(2, 0, 0), (3, 0, 0)],
+        [(1, 1, 0), (2, 0, 0), (3, 0, 0)],
+    ]
+    assert out.tracks_ended == 1 and out.blocks_sent == 4

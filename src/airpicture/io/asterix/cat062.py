@@ -65,21 +65,11 @@ class Cat062Encoder:
 
     def blocks(self, tracks: TrackTable, max_bytes: int = 65535) -> list[bytes]:
         """As few data blocks as hold every track's record within max_bytes each."""
-        out: list[bytes] = []
-        cur: list[bytes] = []
-        size = 3
-        for rec in self.record_bytes(tracks):
-            if size + len(rec) > max_bytes and cur:
-                out.append(_block(cur))
-                cur, size = [], 3
-            cur.append(rec)
-            size += len(rec)
-        if cur:
-            out.append(_block(cur))
-        return out
+        return pack_blocks(self.record_bytes(tracks), max_bytes)
 
-    def record_bytes(self, tracks: TrackTable) -> list[bytes]:
-        """Each track's record (FSPEC and items)."""
+    def record_bytes(self, tracks: TrackTable, ending: bool = False) -> list[bytes]:
+        """Each track's record (FSPEC and items); `ending`: the tracks' last records, with
+        I062/080 TSE (track service end) set."""
         finite = (np.isfinite(tracks.x) & np.isfinite(tracks.y) & np.isfinite(tracks.vx)
                   & np.isfinite(tracks.vy) & np.isfinite(tracks.t))
         if not finite.all():
@@ -89,7 +79,7 @@ class Cat062Encoder:
             return []
         cls = spec_class(62, self.edition)
         frns = {name: i for i, name in enumerate(record_layout(62, self.edition).names) if name}
-        return [self._record_bytes(cls, frns, r) for r in self.records(tracks)]
+        return [self._record_bytes(cls, frns, r) for r in self.records(tracks, ending)]
 
     def _record_bytes(self, cls: Any, frns: dict[str, int], rec: dict[str, Any]) -> bytes:
         """FSPEC and items in UAP order; each item's bytes come from libasterix (building the
@@ -111,7 +101,7 @@ class Cat062Encoder:
             parts.append(raw)
         return fspec_bytes([frns[n] for n in order]) + b"".join(parts)
 
-    def records(self, tracks: TrackTable) -> list[dict[str, Any]]:
+    def records(self, tracks: TrackTable, ending: bool = False) -> list[dict[str, Any]]:
         """The records' items as libasterix creation arguments (one dict per track)."""
         lat, lon = ground_to_geodetic(self.frame, tracks.x, tracks.y)
         ages = self._kind_ages(tracks)
@@ -120,7 +110,7 @@ class Cat062Encoder:
         out = []
         for i in range(len(tracks)):
             out.append(self._record(tracks, i, float(lat[i]), float(lon[i]), ages,
-                                    float(trk_age[i]), int(n_sensors[i])))
+                                    float(trk_age[i]), int(n_sensors[i]), ending))
         return out
 
     def _kind_ages(self, tracks: TrackTable) -> dict[str, npt.NDArray[np.float64]]:
@@ -142,6 +132,7 @@ class Cat062Encoder:
     def _record(
         self, tr: TrackTable, i: int, lat: float, lon: float,
         ages: dict[str, npt.NDArray[np.float64]], trk_age_s: float, n_sensors: int,
+        ending: bool = False,
     ) -> dict[str, Any]:
         tid = int(tr.track_id[i])
         tod = float((self.t0_utc_s + tr.t[i]) % 86400.0)
@@ -149,10 +140,14 @@ class Cat062Encoder:
         status = int(tr.status[i])
         stale = {k: int(not (np.isfinite(a[i]) and a[i] <= self.stale_s))
                  for k, a in ages.items()}
-        first_time = tid not in self._seen
-        self._seen.add(tid)
+        first_time = tid not in self._seen and not ending
+        if ending:
+            self._seen.discard(tid)
+        else:
+            self._seen.add(tid)
         ext1 = (int(n_sensors <= 1) << 6) | int(status == TrackStatus.TENTATIVE)
-        ext2 = (int(first_time) << 4) | (int(bool(flags & AFF_FLAGS)) << 2)
+        ext2 = ((int(ending) << 5) | (int(first_time) << 4)
+                | (int(bool(flags & AFF_FLAGS)) << 2))
         ext4 = ((int(status == TrackStatus.COASTING) << 6) | (stale.get("PSR", 1) << 5)
                 | (stale.get("SSR", 1) << 4) | (stale.get("MDS", 1) << 3)
                 | (stale.get("ES", 1) << 2))
@@ -232,6 +227,22 @@ def _q(value: float, lsb: float) -> float:
     return round(value / lsb) * lsb
 
 
+def pack_blocks(records: list[bytes], max_bytes: int = 65535) -> list[bytes]:
+    """CAT062 records into as few data blocks as hold them within max_bytes each."""
+    out: list[bytes] = []
+    cur: list[bytes] = []
+    size = 3
+    for rec in records:
+        if size + len(rec) > max_bytes and cur:
+            out.append(_block(cur))
+            cur, size = [], 3
+        cur.append(rec)
+        size += len(rec)
+    if cur:
+        out.append(_block(cur))
+    return out
+
+
 def _block(records: list[bytes]) -> bytes:
     body = b"".join(records)
     return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
@@ -288,6 +299,7 @@ class Cat062Track:
     aff: int
     pft: int
     tsb: int
+    tse: int
     sigma_x_m: float
     age_trk_s: float
 
@@ -345,6 +357,7 @@ def _track(rec: Any) -> Cat062Track:
         callsign=ident.variation.content.as_string().rstrip() if ident is not None else "",
         cnf=_bit(i080, "CNF"), mon=_bit(i080, "MON"), cst=_bit(i080, "CST"),
         aff=_bit(i080, "AFF"), pft=_bit(i080, "PFT"), tsb=_bit(i080, "TSB"),
+        tse=_bit(i080, "TSE"),
         sigma_x_m=quantity(sub(sub(g("500"), "APC"), "X"), "m"),
         age_trk_s=quantity(sub(g("290"), "TRK"), "s"),
     )

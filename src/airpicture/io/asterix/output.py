@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from airpicture.core.tracks import TrackTable
-from airpicture.io.asterix.cat062 import Cat062Encoder
+from airpicture.io.asterix.cat062 import Cat062Encoder, pack_blocks
 from airpicture.io.asterix.transport import UdpSender
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 
@@ -58,9 +60,15 @@ def open_sink(target: str) -> Sink:
     return UdpSink(target) if target.startswith("udp://") else FileSink(target)
 
 
-def split_tracks(encoder: Cat062Encoder, tracks: TrackTable) -> list[bytes]:
-    """Blocks for one cycle: one when it fits in MAX_BLOCK_BYTES, else the fewest that do."""
-    return encoder.blocks(tracks, MAX_BLOCK_BYTES)
+def split_tracks(
+    encoder: Cat062Encoder, tracks: TrackTable, ended: TrackTable | None = None
+) -> list[bytes]:
+    """Blocks for one cycle: one when it fits in MAX_BLOCK_BYTES, else the fewest that do.
+    `ended` tracks get their last record again, with TSE (track service end) set."""
+    records = encoder.record_bytes(tracks)
+    if ended is not None and len(ended):
+        records += encoder.record_bytes(ended, ending=True)
+    return pack_blocks(records, MAX_BLOCK_BYTES)
 
 
 @dataclass
@@ -73,11 +81,22 @@ class Cat062Output:
     consumer: Consumer = LOCAL
     blocks_sent: int = 0
     tracks_sent: int = 0
+    tracks_ended: int = 0
+    _last: TrackTable | None = None
 
     def publish(self, tracks: TrackTable) -> int:
-        """Release, encode and send one update cycle; returns the number of tracks sent."""
+        """Release, encode and send one update cycle; returns the number of tracks sent.
+
+        A track this consumer saw last cycle and does not see now (dropped by the tracker or
+        no longer released to it) is sent once more with TSE set, so its display ends.
+        """
         released = self.egress.tracks(tracks, self.consumer)
-        blocks = split_tracks(self.encoder, released)
+        ended = None
+        if self._last is not None:
+            ended = self._last.take(~np.isin(self._last.track_id, released.track_id))
+            self.tracks_ended += len(ended)
+        self._last = released
+        blocks = split_tracks(self.encoder, released, ended)
         for block in blocks:
             for sink in self.sinks:
                 sink.write(block)
