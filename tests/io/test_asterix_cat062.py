@@ -237,3 +237,12 @@ def test_ended_tracks_get_track_service_end_once(tmp_path: Path):
         [(1, 1, 0), (2, 0, 0), (3, 0, 0)],
     ]
     assert out.tracks_ended == 1 and out.blocks_sent == 4
+
+
+def test_small_blocks_for_real_networks(tmp_path: Path):
+    out = Cat062Output(encoder(), [FileSink(tmp_path / "o.ast")], max_block_bytes=1400)
+    out.publish(make_tracks(100))
+    out.close()
+    blocks = split_blocks((tmp_path / "o.ast").read_bytes(), Counter())
+    assert len(blocks) == out.blocks_sent > 1 and all(len(b.raw) <= 1400 for b in blocks)
+    assert sum(len(cat062.decode([b], Counter())) for b in blocks) == 100

@@ -61,14 +61,15 @@ def open_sink(target: str) -> Sink:
 
 
 def split_tracks(
-    encoder: Cat062Encoder, tracks: TrackTable, ended: TrackTable | None = None
+    encoder: Cat062Encoder, tracks: TrackTable, ended: TrackTable | None = None,
+    max_block_bytes: int = MAX_BLOCK_BYTES,
 ) -> list[bytes]:
     """Blocks for one cycle: one when it fits in MAX_BLOCK_BYTES, else the fewest that do.
     `ended` tracks get their last record again, with TSE (track service end) set."""
     records = encoder.record_bytes(tracks)
     if ended is not None and len(ended):
         records += encoder.record_bytes(ended, ending=True)
-    return pack_blocks(records, MAX_BLOCK_BYTES)
+    return pack_blocks(records, max_block_bytes)
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Cat062Output:
     blocks_sent: int = 0
     tracks_sent: int = 0
     tracks_ended: int = 0
+    max_block_bytes: int = MAX_BLOCK_BYTES
+    """Smaller (e.g. 1400) keeps each datagram inside one Ethernet frame on real networks."""
     _last: TrackTable | None = None
 
     def publish(self, tracks: TrackTable) -> int:
@@ -96,7 +99,7 @@ class Cat062Output:
             ended = self._last.take(~np.isin(self._last.track_id, released.track_id))
             self.tracks_ended += len(ended)
         self._last = released
-        blocks = split_tracks(self.encoder, released, ended)
+        blocks = split_tracks(self.encoder, released, ended, self.max_block_bytes)
         for block in blocks:
             for sink in self.sinks:
                 sink.write(block)
