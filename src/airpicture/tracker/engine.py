@@ -64,7 +64,9 @@ class SliceEngine:
         self.cfg = cfg
         self.sensor_ids = np.asarray(sensor_ids, np.int64)
         self._col_order = np.argsort(self.sensor_ids)
-        self.periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
+        # A sensor without a sane period (0, negative, NaN) is taken as updating every 4 s.
+        periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
+        self.periods = np.where(np.isfinite(periods) & (periods > 0.01), periods, 4.0)
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
         models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
         if cfg.imm:

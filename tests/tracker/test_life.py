@@ -1,0 +1,84 @@
+"""Track life (coasting, deletion), the vertical filter and initiation limits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackStatus
+from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.initiate import TwoPointInitiator
+from airpicture.tracker.stream import InProcessTracker
+from airpicture.tracker.vertical import update_alt
+from tests.tracker.gen import adsb, adsb_plots, psr, radar_plots, trajectories
+
+
+def test_vertical_filter_follows_a_constant_climb() -> None:
+    rng = np.random.default_rng(0)
+    n, steps = 100, 30
+    rate_fps = rng.uniform(-40, 40, n)
+    alt0 = rng.uniform(5000, 30000, n)
+    alt = np.full(n, np.nan)
+    rate = np.zeros(n)
+    alt_t = np.full(n, np.nan)
+    P = np.zeros((n, 3))
+    for k in range(steps):
+        t = np.full(n, 4.0 * k)
+        z = alt0 + rate_fps * t + rng.normal(0, 25, n)
+        alt, rate, alt_t, P = update_alt(alt, rate, alt_t, P, z, t, 50.0, 1.0)
+    assert np.sqrt(np.mean((rate - rate_fps) ** 2)) < 3.0
+    assert np.sqrt(np.mean((alt - (alt0 + rate_fps * 4.0 * (steps - 1))) ** 2)) < 30.0
+    # A row without a measured altitude is left alone.
+    z = np.full(n, np.nan)
+    a2, r2, t2, _ = update_alt(alt, rate, alt_t, P, z, t + 4, 50.0, 1.0)
+    assert np.array_equal(a2, alt) and np.array_equal(t2, alt_t) and np.array_equal(r2, rate)
+
+
+def test_track_coasts_then_is_deleted_when_its_aircraft_falls_silent() -> None:
+    rng = np.random.default_rng(1)
+    t, states = trajectories(1, 60.0, rng, area_m=20e3)
+    plots, _ = adsb_plots(t, states, rng, np.array([7], np.int64))
+    last = float(plots.t.max())
+    trk = InProcessTracker([adsb()], TrackerConfig(late_window_s=0.0))
+    trk.ingest(plots)
+    trk.advance_to(last + 1.0)
+    assert trk.picture(last + 0.5).status[0] == TrackStatus.CONFIRMED
+    assert trk.picture(last + 3.0).status[0] == TrackStatus.COASTING
+    # Deletion happens when a slice is processed: feed a far-away plot of another sensor.
+    other = PlotBatch.create(t=[last + 8.0], sensor_id=2, x=[1e6], y=[1e6], var_x=100.0,
+                             var_y=100.0, cov_xy=0.0, icao24=[99])
+    trk.ingest(other)
+    trk.advance_to(last + 10.0)
+    assert 7 not in trk.picture().icao24.tolist()
+    assert trk.stats()["tracks_deleted"] == 1
+
+
+def test_primary_track_outlives_three_missed_scans() -> None:
+    """Three scans in a row without a plot (12 s on a 4 s radar) must not end the track."""
+    rng = np.random.default_rng(2)
+    t, states = trajectories(5, 200.0, rng, area_m=60e3)
+    plots, truth_id = radar_plots(t, states, rng, pd=1.0)
+    gap = (truth_id == 0) & (plots.t > 100.0) & (plots.t < 112.0)
+    assert gap.sum() == 3
+    trk = InProcessTracker([psr()])
+    trk.ingest(plots.take(~gap))
+    trk.flush()
+    assert trk.stats()["tracks_confirmed"] == 5
+    assert trk.stats()["tracks_deleted"] == 0
+
+
+def test_two_point_initiation_respects_speed_and_identity() -> None:
+    ini = TwoPointInitiator(v_max_mps=300.0, v_min_mps=0.0, min_dt_s=0.5, max_dt_s=10.0)
+    first = PlotBatch.create(t=[0.0, 0.0, 0.0], sensor_id=1, x=[0.0, 50e3, 100e3],
+                             y=[0.0, 0.0, 0.0], var_x=100.0, var_y=100.0, cov_xy=0.0,
+                             icao24=[0, 0, 5])
+    later, earlier = ini.initiate(first)
+    assert len(later) == 0 and len(ini.pending) == 3
+    second = PlotBatch.create(t=[4.0, 4.0, 4.0], sensor_id=1,
+                              x=[800.0, 50e3 + 2000.0, 100e3 + 800.0], y=[0.0, 0.0, 0.0],
+                              var_x=100.0, var_y=100.0, cov_xy=0.0, icao24=[0, 0, 6])
+    later, earlier = ini.initiate(second)
+    # 200 m/s pairs; 500 m/s is too fast; a different identity never pairs.
+    assert later.x.tolist() == [800.0] and earlier.x.tolist() == [0.0]
+    ini.expire(20.0)
+    assert len(ini.pending) == 0 and ini.expired == 4
