@@ -91,6 +91,17 @@ def arrow_columns(table: pa.Table) -> dict[str, list[Any]]:
     return out
 
 
+async def _watch_disconnect(websocket: WebSocket, slot: ClientSlot) -> None:
+    """Read (and ignore) what the client sends until it disconnects, then close its slot."""
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        slot.close()
+
+
 def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     """The web application around a pipeline; `start` runs the pipeline and recorder threads."""
     state: dict[str, Hub] = {}
@@ -214,15 +225,16 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         slot = ClientSlot(consumer_for(websocket))
         pipeline.consumers.add(slot.consumer)
         hub.add(slot, pipeline.latest.get(slot.consumer))
+        watcher = asyncio.create_task(_watch_disconnect(websocket, slot))
         try:
-            while True:
-                msg = await slot.take()
+            while (msg := await slot.take()) is not None:
                 await websocket.send_text(msg)
                 pipeline.metrics.sent.inc()
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
             hub.remove(slot)
+            watcher.cancel()
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:

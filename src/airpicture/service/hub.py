@@ -23,6 +23,12 @@ class ClientSlot:
     pending: str | None = None
     pending_seq: int = -1
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def close(self) -> None:
+        """The client went away: wake the sender so it stops."""
+        self.closed = True
+        self.wake.set()
 
     def offer(self, frame: Frame) -> bool:
         """Put `frame` in the slot; True when a frame was skipped (snapshot instead of delta)."""
@@ -33,9 +39,11 @@ class ClientSlot:
         self.wake.set()
         return skipped
 
-    async def take(self) -> str:
-        """Wait for the next message and mark it as given to the client."""
+    async def take(self) -> str | None:
+        """Wait for the next message and mark it as given to the client (None: closed)."""
         while self.pending is None:
+            if self.closed:
+                return None
             self.wake.clear()
             await self.wake.wait()
         msg, self.pending = self.pending, None

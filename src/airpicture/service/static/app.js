@@ -9,7 +9,7 @@ const url = (path) => new URL(path, window.location.href).href;
 
 // State shared with the tests and the benchmark (window.__ap).
 const ap = {
-  ready: false, seq: 0, messages: 0, lastApplyMs: 0, tracks: new Map(), trails: new Map(),
+  ready: false, seq: 0, idleSeq: 0, lastIdleMs: 0, messages: 0, lastApplyMs: 0, tracks: new Map(), trails: new Map(),
   sensors: [], selected: null, trailPoints: 20, mode: 'live', historyTracks: null, t: null,
 };
 window.__ap = ap;
@@ -201,6 +201,7 @@ function onMessage(ev) {
     $('time-label').textContent = `live t=${msg.t.toFixed(0)} s`;
   }
   ap.lastApplyMs = performance.now() - t0;
+  map.once('idle', () => { ap.idleSeq = msg.seq; ap.lastIdleMs = performance.now() - t0; });
   $('status').textContent = `${ap.tracks.size} tracks · t=${msg.t.toFixed(0)} s`;
   if (ap.selected != null && ap.mode === 'live' && msg.seq % 2 === 0) showPanel(ap.selected);
 }
