@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from airpicture.bench.sections import run_part
+from airpicture.bench.sections import run_part, run_part_here
 
 
 def _install(monkeypatch: pytest.MonkeyPatch, part: str, run_bench: object) -> None:
@@ -17,8 +17,13 @@ def _install(monkeypatch: pytest.MonkeyPatch, part: str, run_bench: object) -> N
 
 
 def test_missing_part_is_not_available() -> None:
-    section = run_part("no_such_part_xyz", quick=True)
+    section = run_part("no_such_part_xyz", quick=True)  # in a child process
     assert section["status"] == "not available" and section["rows"] == []
+
+
+def test_part_runs_in_its_own_process_with_a_time_limit() -> None:
+    section = run_part("no_such_part_xyz", quick=True, limit_s=0.001)
+    assert section["status"] == "failed" and "stopped after" in section["note"]
 
 
 def test_rows_come_back_with_the_agreed_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +35,7 @@ def test_rows_come_back_with_the_agreed_keys(monkeypatch: pytest.MonkeyPatch) ->
                  "peer_value": 8.0e4, "ratio": 2.5, "extra": 1}]
 
     _install(monkeypatch, "fakeparta", run_bench)
-    section = run_part("fakeparta", quick=True)
+    section = run_part_here("fakeparta", quick=True)
     assert calls == [True]
     assert section["status"] == "ok"
     row = section["rows"][0]
@@ -42,7 +47,7 @@ def test_failing_bench_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("decoder exploded")
 
     _install(monkeypatch, "fakepartb", run_bench)
-    section = run_part("fakepartb", quick=False)
+    section = run_part_here("fakepartb", quick=False)
     assert section["status"] == "failed" and "decoder exploded" in section["note"]
 
 
@@ -52,6 +57,6 @@ def test_first_importable_candidate_module_is_used(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sections.PART_MODULES, "fakepartc",
                         ("airpicture.no_such_module_q.bench", "airpicture.fakepartc_alt.bench"))
     _install(monkeypatch, "fakepartc_alt", lambda quick=False: [{"name": "x", "value": 1.0}])
-    section = run_part("fakepartc", quick=True)
+    section = run_part_here("fakepartc", quick=True)
     assert section["status"] == "ok" and section["module"] == "airpicture.fakepartc_alt.bench"
     assert section["rows"][0]["value"] == 1.0

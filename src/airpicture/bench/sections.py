@@ -1,13 +1,20 @@
 """Other parts' benchmarks: `airpicture.<part>.bench.run_bench(quick)`, called when importable.
 
 A part without a bench module is reported as "not available"; one whose bench raises is
-reported as "failed" with the error; neither stops the other sections.
+reported as "failed" with the error; neither stops the other sections.  Each part runs in its
+own process (`python -m airpicture.bench.sections PART quick|full OUT.json`), so that a crash
+or a leak there cannot touch the others' figures.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,8 +51,8 @@ def _import(module_name: str) -> tuple[ModuleType | None, str | None]:
         return None, f"import: {type(exc).__name__}: {exc}"
 
 
-def run_part(part: str, quick: bool) -> dict[str, Any]:
-    """One part's section: status ok / not available / failed, its rows and the time it took."""
+def run_part_here(part: str, quick: bool) -> dict[str, Any]:
+    """One part's section in this process: status ok / not available / failed, rows, time."""
     candidates = PART_MODULES.get(part, (f"airpicture.{part}.bench",))
     module = None
     for module_name in candidates:
@@ -67,3 +74,34 @@ def run_part(part: str, quick: bool) -> dict[str, Any]:
                 "wall_s": time.perf_counter() - start}
     return {"status": "ok", "module": module_name, "rows": [_clean_row(r) for r in rows or []],
             "wall_s": time.perf_counter() - start}
+
+
+PART_LIMIT_S = 600.0
+
+
+def run_part(part: str, quick: bool, limit_s: float = PART_LIMIT_S) -> dict[str, Any]:
+    """One part's section, run in a child process; a crash or overrun becomes "failed"."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "section.json"
+        argv = [sys.executable, "-m", "airpicture.bench.sections", part,
+                "quick" if quick else "full", str(out)]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            return {"status": "failed", "note": f"stopped after {limit_s:g} s", "rows": []}
+        if out.exists():
+            result: dict[str, Any] = json.loads(out.read_text())
+            return result
+        last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        return {"status": "failed", "note": f"crashed: {last}"[:300], "rows": []}
+
+
+def main(argv: list[str]) -> int:
+    """Child entry point: PART quick|full OUT.json."""
+    part, mode, out = argv[0], argv[1], Path(argv[2])
+    out.write_text(json.dumps(run_part_here(part, mode == "quick"), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
