@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from airpicture.bench.child import ONE_CORE_ENV
 
 PART_MODULES: dict[str, tuple[str, ...]] = {
     "modes": ("airpicture.modes.bench", "airpicture.sources.bench"),
@@ -86,7 +89,8 @@ def run_part(part: str, quick: bool, limit_s: float = PART_LIMIT_S) -> dict[str,
         argv = [sys.executable, "-m", "airpicture.bench.sections", part,
                 "quick" if quick else "full", str(out)]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=limit_s)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=limit_s,
+                                  env={**os.environ, **ONE_CORE_ENV})
         except subprocess.TimeoutExpired:
             return {"status": "failed", "note": f"stopped after {limit_s:g} s", "rows": []}
         if out.exists():
