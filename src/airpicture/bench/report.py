@@ -123,7 +123,8 @@ def _tracker_note(entry: dict[str, Any]) -> str:
     if entry.get("extrapolated"):
         notes.append(f"extrapolated from {entry['scans_done']}/{entry['scans_total']} scans "
                      f"({entry['budget_s']:g} s budget)" + (", lower bound"
-                                                            if entry.get("lower_bound") else ""))
+                                                            if entry.get("lower_bound") else "")
+                     + "; peak MB over the scans it ran")
     if entry.get("score_note"):
         notes.append(entry["score_note"])
     turns = entry.get("score") or {}
