@@ -7,6 +7,7 @@ once and shared by every client.  Unknown values are null.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +125,11 @@ def delta_rows(prev_ids: npt.NDArray[np.int64], prev_t: npt.NDArray[np.float64],
 
 def encode_message(kind: str, seq: int, t_s: float, view: dict[str, list[Any]],
                    removed: list[int] | None = None) -> str:
-    """One WebSocket message: {"type", "seq", "t", "n", "cols": {...}, "removed": [...]}."""
-    msg = {"type": kind, "seq": seq, "t": round(t_s, 3), "n": len(view.get("id", [])),
+    """One WebSocket message: {"type", "seq", "t", "wall", "n", "cols", "removed"}.
+
+    `wall` is the Unix time the picture was encoded (clients measure their lag with it).
+    """
+    msg = {"type": kind, "seq": seq, "t": round(t_s, 3), "wall": round(time.time(), 4),
+           "n": len(view.get("id", [])),
            "cols": view, "removed": removed or []}
     return json.dumps(msg, separators=(",", ":"), allow_nan=False)

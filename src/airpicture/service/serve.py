@@ -89,7 +89,8 @@ def run(pipeline: Pipeline, host: str, port: int,
     """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
     app = create_app(pipeline)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           ws="auto", lifespan="on"))
+                                           ws="auto", lifespan="on",
+                                           ws_per_message_deflate=False))
 
     async def main() -> None:
         task = asyncio.create_task(server.serve())

@@ -92,7 +92,7 @@ function arrowImage(size = 24) {
   return g.getImageData(0, 0, size, size);
 }
 
-const map = new maplibregl.Map({ container: 'map', style, center: [2.35, 48.85], zoom: 6, attributionControl: false });
+const map = new maplibregl.Map({ container: 'map', style, center: [2.35, 48.85], zoom: 6, attributionControl: false, fadeDuration: 0 });
 ap.map = map;
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
 
