@@ -97,3 +97,34 @@ def test_ingest_live_tcp_with_a_dead_feed(shared_data: Path, tmp_path: Path,
     assert any("down" in r.getMessage() for r in caplog.records)
     doc = json.loads(out.read_text())
     assert doc["messages"] > 0 and all("hex" in a for a in doc["aircraft"])
+
+
+@pytest.mark.slow
+def test_tutorial_aircraft_tracked_end_to_end(shared_data: Path) -> None:
+    import gzip
+    from collections import Counter
+
+    import numpy as np
+
+    from airpicture.sources.decode import Receiver
+    from airpicture.sources.framing import Frame
+    from airpicture.sources.ingest import receiver_sensors
+
+    stream = pytest.importorskip("airpicture.tracker.stream")
+    with gzip.open(shared_data / "traffic/raw/tutorial.jsonl.gz", "rt") as fh:
+        rows = [json.loads(line) for line in fh]
+    receivers = [Receiver("lfbo", 43.6293, 1.3638, 1, 2)]
+    decoder = ModeSDecoder(receivers)
+    tracker = stream.InProcessTracker(receiver_sensors(receivers), record=True)
+    frames = [Frame(bytes.fromhex(r["frame"]), r["timestamp"]) for r in rows]
+    plotted: Counter[int] = Counter()
+    for k in range(0, len(frames), 5000):
+        plots = decoder.decode(frames[k:k + 5000]).tracker_plots
+        plotted.update(plots.icao24.tolist())
+        tracker.ingest(plots)
+        tracker.advance_to(float(plots.t.max()))
+    tracker.flush()
+    tracked = {int(a) for pic in tracker.reports for a in np.unique(pic.icao24[pic.confirmed])}
+    well_seen = {a for a, n in plotted.items() if n >= 10}
+    assert len(well_seen) >= 4
+    assert well_seen <= tracked <= set(plotted), (sorted(plotted.items()), sorted(tracked))
