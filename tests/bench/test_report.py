@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,6 +43,19 @@ def test_ratios_only_when_both_ran() -> None:
     assert r["plots_per_s"] == pytest.approx(1000.0)
     assert r["gospa_m"] == pytest.approx(900 / 2500)
     assert ratios({"status": "failed"}, peer)["plots_per_s"] is None
+
+
+def test_time_ratios_compare_four_seconds_of_plots() -> None:
+    from airpicture.bench.tracking import per_scan_ms
+
+    scan = per_scan_ms([0.001] * 8 + [0.002] * 4, 1.0)  # three 4 s groups: 4, 4 and 8 ms
+    assert scan["p50_scan_ms"] == pytest.approx(4.0)
+    assert scan["p99_scan_ms"] == pytest.approx(np.percentile([4.0, 4.0, 8.0], 99))
+    ours = _entry(5e4, 900, 150, p50_scan_ms=4.0, p99_scan_ms=8.0)
+    r = ratios(ours, _entry(50, 2000, 200))
+    assert r["p50_ms"] == pytest.approx(4.0 / (1000 / 50))
+    assert r["p99_ms"] == pytest.approx(8.0 / (3000 / 50))
+    assert per_scan_ms([], 1.0)["p50_scan_ms"] is None
 
 
 def test_accuracy_ratio_uses_the_same_window() -> None:
@@ -111,7 +125,6 @@ def test_written_results(tmp_path: Path) -> None:
 
 
 def test_turning_targets_found_from_truth() -> None:
-    import numpy as np
     import pyarrow as pa
 
     from airpicture.bench.tracking import turning_targets

@@ -114,7 +114,9 @@ def _tracker_note(entry: dict[str, Any]) -> str:
         return f"{entry.get('status')}: {entry.get('note', '')}".strip(": ")
     notes = []
     if entry.get("slice_s"):
-        notes.append(f"p50/p99 per {entry['slice_s']:g} s time slice")
+        notes.append(f"p50/p99 per {entry['slice_s']:g} s time slice "
+                     f"({_num(entry.get('p50_scan_ms'), 1)}/{_num(entry.get('p99_scan_ms'), 1)}"
+                     " ms per 4 s of plots, which the ratios use)")
     elif entry.get("tracker") == "stonesoup":
         stamp = str((entry.get("config") or {}).get("stamp"))
         notes.append("p50/p99 per 4 s scan" + {

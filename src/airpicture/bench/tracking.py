@@ -125,6 +125,21 @@ def _slice_times(stats: dict[str, Any]) -> list[float]:
     return []
 
 
+SCAN_S = 4.0
+"""Stone Soup's scan bucket; airpicture's slice times are summed over it for the ratios."""
+
+
+def per_scan_ms(slice_times_s: list[float], slice_s: float | None) -> dict[str, float | None]:
+    """p50/p99 of the time to process SCAN_S seconds of plots (consecutive slices summed)."""
+    if not slice_times_s or not slice_s or slice_s <= 0:
+        return {"p50_scan_ms": None, "p99_scan_ms": None}
+    k = max(1, round(SCAN_S / slice_s))
+    times = np.asarray(slice_times_s, dtype=np.float64)
+    sums = np.add.reduceat(times, np.arange(0, times.size, k))
+    p = percentiles_ms(sums)
+    return {"p50_scan_ms": p["p50_ms"], "p99_scan_ms": p["p99_ms"]}
+
+
 def run_airpicture(scenario: Path, work: Path, facts: dict[str, Any], tracker_spec: str,
                    limit_s: float) -> dict[str, Any]:
     """airpicture's tracker in a child: throughput, per-slice times, peak memory."""
@@ -152,6 +167,7 @@ def run_airpicture(scenario: Path, work: Path, facts: dict[str, Any], tracker_sp
                plots_per_s=facts["plots"] / wall_s, realtime_ratio=facts["duration_s"] / wall_s,
                slices=len(slices), **percentiles_ms(slices),
                slice_s=slice_s if isinstance(slice_s, int | float) else None,
+               **per_scan_ms(slices, slice_s if isinstance(slice_s, int | float) else None),
                live_tracks_end=live_tracks_at_end(tracks, facts["duration_s"]),
                run_stats={k: v for k, v in stats.items() if not isinstance(v, list | dict)})
     return out
@@ -181,6 +197,7 @@ def run_stonesoup(scenario: Path, work: Path, facts: dict[str, Any], budget_s: f
                plots_per_s=facts["plots"] / est.full_run_s if est.full_run_s > 0 else None,
                realtime_ratio=facts["duration_s"] / est.full_run_s if est.full_run_s > 0
                else None, slices=st["scans_done"], **percentiles_ms(st["scan_times_s"]))
+    out.update(p50_scan_ms=out["p50_ms"], p99_scan_ms=out["p99_ms"])
     return out
 
 
@@ -200,6 +217,10 @@ def ratios(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, float | None
     if ours.get("status") != "ok" or peer.get("status") != "ok":
         return dict.fromkeys(RATIO_FIELDS + SCORE_RATIO_FIELDS)
     out = {f: ratio(ours.get(f), peer.get(f)) for f in RATIO_FIELDS}
+    for f in ("p50_ms", "p99_ms"):  # per 4 s of plots on both sides
+        scan_f = f.replace("_ms", "_scan_ms")
+        if ours.get(scan_f) is not None:
+            out[f] = ratio(ours.get(scan_f), peer.get(scan_f, peer.get(f)))
     ours_score = ours.get("score_window") or ours.get("score") or {}
     peer_score = peer.get("score") or {}
     out.update({f: ratio(ours_score.get(f), peer_score.get(f)) for f in SCORE_RATIO_FIELDS})
