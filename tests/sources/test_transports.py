@@ -265,3 +265,23 @@ def test_receiver_and_source_arguments_are_checked(text: str) -> None:
         pass
     else:
         assert spec.kind == "tcp" and 0 <= spec.port <= 65535 and spec.fmt in FORMATS
+
+
+def test_file_replay_at_a_pace(shared_data: Path) -> None:
+    import time
+
+    spec = parse_source(str(shared_data / "traffic/raw/sample_dump1090.bin"), speed=40.0)
+    calls: list[int] = []
+
+    async def main() -> FeedStatus:
+        status = FeedStatus("paced")
+        await run_feed(spec, lambda s, i: calls.append(len(i)), status)
+        return status
+
+    start = time.monotonic()
+    status = asyncio.run(main())
+    elapsed = time.monotonic() - start
+    assert sum(calls) == 239 and len(calls) >= 4  # 23.9 s of recording in ~0.6 s
+    assert 0.45 < elapsed < 5.0 and status.state == "done"
+    with pytest.raises(UserError):
+        parse_source(str(shared_data / "traffic/raw/sample_dump1090.bin"), speed=-1.0)

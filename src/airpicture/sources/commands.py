@@ -80,6 +80,8 @@ def ingest_command(
     fmt: str | None = typer.Option(None, "--format", help="Feed format for every source: "
                                    "beast, avr, sbs or jsonl (default: port or file name)."),
     no_tracker: bool = typer.Option(False, "--no-tracker", help="Decode and count plots only."),
+    speed: float = typer.Option(0.0, "--speed", help="Replay files at SPEED times the "
+                                "recorded pace (1 = real time); 0: as fast as possible."),
 ) -> None:
     """Run feeds from one or more receivers into the tracker; print the run's stats as JSON."""
     from airpicture.sources.ingest import Ingest, parse_receiver
@@ -88,7 +90,8 @@ def ingest_command(
     receivers = [parse_receiver(text, i) for i, text in enumerate(receiver)]
     if not receivers:
         receivers = [parse_receiver("receiver:49.0:2.55", 0)]
-    specs = [parse_source(src, fmt, min(i, len(receivers) - 1)) for i, src in enumerate(sources)]
+    specs = [parse_source(src, fmt, min(i, len(receivers) - 1), speed)
+             for i, src in enumerate(sources)]
     if duration is not None and duration <= 0:
         raise UserError(None, "--duration must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -87,6 +87,9 @@ class Ingest:
         for spec in self.specs:
             self.statuses[spec.where] = FeedStatus(spec.where)
         self.live = any(s.kind != "file" for s in self.specs)
+        """Receivers on the network: the clock is the wall clock."""
+        self.paced = self.live or any(s.speed > 0 for s in self.specs)
+        """Something arrives over time: the loop sleeps between steps."""
         self.plot_batches: list[PlotBatch] = []
         self.enrichment_batches: list[ModeSEnrichment] = []
         self.keep_outputs = False
@@ -175,7 +178,7 @@ class Ingest:
         start = last_log = time.monotonic()
         try:
             while True:
-                await asyncio.sleep(self.step_s if self.live else 0)
+                await asyncio.sleep(self.step_s if self.paced else 0)
                 self.step()
                 if time.monotonic() - last_log >= self.status_log_s:
                     self.log_status()

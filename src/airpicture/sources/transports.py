@@ -15,6 +15,7 @@ import contextlib
 import gzip
 import json
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+import numpy as np
 
 from airpicture.core.errors import UserError
 from airpicture.sources.framing import AvrParser, BeastParser, Frame
@@ -32,6 +35,7 @@ log = logging.getLogger("airpicture.sources")
 FORMATS = ("beast", "avr", "sbs", "jsonl")
 DEFAULT_PORT_FORMAT = {30005: "beast", 30002: "avr", 30003: "sbs"}
 CHUNK_BYTES = 65536
+FILE_SLICE = 5000
 IDLE_TIMEOUT_S = 60.0
 """A receiver connection that sends nothing for this long is dead: reconnect."""
 Parser = BeastParser | AvrParser | SbsParser
@@ -70,6 +74,8 @@ class SourceSpec:
     host: str = ""
     port: int = 0
     receiver: int = 0
+    speed: float = 0.0
+    """Files: replay pace (1 = as recorded, 10 = ten times faster); 0 = as fast as possible."""
 
 
 def make_parser(fmt: str) -> Parser:
@@ -94,8 +100,11 @@ def guess_file_format(path: Path) -> str:
     return "avr"
 
 
-def parse_source(text: str, fmt: str | None = None, receiver: int = 0) -> SourceSpec:
+def parse_source(text: str, fmt: str | None = None, receiver: int = 0,
+                 speed: float = 0.0) -> SourceSpec:
     """A SOURCE argument to a SourceSpec; UserError when malformed."""
+    if not (speed >= 0 and math.isfinite(speed)):
+        raise UserError(text, f"replay speed must be a finite number >= 0, got {speed}")
     if fmt is not None and fmt not in FORMATS:
         raise UserError(text, f"unknown format {fmt!r}, expected one of {FORMATS}")
     if text.startswith(("tcp://", "tcp-listen://")):
@@ -115,7 +124,8 @@ def parse_source(text: str, fmt: str | None = None, receiver: int = 0) -> Source
     path = Path(text)
     if not path.is_file():
         raise UserError(path, "no such file")
-    return SourceSpec("file", text, fmt or guess_file_format(path), receiver=receiver)
+    return SourceSpec("file", text, fmt or guess_file_format(path), receiver=receiver,
+                      speed=speed)
 
 
 Sink = Callable[[SourceSpec, list[Any]], None]
@@ -296,17 +306,37 @@ async def run_tcp_server(spec: SourceSpec, sink: Sink, status: FeedStatus,
         await server.serve_forever()
 
 
-async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
-    """Replay a file as fast as the decoder takes it, in slices, yielding between them."""
+def _item_t(item: Any) -> float:
+    return float(item.t_s if isinstance(item, Frame) else item["timestamp"])
+
+
+async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus,
+                   tick_s: float = 0.1) -> None:
+    """Replay a file: as fast as the decoder takes it (in slices, yielding between them), or
+    at `spec.speed` times the recorded pace (items sorted by time)."""
     status.state = "up"
     items = await asyncio.to_thread(read_file, spec, status)
-    step = 5000
-    for k in range(0, len(items), step):
-        part = items[k:k + step]
-        sink(spec, part)
-        last = part[-1]
-        status.last_message_t = last.t_s if isinstance(last, Frame) else last["timestamp"]
-        await asyncio.sleep(0)
+    if spec.speed > 0 and items:
+        items.sort(key=_item_t)
+        times = np.array([_item_t(x) for x in items])
+        times = np.where(np.isfinite(times), times, times[np.isfinite(times)].min(initial=0.0))
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        done = 0
+        while done < len(items):
+            horizon = times[0] + (loop.time() - start) * spec.speed
+            upto = int(np.searchsorted(times, horizon, side="right"))
+            if upto > done:
+                sink(spec, items[done:upto])
+                status.last_message_t = float(times[upto - 1])
+                done = upto
+            await asyncio.sleep(tick_s)
+    else:
+        for k in range(0, len(items), FILE_SLICE):
+            part = items[k:k + FILE_SLICE]
+            sink(spec, part)
+            status.last_message_t = _item_t(part[-1])
+            await asyncio.sleep(0)
     status.state = "done"
 
 
