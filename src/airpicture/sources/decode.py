@@ -6,9 +6,9 @@ called with each new batch (a file chunk or what the feeds delivered in the last
 1. rs1090 decodes each receiver's frames in one batch call (reference: the receiver), which
    checks CRCs, recovers addresses, and resolves even/odd pairs (global CPR).  Frames it
    rejects are counted (`crc` for DF17/18, `undecodable` otherwise).
-2. Positions are re-resolved locally where the reference matters (surface positions, and
-   airborne ones rs1090 left unresolved): the reference is the aircraft's last position when
-   recent, else its receiver (`airpicture.sources.cpr`).
+2. Positions rs1090 left unresolved (no pair in this batch, surface far from the receiver)
+   are decoded locally: the reference is the aircraft's last position when recent, else (for
+   airborne ones) its receiver (`airpicture.sources.cpr`).
 3. A readsb-like speed check flags positions that imply an impossible speed from the
    aircraft's last accepted position (PlotFlag.SPEED_CHECK_FAILED): they stay in the plots,
    flagged and counted, and `DecodeResult.tracker_plots` leaves them out.
