@@ -60,14 +60,15 @@ async def _client(url: str, until: float, lags: list[float], counts: list[int],
                   start_after: float) -> None:
     import websockets
 
-    async with websockets.connect(url, max_size=None, compression=None,
-                                  open_timeout=60) as ws:
+    async with websockets.connect(url, max_size=None, compression=None, open_timeout=60,
+                                  max_queue=1) as ws:
         while time.time() < until:
             try:
-                msg = await asyncio.wait_for(ws.recv(), timeout=max(until - time.time(), 0.01))
+                msg = await asyncio.wait_for(ws.recv(decode=False),
+                                             timeout=max(until - time.time(), 0.01))
             except TimeoutError:
                 break
-            head = HEADER.search(msg[:120] if isinstance(msg, str) else msg[:120].decode())
+            head = HEADER.search(bytes(msg[:120]).decode(errors="replace"))
             now = time.time()
             if head and now >= start_after:
                 lags.append(now - float(head.group(2)))
