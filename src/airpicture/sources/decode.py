@@ -335,6 +335,10 @@ class ModeSDecoder:
             callsign=ident["callsign"])
 
 
+_SQUITTER_DF = frozenset({"17", "18"})
+_COMMB_DF = frozenset({"20", "21"})
+_PLAIN_DF = frozenset({"0", "4", "11", "16"})
+"""DFs whose only fields are address, altitude and flags (columns read them for every row)."""
 _DETAIL_KEYS = frozenset({"NACp", "version", "NACv", "bds40", "bds50", "bds60", "wake_vortex",
                           "selected_altitude"})
 """Fields of the less frequent messages that only the per-aircraft state keeps."""
@@ -413,16 +417,44 @@ def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
     squawk = np.full(n, -1, np.int16)
     callsign = np.full(n, "", object)
     for i, r in enumerate(records):
-        if "lat_cpr" in r or "latitude" in r:
-            pos.append(i)
-        if "groundspeed" in r or "vertical_rate" in r:
-            vel.append(i)
-        if "squawk" in r:
-            squawk[i] = _squawk(r["squawk"])
-        if "callsign" in r or "bds20" in r:
-            callsign[i] = _callsign(r)
-        if not _DETAIL_KEYS.isdisjoint(r):
-            status.append(i)
+        # Which fields a record can hold follows from its DF and BDS: one dict look-up for most.
+        df = r["df"]
+        if df in _SQUITTER_DF and r.get("source") != "sbs":
+            bds = r.get("bds")
+            if bds == "05" or bds == "06":
+                pos.append(i)
+                if bds == "06":
+                    vel.append(i)
+            elif bds == "09":
+                vel.append(i)
+                status.append(i)
+            elif bds == "08":
+                callsign[i] = _callsign(r)
+                status.append(i)
+            elif bds == "62" or bds == "65":
+                status.append(i)
+            elif bds == "61" and "squawk" in r:
+                squawk[i] = _squawk(r["squawk"])
+        elif df in _COMMB_DF:
+            if "squawk" in r:
+                squawk[i] = _squawk(r["squawk"])
+            if "bds20" in r:
+                callsign[i] = _callsign(r)
+            if "bds40" in r or "bds50" in r or "bds60" in r:
+                status.append(i)
+        elif df == "5":
+            squawk[i] = _squawk(r.get("squawk"))
+        elif df not in _PLAIN_DF:  # SBS records, GNSS-height positions, anything else
+            if "lat_cpr" in r or "latitude" in r:
+                pos.append(i)
+            if "groundspeed" in r or "vertical_rate" in r:
+                vel.append(i)
+            if "squawk" in r:
+                squawk[i] = _squawk(r["squawk"])
+            if "callsign" in r or "bds20" in r:
+                callsign[i] = _callsign(r)
+            if not _DETAIL_KEYS.isdisjoint(r):
+                status.append(i)
     pos_recs = [records[i] for i in pos]
     bds = np.full(n, "", object)
     bds[pos] = [r.get("bds") or "" for r in pos_recs]
