@@ -94,7 +94,7 @@ def _emit_and_receive(scenario: Path, url: str, listen: str) -> tuple[dict, list
     th.start()
     try:
         result = emit_scenario(scenario, url.replace(":0", f":{sock.getsockname()[1]}"),
-                               speed=0.0)
+                               speed=40.0)  # paced: no buffer overrun
     finally:
         stop.set()
         th.join()
@@ -308,8 +308,9 @@ def test_stream_plots_feeds_live_plots(scenario):
         task = asyncio.create_task(stream_plots(f"udp://127.0.0.1:{port}", dec, batches.append,
                                                 stop))
         await asyncio.sleep(0.1)
+        # Paced (40 s at 40x): a blast could overrun the socket buffer of a busy listener.
         result = await asyncio.to_thread(emit_scenario, scenario, f"udp://127.0.0.1:{port}",
-                                         0.0, t0)
+                                         40.0, t0)
         await asyncio.sleep(0.3)
         stop.set()
         await task

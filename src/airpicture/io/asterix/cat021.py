@@ -126,28 +126,16 @@ def decode_fast(blocks: list[Block], counts: Counter[str], edition: str = "2.6"
                 ) -> Cat021Reports:
     """The same reports as `decode`, from the byte-level walker and vectorised reads (2.x)."""
     from airpicture.io.asterix.fields import concat_blocks, gather_uint, icao_strings
-    from airpicture.io.asterix.layout import record_layout, walk_records
+    from airpicture.io.asterix.layout import record_layout, walk_blocks
 
     if edition not in FAST_EDITIONS:
         return decode(blocks, edition, counts)
     layout = record_layout(21, edition)
     wanted = tuple(layout.frn(n) for n in _ITEMS)
     buf, spans = concat_blocks(blocks)
-    cols: list[list[int]] = [[] for _ in wanted]
-    block_idx: list[int] = []
-    for b, (start, end) in enumerate(spans):
-        result = walk_records(buf, start, end, layout, wanted)
-        if isinstance(result, str):
-            counts["blocks_rejected:cat021_libasterix"] += 1
-            continue
-        starts, bcols = result
-        for k in range(len(wanted)):
-            cols[k].extend(bcols[k])
-        block_idx.extend([b] * len(starts))
-        counts["records:021"] += len(starts)
-        counts["blocks:021"] += 1
+    offsets, block_idx = walk_blocks(buf, spans, layout, wanted, counts, "blocks_rejected:cat021_")
     arr = np.frombuffer(buf + bytes(8), np.uint8)
-    o = {n: np.asarray(c, np.int64) for n, c in zip(_ITEMS, cols, strict=True)}
+    o = {n: offsets[:, k] for k, n in enumerate(_ITEMS)}
     has = {k: v >= 0 for k, v in o.items()}
     u = {name: gather_uint(arr, o[name], size) for name, size in
          (("010", 2), ("071", 3), ("073", 3), ("077", 3), ("130", 6), ("131", 8), ("080", 3),
@@ -167,7 +155,7 @@ def decode_fast(blocks: list[Block], counts: Counter[str], edition: str = "2.6"
                    np.where(has["130"], _scaled21(u["130"] & 0xFFFFFF, 24, edition, "130",
                                                   "LON"), nan))
     return Cat021Reports(
-        block=np.asarray(block_idx, np.int64),
+        block=block_idx,
         sac=np.where(has["010"], u["010"] >> 8, -1).astype(np.int16),
         sic=np.where(has["010"], u["010"] & 0xFF, -1).astype(np.int16),
         tod_s=tod, lat_deg=lat, lon_deg=lon, icao24=u["080"],

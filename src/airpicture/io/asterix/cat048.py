@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from airpicture.io.asterix.blocks import Block
 from airpicture.io.asterix.fields import concat_blocks, gather_uint, icao_strings, signed
-from airpicture.io.asterix.layout import quantity_info, record_layout, spec_class, walk_records
+from airpicture.io.asterix.layout import quantity_info, record_layout, spec_class, walk_blocks
 
 DEFAULT_EDITION = "1.32"
 
@@ -93,16 +93,24 @@ def concat_reports(parts: list[Cat048Reports]) -> Cat048Reports:
     )
 
 
-def _comm_b(buf: bytes, offs: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-    """I048/250 repetitions as (bds1, bds2, mb) tuples; only rows that carry the item."""
+def _comm_b(arr: npt.NDArray[np.uint8], offs: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    """I048/250 repetitions as (bds1, bds2, mb) tuples per row (None where absent); each
+    repetition is read for all rows at once."""
     out = np.full(offs.shape[0], None, dtype=object)
-    for i in np.flatnonzero(offs >= 0):
-        o = int(offs[i])
-        regs = []
-        for k in range(buf[o]):
-            raw = int.from_bytes(buf[o + 1 + 8 * k:o + 9 + 8 * k], "big")
-            regs.append(((raw >> 4) & 0xF, raw & 0xF, raw >> 8))
-        out[i] = tuple(regs)
+    rows = np.flatnonzero(offs >= 0)
+    if rows.size == 0:
+        return out
+    base = offs[rows]
+    reps = arr[base].astype(np.int64)
+    regs: list[list[tuple[int, int, int]]] = []
+    for k in range(int(reps.max())):
+        at = np.where(reps > k, base, -1)
+        mb = gather_uint(arr, at, 7, skip=1 + 8 * k)
+        bds = gather_uint(arr, at, 1, skip=8 + 8 * k)
+        regs.append(list(zip((bds >> 4).tolist(), (bds & 0xF).tolist(), mb.tolist(),
+                             strict=True)))
+    values = (tuple(regs[k][r] for k in range(n)) for r, n in enumerate(reps.tolist()))
+    out[rows] = np.fromiter(values, dtype=object, count=rows.size)
     return out
 
 
@@ -113,22 +121,11 @@ def decode_fast(
     layout = record_layout(48, edition)
     wanted = tuple(layout.frn(n) for n in _ITEMS)
     buf, spans = concat_blocks(blocks)
-    cols: list[list[int]] = [[] for _ in wanted]
-    block_idx: list[int] = []
-    for b, (start, end) in enumerate(spans):
-        result = walk_records(buf, start, end, layout, wanted)
-        if isinstance(result, str):
-            counts[f"blocks_rejected:cat048_{result}"] += 1
-            continue
-        starts, bcols = result
-        for k in range(len(wanted)):
-            cols[k].extend(bcols[k])
-        block_idx.extend([b] * len(starts))
-        counts["records:048"] += len(starts)
-        counts["blocks:048"] += 1
+    offsets, block_idx = walk_blocks(buf, spans, layout, wanted, counts,
+                                     "blocks_rejected:cat048_")
     arr = np.frombuffer(buf + bytes(8), np.uint8)  # padding: absent items gather at 0
-    o = {name: np.asarray(c, np.int64) for name, c in zip(_ITEMS, cols, strict=True)}
-    return _values(arr, buf, o, np.asarray(block_idx, np.int64), edition)
+    o = {name: offsets[:, k] for k, name in enumerate(_ITEMS)}
+    return _values(arr, buf, o, block_idx, edition)
 
 
 def _scaled(raw: npt.NDArray[np.int64], bits: int, edition: str, item: str,
@@ -175,7 +172,7 @@ def _values(
             has["200"], _scaled(i200 >> 16, 16, edition, "200", "GSP") * 3600.0, nan),
         heading_deg=np.where(has["200"], _scaled(i200 & 0xFFFF, 16, edition, "200", "HDG"),
                              nan),
-        comm_b=_comm_b(buf, o["250"]),
+        comm_b=_comm_b(arr, o["250"]),
     )
 
 

@@ -8,6 +8,7 @@ whose last FX is set, an explicit item of length 0, or data running off the end 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +16,8 @@ from typing import Any
 
 import asterix.base as ab
 import asterix.generated as gen
+import numpy as np
+import numpy.typing as npt
 
 Skip = Callable[[bytes, int, int], int]
 """skip(buf, offset, end) -> offset just after the item, or -1 when it is malformed."""
@@ -234,33 +237,36 @@ def walk_records(
 ) -> tuple[list[int], list[list[int]]] | str:
     """Split buf[start:end] (a block's records) into records.
 
-    Returns (record start offsets, per wanted FRN index a list of item offsets, -1 where
-    absent), or a short reason string when any record is malformed (the block is rejected).
+    Returns (record start offsets, per record the offsets of the wanted FRN indices, -1
+    where absent), or a short reason string when any record is malformed (the block is
+    rejected). Every skip function checks its own bounds, so the record end is checked once.
     """
     slot = [-1] * len(layout.sizes)
     for k, frn in enumerate(wanted):
         slot[frn] = k
-    cols: list[list[int]] = [[] for _ in wanted]
+    proto = [-1] * len(wanted)
+    rows: list[list[int]] = []
     starts: list[int] = []
     sizes, skips, table, max_bytes = layout.sizes, layout.skips, layout.fspec_table, \
         layout.fspec_max_bytes
+    first = table[0]
     off = start
     while off < end:
         starts.append(off)
-        frns: list[int] = []
-        j = 0
-        while True:
+        b = buf[off]
+        off += 1
+        frns = first[b]
+        j = 1
+        while b & 1:
             if off >= end:
                 return "fspec_truncated"
             if j >= max_bytes:
                 return "fspec_too_long"
             b = buf[off]
-            frns.extend(table[j][b])
             off += 1
+            frns = frns + table[j][b]
             j += 1
-            if not b & 1:
-                break
-        row = [-1] * len(wanted)
+        row = proto.copy()
         for i in frns:
             if i < 0:
                 return "spare_item_set"
@@ -274,11 +280,34 @@ def walk_records(
                 off = skips[i](buf, off, end)  # type: ignore[misc]
                 if off < 0:
                     return "bad_item"
-            if off > end:
-                return "record_truncated"
-        for k in range(len(wanted)):
-            cols[k].append(row[k])
-    return starts, cols
+        if off > end:
+            return "record_truncated"
+        rows.append(row)
+    return starts, rows
+
+
+def walk_blocks(
+    buf: bytes, spans: list[tuple[int, int]], layout: RecordLayout, wanted: tuple[int, ...],
+    counts: Counter[str], reject_key: str,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Walk every block of buf: (item offsets, one row per record and a column per wanted
+    FRN, -1 where absent; each record's block index). A malformed block is left out whole
+    and counted as reject_key:reason; good ones count blocks:/records: for the category."""
+    rows: list[list[int]] = []
+    block_idx: list[int] = []
+    cat = f"{layout.category:03d}"
+    for b, (start, end) in enumerate(spans):
+        result = walk_records(buf, start, end, layout, wanted)
+        if isinstance(result, str):
+            counts[f"{reject_key}{result}"] += 1
+            continue
+        starts, brows = result
+        rows.extend(brows)
+        block_idx.extend([b] * len(starts))
+        counts[f"records:{cat}"] += len(starts)
+        counts[f"blocks:{cat}"] += 1
+    offsets = np.asarray(rows, np.int64).reshape(-1, len(wanted))
+    return offsets, np.asarray(block_idx, np.int64)
 
 
 @cache
