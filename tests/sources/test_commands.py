@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from airpicture import cli
@@ -53,11 +54,17 @@ def test_ingest_writes_aircraft_json(shared_data: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     rows = (shared_data / "traffic/raw/full_flight_short.jsonl.gz")
     out_json = tmp_path / "aircraft.json"
+    plots_out = tmp_path / "plots.parquet"
     code = _run(["ingest", str(rows), "--receiver", "lfpg:49.0097:2.5479",
-                 "--aircraft-json", str(out_json), "--no-tracker"], monkeypatch)
+                 "--aircraft-json", str(out_json), "--no-tracker", "--plots-out",
+                 str(plots_out)], monkeypatch)
     assert code == 0
     stats = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert stats["plots"] == 8324 and stats["aircraft"] == 1
+    assert stats["plots_written"] == 8324
+    table = pq.read_table(plots_out)
+    assert table.num_rows == 8324 and set(table.column("icao24").to_pylist()) == {0x393322}
+    assert table.column("t").to_pylist() == sorted(table.column("t").to_pylist())
     doc = json.loads(out_json.read_text())
     (ac,) = doc["aircraft"]
     assert ac["hex"] == "393322" and ac["flight"].strip() == "AFR34ZG"

@@ -80,6 +80,8 @@ def ingest_command(
     fmt: str | None = typer.Option(None, "--format", help="Feed format for every source: "
                                    "beast, avr, sbs or jsonl (default: port or file name)."),
     no_tracker: bool = typer.Option(False, "--no-tracker", help="Decode and count plots only."),
+    plots_out: Path | None = typer.Option(None, "--plots-out", help="Also write every plot "
+                                          "(speed-check failures flagged) to this parquet file."),
     speed: float = typer.Option(0.0, "--speed", help="Replay files at SPEED times the "
                                 "recorded pace (1 = real time); 0: as fast as possible."),
 ) -> None:
@@ -95,7 +97,7 @@ def ingest_command(
     if duration is not None and duration <= 0:
         raise UserError(None, "--duration must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    ingest = Ingest(specs, receivers, aircraft_json, use_tracker=not no_tracker)
+    ingest = Ingest(specs, receivers, aircraft_json, plots_out, use_tracker=not no_tracker)
     stats = asyncio.run(ingest.run(duration))
     typer.echo(json.dumps(stats, default=_json_default))
 

@@ -68,6 +68,7 @@ class Ingest:
     specs: list[SourceSpec]
     receivers: list[Receiver]
     aircraft_json_path: Path | None = None
+    plots_path: Path | None = None
     use_tracker: bool = True
     step_s: float = 0.2
     egress: Egress = field(default_factory=Egress)
@@ -92,7 +93,8 @@ class Ingest:
         """Something arrives over time: the loop sleeps between steps."""
         self.plot_batches: list[PlotBatch] = []
         self.enrichment_batches: list[ModeSEnrichment] = []
-        self.keep_outputs = False
+        self.keep_outputs = self.plots_path is not None
+        """Keep every batch's plots (and enrichment) for `write_plots`."""
 
     def sink(self, spec: SourceSpec, items: list[Any]) -> None:
         self._pending.append(items)
@@ -145,6 +147,16 @@ class Ingest:
                                              self.decoder.frame, now, self.egress)
         return aircraft_json.from_states(self.decoder.aircraft, now)
 
+    def write_plots(self, path: Path) -> int:
+        """Every plot of the run (flagged ones included) as a plots.parquet table, through
+        the egress gate; the number of rows written."""
+        import pyarrow.parquet as pq
+
+        plots = self.egress.plots(PlotBatch.concat(self.plot_batches).sorted_by_time())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(plots.to_arrow(), path)
+        return len(plots)
+
     def log_status(self) -> None:
         """One log line per feed: state, frames, reconnects; a warning for feeds not up."""
         for st in self.statuses.values():
@@ -196,4 +208,7 @@ class Ingest:
         self.step()
         if self.aircraft_json_path is not None:
             aircraft_json.write_atomic(self.aircraft_json_path, self.aircraft())
-        return self.stats()
+        stats = self.stats()
+        if self.plots_path is not None:
+            stats["plots_written"] = self.write_plots(self.plots_path)
+        return stats
