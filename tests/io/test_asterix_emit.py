@@ -209,9 +209,10 @@ def test_listen_prints_records_and_plot_counts(shared_data, tmp_path):
 
     async def session(config: Path | None) -> list[str]:
         lines: list[str] = []
-        task = asyncio.create_task(run_listener(f"udp://127.0.0.1:{port}", config, 0.6,
-                                                lines.append))
-        await asyncio.sleep(0.2)
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_listener(f"udp://127.0.0.1:{port}", config, 1.0,
+                                                lines.append, ready))
+        await ready.wait()
         sender = UdpSender(f"udp://127.0.0.1:{port}")
         sender.send(raw)
         sender.close()
@@ -305,13 +306,14 @@ def test_stream_plots_feeds_live_plots(scenario):
         meta = read_meta(scenario)
         t0 = time.time()  # live data: time of day near the arrival time
         dec = AsterixDecoder(AsterixConfig.from_scenario(meta, t0_utc_s=t0))
+        ready = asyncio.Event()
         task = asyncio.create_task(stream_plots(f"udp://127.0.0.1:{port}", dec, batches.append,
-                                                stop))
-        await asyncio.sleep(0.1)
+                                                stop, ready))
+        await ready.wait()
         # Paced (40 s at 40x): a blast could overrun the socket buffer of a busy listener.
         result = await asyncio.to_thread(emit_scenario, scenario, f"udp://127.0.0.1:{port}",
                                          40.0, t0)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)  # let the loop drain what is still queued
         stop.set()
         await task
         return result

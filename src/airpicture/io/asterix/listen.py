@@ -14,9 +14,11 @@ from airpicture.io.asterix.transport import listen_udp
 
 
 async def run_listener(
-    url: str, config: Path | None, seconds: float, echo: Callable[[str], None]
+    url: str, config: Path | None, seconds: float, echo: Callable[[str], None],
+    ready: asyncio.Event | None = None,
 ) -> Counter[str]:
-    """Listen on `url` for `seconds` (0: until cancelled); returns the counts."""
+    """Listen on `url` for `seconds` (0: until cancelled); returns the counts. `ready` is
+    set once listening."""
     from airpicture.io.asterix.config import AsterixConfig
     from airpicture.io.asterix.dump import dump_records
 
@@ -35,20 +37,22 @@ async def run_listener(
     stop = asyncio.Event()
     if seconds > 0:
         asyncio.get_running_loop().call_later(seconds, stop.set)
-    await listen_udp(url, on_datagram, stop)
+    await listen_udp(url, on_datagram, stop, ready)
     echo(json.dumps({"counts": dict(sorted(counts.items()))}))
     return counts
 
 
 async def stream_plots(
-    url: str, decoder: AsterixDecoder, on_plots: Callable[[PlotBatch], None], stop: asyncio.Event
+    url: str, decoder: AsterixDecoder, on_plots: Callable[[PlotBatch], None],
+    stop: asyncio.Event, ready: asyncio.Event | None = None,
 ) -> None:
     """Feed live ASTERIX into a tracker or service: decode each datagram arriving on `url`
-    (receive time = arrival) and hand its plots to on_plots, until `stop` is set."""
+    (receive time = arrival) and hand its plots to on_plots, until `stop` is set. `ready` is
+    set once listening."""
 
     def on_datagram(t: float, data: bytes) -> None:
         plots = decoder.decode([(t, data)]).plots
         if len(plots):
             on_plots(plots)
 
-    await listen_udp(url, on_datagram, stop)
+    await listen_udp(url, on_datagram, stop, ready)

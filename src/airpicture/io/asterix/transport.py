@@ -185,12 +185,16 @@ class _Receiver(asyncio.DatagramProtocol):
 
 
 async def listen_udp(
-    url: str, on_datagram: Callable[[float, bytes], None], stop: asyncio.Event
+    url: str, on_datagram: Callable[[float, bytes], None], stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
 ) -> None:
-    """Call on_datagram(receive time UTC s, bytes) for each datagram on `url` until `stop`."""
+    """Call on_datagram(receive time UTC s, bytes) for each datagram on `url` until `stop`;
+    `ready` is set once the socket is bound (nothing sent before that is received)."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
         lambda: _Receiver(on_datagram), sock=bind_udp(url))
+    if ready is not None:
+        ready.set()
     try:
         await stop.wait()
     finally:
