@@ -72,7 +72,8 @@ def ingest_command(
                                         "tcp-listen://[HOST]:PORT (receivers push)."),
     receiver: list[str] = typer.Option([], "--receiver", help="NAME:LAT:LON, once per "
                                        "receiver; the i-th source uses the i-th receiver "
-                                       "(the last one when fewer are given)."),
+                                       "(the last one when fewer are given).  Without it "
+                                       "only even/odd position pairs resolve."),
     aircraft_json: Path | None = typer.Option(None, "--aircraft-json",
                                               help="Write readsb-style aircraft.json here, 1 Hz."),
     duration: float | None = typer.Option(None, "--duration", help="Stop after S seconds "
@@ -86,12 +87,13 @@ def ingest_command(
                                 "recorded pace (1 = real time); 0: as fast as possible."),
 ) -> None:
     """Run feeds from one or more receivers into the tracker; print the run's stats as JSON."""
+    from airpicture.sources.decode import Receiver
     from airpicture.sources.ingest import Ingest, parse_receiver
     from airpicture.sources.transports import parse_source
 
     receivers = [parse_receiver(text, i) for i, text in enumerate(receiver)]
-    if not receivers:
-        receivers = [parse_receiver("receiver:49.0:2.55", 0)]
+    if not receivers:  # position unknown: even/odd pairs only, no receiver-relative decoding
+        receivers = [Receiver("receiver", math.nan, math.nan, 1, 2)]
     specs = [parse_source(src, fmt, min(i, len(receivers) - 1), speed)
              for i, src in enumerate(sources)]
     if duration is not None and duration <= 0:

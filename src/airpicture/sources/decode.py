@@ -86,18 +86,17 @@ class ModeSDecoder:
 
     receivers: list[Receiver]
     frame: LocalFrame | None = None
+    """The plots' ENU plane: at the first receiver, or the first position if it has none."""
     counters: Counter[str] = field(default_factory=Counter)
     aircraft: AircraftStates = field(default_factory=AircraftStates)
 
     def __post_init__(self) -> None:
         if not self.receivers:
             raise ValueError("at least one receiver is needed")
-        if self.frame is None:
-            first = self.receivers[0]
-            if math.isfinite(first.lat_deg) and math.isfinite(first.lon_deg):
-                self.frame = LocalFrame(first.lat_deg, first.lon_deg)
-            else:
-                self.frame = LocalFrame(0.0, 0.0)
+        first = self.receivers[0]
+        if self.frame is None and math.isfinite(first.lat_deg) and math.isfinite(first.lon_deg):
+            self.frame = LocalFrame(first.lat_deg, first.lon_deg)
+        # Otherwise the frame is fixed at the first resolved position (see _plots).
 
     def decode(self, frames: list[Frame]) -> DecodeResult:
         """Decode a batch of frames from any of the receivers, in any order."""
@@ -307,7 +306,8 @@ class ModeSDecoder:
     def _plots(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
                failed: npt.NDArray[np.bool_]) -> PlotBatch:
-        assert self.frame is not None
+        if self.frame is None:  # no receiver position: the first position anchors the plane
+            self.frame = LocalFrame(round(float(lat[0]), 2), round(float(lon[0]), 2))
         x, y, _ = self.frame.to_enu(lat, lon, 0.0)
         icao = cols["icao"][rows]
         quality_cols = self.aircraft.quality(icao)

@@ -141,8 +141,7 @@ class Ingest:
     def aircraft(self) -> dict[str, Any]:
         """aircraft.json content now."""
         now = self.now_s()
-        if self.tracker is not None:
-            assert self.decoder.frame is not None
+        if self.tracker is not None and self.decoder.frame is not None:
             return aircraft_json.from_tracks(self.tracker.picture(now), self.decoder.aircraft,
                                              self.decoder.frame, now, self.egress)
         return aircraft_json.from_states(self.decoder.aircraft, now)
