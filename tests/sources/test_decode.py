@@ -353,3 +353,14 @@ def test_avr_without_timestamps_decodes_every_frame(shared_data: Path) -> None:
     text = "".join(f"*{f.msg.hex()};\n" for f in frames).encode()
     res = ModeSDecoder([TLS]).decode(AvrParser().feed(text))
     assert sorted(r["frame"] for r in res.records) == sorted(f.msg.hex() for f in frames)
+
+
+def test_without_receiver_position_only_pairs_resolve(full_flight: list[dict[str, Any]]) -> None:
+    rows = [r for r in full_flight if r.get("bds") == "05"][:200]
+    dec, records, plots = _decode(rows, [Receiver("?", math.nan, math.nan)], 200)
+    assert dec.frame is not None
+    first = next(r for r in records if "latitude" in r)
+    assert (dec.frame.lat0_deg, dec.frame.lon0_deg) == (round(first["latitude"], 2),
+                                                        round(first["longitude"], 2))
+    assert len(plots[0]) >= 190 and np.abs(plots[0].x).max() < 200_000
+    assert dec.counters["position_unresolved"] <= 10
