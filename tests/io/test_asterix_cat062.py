@@ -246,3 +246,20 @@ def test_small_blocks_for_real_networks(tmp_path: Path):
     blocks = split_blocks((tmp_path / "o.ast").read_bytes(), Counter())
     assert len(blocks) == out.blocks_sent > 1 and all(len(b.raw) <= 1400 for b in blocks)
     assert sum(len(cat062.decode([b], Counter())) for b in blocks) == 100
+
+
+def test_cat062_back_to_a_tracks_table():
+    from airpicture.core.schema import TRACK_COLUMNS
+
+    t = make_tracks(20, seed=4)
+    t.t[:] = 30.0
+    enc = Cat062Encoder(FRAME, t0_utc_s=86400.0 * 3 - 10.0)  # crosses midnight at t = 10
+    back = cat062.decode(split_blocks(enc.block(t), Counter()), Counter())
+    table = cat062.tracks_table(back, FRAME, t0_utc_s=86400.0 * 3 - 10.0)
+    assert table.column_names == [c.name for c in TRACK_COLUMNS]
+    np.testing.assert_allclose(table.column("t").to_numpy(), 30.0, atol=1 / 256)
+    np.testing.assert_allclose(table.column("x").to_numpy(), t.x, atol=1.0)
+    np.testing.assert_allclose(table.column("y").to_numpy(), t.y, atol=1.0)
+    assert table.column("track_id").to_pylist() == t.track_id.tolist()
+    assert table.column("confirmed").to_pylist() == (t.status != TrackStatus.TENTATIVE).tolist()
+    assert table.column("status").to_pylist() == t.status.tolist()

@@ -76,6 +76,36 @@ def register(app: typer.Typer) -> None:
             "radars": [s.to_json() for s in dec.status.values()],
         }, indent=1))
 
+    @asterix.command("tracks")
+    def tracks(
+        file: Path = typer.Argument(..., help="CAT062 recording: raw .ast or pcap/pcapng."),
+        lat: float = typer.Option(..., "--lat", help="Latitude of the local frame's origin "
+                                                     "(the scenario's origin), degrees."),
+        lon: float = typer.Option(..., "--lon", help="Longitude of the frame's origin, "
+                                                     "degrees."),
+        out: Path = typer.Option(..., "--out", help="tracks.parquet to write (scoreable "
+                                                    "with `airpicture score`)."),
+        t0_utc_s: float = typer.Option(0.0, "--t0-utc-s", help="UTC (epoch s) of t = 0; "
+                                       "times of day resolve near it."),
+        edition: str = typer.Option("1.21", "--edition", help="CAT062 edition to read."),
+    ) -> None:
+        """Read CAT062 system tracks (any system's) into a tracks.parquet table."""
+        from airpicture.core.geo import LocalFrame
+        from airpicture.io.asterix import cat062
+        from airpicture.io.asterix.blocks import split_blocks
+        from airpicture.io.asterix.layout import editions
+        from airpicture.io.asterix.transport import read_any
+        from airpicture.io.scenario import write_tracks
+
+        if edition not in editions(62):
+            raise UserError(None, f"--edition {edition}: CAT062 editions are {editions(62)}")
+        counts: Counter[str] = Counter()
+        blocks = [b for _, d in read_any(file, counts) for b in split_blocks(d, counts)]
+        decoded = cat062.decode(blocks, counts, edition)
+        table = cat062.tracks_table(decoded, LocalFrame(lat, lon), t0_utc_s, counts)
+        write_tracks(out, table)
+        typer.echo(json.dumps({"rows": table.num_rows, "counts": dict(sorted(counts.items()))}))
+
     @asterix.command("emit")
     def emit(
         scenario: Path = typer.Argument(..., help="Scenario folder (airpicture-scenario/1)."),

@@ -361,3 +361,42 @@ def _track(rec: Any) -> Cat062Track:
         sigma_x_m=quantity(sub(sub(g("500"), "APC"), "X"), "m"),
         age_trk_s=quantity(sub(g("290"), "TRK"), "s"),
     )
+
+
+def tracks_table(
+    tracks: list[Cat062Track], frame: LocalFrame, t0_utc_s: float = 0.0,
+    counts: Counter[str] | None = None,
+) -> Any:
+    """Decoded CAT062 as a tracks.parquet table (schema TRACK_COLUMNS), so any system's
+    CAT062 can be scored like our tracker: x, y from I062/105 in `frame`, t from the time of
+    day as a stream from t0_utc_s. Records without a WGS-84 position are left out, counted."""
+    import pyarrow as pa
+
+    from airpicture.core.schema import TRACK_COLUMNS
+    from airpicture.io.asterix.decoder import resolve_tod_sequence
+
+    counts = Counter() if counts is None else counts
+    kept = [t for t in tracks if np.isfinite(t.lat_deg) and np.isfinite(t.lon_deg)
+            and np.isfinite(t.tod_s)]
+    counts["tracks_skipped:no_position"] += len(tracks) - len(kept)
+    lat = np.array([t.lat_deg for t in kept])
+    lon = np.array([t.lon_deg for t in kept])
+    x, y, _u = frame.to_enu(lat, lon, 0.0)
+    tod = np.array([t.tod_s for t in kept])
+    cnf = np.array([t.cnf for t in kept], int)
+    cst = np.array([t.cst for t in kept], int)
+    values: dict[str, Any] = {
+        "t": resolve_tod_sequence(tod, t0_utc_s) - t0_utc_s if kept else np.empty(0),
+        "track_id": [t.track_number for t in kept], "x": x, "y": y,
+        "vx": [t.vx_mps for t in kept], "vy": [t.vy_mps for t in kept],
+        "confirmed": cnf == 0, "alt_ft": [t.fl * 100.0 for t in kept],
+        "vrate_fpm": [t.vrate_fpm for t in kept], "icao24": [t.icao24 for t in kept],
+        "sigma_pos_m": [t.sigma_x_m for t in kept],
+        "status": np.where(cnf == 1, TrackStatus.TENTATIVE,
+                           np.where(cst == 1, TrackStatus.COASTING, TrackStatus.CONFIRMED)),
+        "callsign": [t.callsign for t in kept], "squawk": [t.mode3a for t in kept],
+        "sensor_mask": np.zeros(len(kept), np.uint64),
+    }
+    return pa.table({c.name: pa.array(np.asarray(values[c.name]).reshape(-1)
+                                       if c.name != "callsign" else values[c.name], type=c.type)
+                     for c in TRACK_COLUMNS})
