@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -56,12 +57,26 @@ def _serve(n_tracks: int) -> None:
         announce=lambda s: print(s, flush=True))
 
 
+CLIENT_RECEIVE_BUFFER_BYTES = 256 * 1024
+
+
+async def _client_socket(url: str) -> socket.socket:
+    """A connected TCP socket with a small receive buffer (a backlog shows up as lag)."""
+    host, port = re.findall(r"//([\d.]+):(\d+)/", url)[0]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CLIENT_RECEIVE_BUFFER_BYTES)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    return sock
+
+
 async def _client(url: str, until: float, lags: list[float], counts: list[int],
                   start_after: float) -> None:
     import websockets
 
+    sock = await _client_socket(url)
     async with websockets.connect(url, max_size=None, compression=None, open_timeout=60,
-                                  max_queue=1) as ws:
+                                  max_queue=1, sock=sock) as ws:
         while time.time() < until:
             try:
                 msg = await asyncio.wait_for(ws.recv(decode=False),
@@ -73,19 +88,20 @@ async def _client(url: str, until: float, lags: list[float], counts: list[int],
             if head and now >= start_after:
                 lags.append(now - float(head.group(2)))
                 counts[0] += 1
+                counts[1] += len(msg)
 
 
-async def _clients(url: str, n: int, seconds: float) -> tuple[list[float], int, float]:
-    """n clients connected, then `seconds` of measurement; lags and messages received."""
+async def _clients(url: str, n: int, seconds: float) -> tuple[list[float], list[int], int]:
+    """n clients connected, then `seconds` of measurement; lags, [messages, bytes], failures."""
     lags: list[float] = []
-    counts = [0]
+    counts = [0, 0]
     warmup_s = 3.0 + n / 200.0
     start = time.time() + warmup_s
     until = start + seconds
     tasks = [asyncio.create_task(_client(url, until, lags, counts, start)) for _ in range(n)]
     results = await asyncio.gather(*tasks, return_exceptions=True)
     failed = sum(isinstance(r, BaseException) for r in results)
-    return lags, counts[0], failed
+    return lags, counts, failed
 
 
 def _cpu_s(base: str) -> float:
@@ -102,7 +118,7 @@ def bench_websocket(n_clients: int, n_tracks: int, seconds: float) -> list[dict[
     try:
         ws_url = base.replace("http", "ws") + "ws/tracks"
         cpu0, t0 = _cpu_s(base), time.monotonic()
-        lags, received, failed = asyncio.run(_clients(ws_url, n_clients, seconds))
+        lags, (received, nbytes), failed = asyncio.run(_clients(ws_url, n_clients, seconds))
         cpu = (_cpu_s(base) - cpu0) / (time.monotonic() - t0)
     finally:
         proc.terminate()
@@ -114,7 +130,9 @@ def bench_websocket(n_clients: int, n_tracks: int, seconds: float) -> list[dict[
              notes + f"; ideal {n_clients}/s"),
         _row("service.ws_p99_lag_ms", float(np.percentile(lag, 99)) * 1e3, "ms", notes),
         _row("service.ws_median_lag_ms", float(np.median(lag)) * 1e3, "ms", notes),
-        _row("service.cpu_cores", cpu, "cores", notes + "; whole service process, incl. start"),
+        _row("service.cpu_cores", cpu, "cores", notes + "; whole service process"),
+        _row("service.ws_mbytes_per_s", nbytes / seconds / 1e6, "MB/s",
+             notes + f"; {nbytes / max(received, 1) / 1e3:.0f} kB per update"),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,24 +85,43 @@ def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool) -> Pipel
                           egress=None)
 
 
+SEND_BUFFER_BYTES = 256 * 1024
+"""Kernel send buffer per connection: small, so a slow WebSocket client's backlog stays in its
+latest-state slot (where newer pictures replace older ones), not in seconds of stale TCP data."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket whose accepted connections inherit a small send buffer."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+        sock.bind(infos[0][4])
+        sock.listen(2048)
+    except OSError as exc:
+        raise UserError(f"{host}:{port}", f"cannot listen ({exc})") from None
+    return sock
+
+
 def run(pipeline: Pipeline, host: str, port: int,
         announce: Callable[[str], None] = print) -> None:
     """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
     app = create_app(pipeline)
+    sock = listen(host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            ws="auto", lifespan="on",
                                            ws_per_message_deflate=False))
 
     async def main() -> None:
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if server.started:
-            bound = server.servers[0].sockets[0].getsockname()[1]
+            bound = sock.getsockname()[1]
             announce(f"airpicture serving {pipeline.meta.name!r} at http://{host}:{bound}/")
         await task
 
-    try:
+    with sock:
         asyncio.run(main())
-    except OSError as exc:
-        raise UserError(f"{host}:{port}", f"cannot listen ({exc})") from None
