@@ -143,3 +143,15 @@ def test_real_feed_details_reach_aircraft_json(shared_data: Path) -> None:
     assert 950 < ac["nav_qnh"] < 1060 and 0 < ac["mach"] < 1 and 0 <= ac["mag_heading"] < 360
     assert "rssi" not in ac  # jsonl frames carry no signal level
     assert doc["messages"] >= ac["messages"] > 1000
+
+
+def test_emergency_and_squawk_from_bds61() -> None:
+    from airpicture.sources.decode import ModeSDecoder, Receiver
+    from airpicture.sources.framing import Frame
+
+    # DF17 TC 28 subtype 1 from 4ca2d6: emergency "general", Mode A 7700 (built for this test).
+    msg = bytes.fromhex("8d4ca2d6e12aaa0000000075f99e")
+    dec = ModeSDecoder([Receiver("r", 43.6, 1.4)])
+    dec.decode([Frame(msg, 10.0)])
+    (ac,) = from_states(dec.aircraft, 11.0)["aircraft"]
+    assert ac["hex"] == "4ca2d6" and ac["emergency"] == "general" and ac["squawk"] == "7700"

@@ -3,8 +3,9 @@
 Field names and units follow readsb's README-json.md: `now` (epoch s), `messages` (total),
 `aircraft`: [{hex, type, flight, alt_baro (ft or "ground"), alt_geom (ft), gs (kt),
 track (deg), baro_rate / geom_rate (ft/min), squawk (4 octal digits), lat, lon, nic, nac_p, sil,
-version, nac_v, category, nav_qnh (hPa), nav_altitude_mcp / _fms (ft), ias / tas (kt), mach,
-roll, mag_heading (deg), seen, seen_pos (s), messages, rssi (dBFS), mlat, tisb}].
+version, nac_v, category, emergency, nav_qnh (hPa), nav_altitude_mcp / _fms (ft),
+ias / tas (kt), mach, roll, mag_heading (deg), seen, seen_pos (s), messages, rssi (dBFS),
+mlat, tisb}].
 Position, velocity and altitude come from the fused track (after `Egress.tracks`); counts,
 signal, ADS-B quality and Comm-B details from the per-aircraft Mode S state.  Tracks without
 a 24-bit address get readsb's "~" hex (here the track id).  The file is replaced atomically:
@@ -62,6 +63,8 @@ def _state_fields(st: AircraftState | None, now_s: float) -> dict[str, Any]:
         out["nac_v"] = st.nac_v
     if st.category:
         out["category"] = st.category
+    if st.emergency:
+        out["emergency"] = st.emergency
     for key, value, digits in (("nav_qnh", st.nav_qnh_hpa, 1),
                                ("nav_altitude_mcp", st.nav_altitude_mcp_ft, 0),
                                ("nav_altitude_fms", st.nav_altitude_fms_ft, 0),

@@ -433,8 +433,10 @@ def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
                 status.append(i)
             elif bds == "62" or bds == "65":
                 status.append(i)
-            elif bds == "61" and "squawk" in r:
-                squawk[i] = _squawk(r["squawk"])
+            elif bds == "61":
+                if "squawk" in r:
+                    squawk[i] = _squawk(r["squawk"])
+                status.append(i)
         elif df in _COMMB_DF:
             if "squawk" in r:
                 squawk[i] = _squawk(r["squawk"])

@@ -50,6 +50,7 @@ class AircraftState:
     adsb: bool = False
     mlat: bool = False
     nac_v: int = -1
+    emergency: str = ""
     category: str = ""
     nav_qnh_hpa: float = NAN
     nav_altitude_mcp_ft: float = NAN
@@ -276,6 +277,13 @@ class AircraftStates:
                 self.get(icao_k).nic = int(nic[last[k]])
 
 
+_EMERGENCY = {"none": "none", "general": "general", "medical": "lifeguard",
+              "minimum_fuel": "minfuel", "no_communication": "nordo",
+              "unlawful_interference": "unlawful", "downed_aircraft": "downed",
+              "reserved": "reserved"}
+"""rs1090's BDS 6,1 emergency state -> readsb's aircraft.json `emergency` value."""
+
+
 def _set(st: AircraftState, name: str, value: object) -> None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         setattr(st, name, float(value))
@@ -285,6 +293,8 @@ def _details(rec: dict[str, Any], st: AircraftState) -> None:
     """Fold one record's less frequent fields into the state (readsb's aircraft.json names)."""
     if rec.get("NACv") is not None:
         st.nac_v = int(rec["NACv"])
+    if "emergency_state" in rec:
+        st.emergency = _EMERGENCY.get(str(rec["emergency_state"]), "reserved")
     if "wake_vortex" in rec and "frame" in rec:
         me = bytes.fromhex(rec["frame"][8:10])[0]
         st.category = "DCBA"[(me >> 3) - 1] + str(me & 7) if 1 <= me >> 3 <= 4 else ""
