@@ -12,6 +12,7 @@ from airpicture.core.errors import UserError
 
 
 def _editions(values: list[str]) -> dict[int, str]:
+    """CAT=EDITION options to {category: edition}."""
     out: dict[int, str] = {}
     for v in values:
         cat, sep, ed = v.partition("=")

@@ -27,6 +27,7 @@ REAL_PCAP = (Path(__file__).resolve().parents[5] / "shared" / "data" / "croatiac
 
 
 def _real_blocks() -> list[Block]:
+    """The CAT048 blocks of the shared real recording ([] when it is not beside the checkout)."""
     from airpicture.io.asterix.transport import read_pcap
 
     if not REAL_PCAP.is_file():
@@ -60,6 +61,7 @@ def _rate(fn: Any, n_records: int, repeats: int) -> float:
 
 def _decode_rows(name: str, blocks: list[Block], peer_blocks: list[Block], repeats: int,
                  notes: str) -> dict[str, Any]:
+    """One row: fast path records/s on `blocks`, libasterix on `peer_blocks` (it is slow)."""
     n = len(cat048.decode_fast(blocks, Counter()))
     n_peer = len(cat048.decode_fast(peer_blocks, Counter()))
     fast = _rate(lambda: cat048.decode_fast(blocks, Counter()), n, repeats)

@@ -72,6 +72,7 @@ def _time_s(g: Any) -> float:
 
 
 def _position(g: Any) -> tuple[float, float]:
+    """Latitude and longitude: high resolution (131) when present, else 130."""
     hi = g("131")
     if hi is not None:
         return quantity(sub(hi, "LAT"), "°"), quantity(sub(hi, "LON"), "°")
@@ -82,6 +83,7 @@ def _position(g: Any) -> tuple[float, float]:
 
 
 def _row(rec: Any) -> dict[str, Any]:
+    """One libasterix record to the Cat021Reports fields."""
     g = rec.get_item
     lat, lon = _position(g)
     i090 = g("090")
@@ -172,6 +174,7 @@ def decode_fast(blocks: list[Block], counts: Counter[str], edition: str = "2.6"
 
 def _scaled21(raw: npt.NDArray[np.int64], bits: int, edition: str, item: str,
               sub: str | None = None) -> npt.NDArray[np.float64]:
+    """A raw field in engineering units with the edition's lsb and signedness."""
     from airpicture.io.asterix.fields import signed
     from airpicture.io.asterix.layout import quantity_info
 

@@ -82,6 +82,7 @@ class RadarStatus:
             self._sector_step(t_s, msg.sector_deg)
 
     def _sector_step(self, t_s: float, az_deg: float) -> None:
+        """A period estimate from the azimuth advance since the last sector message."""
         if self._last_sector is not None:
             t0, az0 = self._last_sector
             dt, daz = t_s - t0, (az_deg - az0) % 360.0
@@ -91,6 +92,7 @@ class RadarStatus:
         self._last_sector = (t_s, az_deg)
 
     def to_json(self) -> dict[str, Any]:
+        """The status as plain values (for the CLI and the service)."""
         return {"sac": self.sac, "sic": self.sic, "north_markers": self.north_markers,
                 "sector_crossings": self.sector_crossings, "scan_period_s": self.scan_period_s,
                 "rotation_period_s": self.rotation_period_s,

@@ -177,6 +177,7 @@ def _values(
 
 
 def _sub(item: Any, name: str) -> Any:
+    """A named sub-item of a libasterix group or extended item."""
     return item.variation.get_item(name)
 
 
@@ -209,6 +210,7 @@ def decode_oracle(
 
 
 def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    """A 1-D object array of `values` (tuples stay elements)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out

@@ -134,6 +134,7 @@ class Cat062Encoder:
         ages: dict[str, npt.NDArray[np.float64]], trk_age_s: float, n_sensors: int,
         ending: bool = False,
     ) -> dict[str, Any]:
+        """The items of track i as libasterix creation arguments."""
         tid = int(tr.track_id[i])
         tod = float((self.t0_utc_s + tr.t[i]) % 86400.0)
         flags = int(tr.flags[i])
@@ -198,6 +199,7 @@ class Cat062Encoder:
     @staticmethod
     def _ages(trk_age_s: float, ages: dict[str, npt.NDArray[np.float64]], i: int
               ) -> dict[str, Any]:
+        """I062/290: track age and, per sensor kind that updated it, that kind's age."""
         out: dict[str, Any] = {}
         if np.isfinite(trk_age_s):
             out["TRK"] = (_q(trk_age_s, 0.25), "s")
@@ -244,6 +246,7 @@ def pack_blocks(records: list[bytes], max_bytes: int = 65535) -> list[bytes]:
 
 
 def _block(records: list[bytes]) -> bytes:
+    """A CAT062 data block (CAT, LEN, records)."""
     body = b"".join(records)
     return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
 
@@ -267,6 +270,7 @@ def _clip(v: float, limit: float) -> float:
 
 
 def _vert(vrate_fpm: float) -> int:
+    """I062/200 VERT: 0 level, 1 climb, 2 descent, 3 unknown."""
     if not np.isfinite(vrate_fpm):
         return 3
     if abs(vrate_fpm) < LEVEL_FPM:
@@ -336,11 +340,13 @@ def _plausible(t: Cat062Track) -> bool:
 
 
 def _bit(item: Any, name: str) -> int:
+    """A one-bit sub-item of I062/080 (0 where the extent is absent)."""
     s = sub(item, name)
     return 0 if s is None else int(s.as_uint())
 
 
 def _track(rec: Any) -> Cat062Track:
+    """One libasterix record to a Cat062Track."""
     g = rec.get_item
     i380 = g("380")
     adr = sub(i380, "ADR")

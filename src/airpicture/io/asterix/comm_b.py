@@ -21,6 +21,7 @@ def _signed(mb: int, sign_bit: int, n: int) -> int:
 
 
 def _put(out: dict[str, Any], mb: int, status_bit: int, name: str, value: float) -> None:
+    """Set out[name] when the field's status bit is set."""
     if _bits(mb, status_bit, 1):
         out[name] = value
 

@@ -142,6 +142,7 @@ class AsterixConfig:
 
 
 def _radar(r: dict[str, Any]) -> RadarSite:
+    """One radar entry of the JSON configuration."""
     return RadarSite(
         sac=int(r["sac"]), sic=int(r["sic"]), lat_deg=float(r["lat"]), lon_deg=float(r["lon"]),
         height_m=float(r.get("height_m", 0.0)),

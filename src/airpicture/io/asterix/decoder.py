@@ -61,6 +61,7 @@ class DecodeResult:
 
 @dataclass
 class _Pending:
+    """Blocks of one (category, edition) waiting to be decoded, with receive times."""
     blocks: list[Block] = field(default_factory=list)
     ref_utc_s: list[float] = field(default_factory=list)
 
@@ -122,6 +123,7 @@ class AsterixDecoder:
         return t
 
     def _advance_clock(self, t_utc_s: FloatArray) -> None:
+        """Move the clock on to the newest finite time."""
         finite = t_utc_s[np.isfinite(t_utc_s)]
         if finite.size:
             self._clock_utc_s = max(self._clock_utc_s, float(finite.max()))
@@ -129,6 +131,7 @@ class AsterixDecoder:
     def _service(
         self, pend: _Pending, edition: str, counts: Counter[str]
     ) -> list[cat034.ServiceMessage]:
+        """CAT034 messages of the pending blocks; updates each radar's status."""
         msgs: list[cat034.ServiceMessage] = []
         for block, ref in zip(pend.blocks, pend.ref_utc_s, strict=True):
             if not np.isfinite(ref):
@@ -213,6 +216,7 @@ class AsterixDecoder:
 
 
 def _concat21(parts: list[cat021.Cat021Reports]) -> cat021.Cat021Reports:
+    """Rows of all CAT021 parts, in order."""
     if not parts:
         return cat021.decode([], "2.6", Counter())
     from dataclasses import fields

@@ -22,6 +22,7 @@ from airpicture.io.asterix.transport import Datagram
 
 
 def _edition(category: int, chosen: dict[int, str]) -> str | None:
+    """The edition to dump a category with: chosen, default, else libasterix's newest."""
     if category in chosen:
         return chosen[category]
     known = editions(category)

@@ -73,6 +73,7 @@ def _service_records(
 def _adsb_records(
     cfg: AsterixConfig, key: tuple[int, int], plots: PlotBatch, counts: Counter[str]
 ) -> list[tuple[float, int, bytes]]:
+    """(time, category, record) for one ADS-B station's plots."""
     lat, lon = ground_to_geodetic(cfg.frame, plots.x, plots.y)
     recs = encode.cat021_records(
         cfg.edition(21, key), key[0], key[1], (cfg.t0_utc_s + plots.t) % 86400.0, lat, lon,
@@ -144,6 +145,7 @@ def _datagrams(
 
 
 def _blocks(cat: int, recs: list[bytes]) -> list[bytes]:
+    """Records of one category into blocks of at most MAX_BLOCK_BYTES."""
     out: list[bytes] = []
     cur: list[bytes] = []
     size = 3

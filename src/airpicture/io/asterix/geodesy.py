@@ -21,6 +21,7 @@ _MEAN_EARTH_RADIUS_M = 6371008.8
 
 
 def _first_elevation_rad(slant_m: FloatArray, dh_m: FloatArray, h_site_m: float) -> FloatArray:
+    """Elevation on a sphere: only the starting point of the ellipsoid refinement."""
     r0 = _MEAN_EARTH_RADIUS_M + h_site_m
     r1 = r0 + dh_m
     s = np.maximum(slant_m, 1.0)

@@ -63,6 +63,7 @@ def _concrete(v: Any) -> Any:
 
 
 def _extended_skip(v: Any) -> Skip:
+    """Skip function of an extended item (groups each ending in an FX bit)."""
     groups: list[tuple[int, bool]] = []
     for grp in v.cv_items_list:
         bits = sum(size for it in grp if it is not None for (_, size) in [it])
@@ -86,6 +87,7 @@ def _extended_skip(v: Any) -> Skip:
 
 
 def _repetitive_skip(v: Any) -> Skip:
+    """Skip function of a repetitive item (counted or FX-terminated)."""
     elem_bits = _bits(v.cv_variation)
     if elem_bits < 0:
         raise LayoutError("repetitive of a variable element")
@@ -119,6 +121,7 @@ def _repetitive_skip(v: Any) -> Skip:
 
 
 def _explicit_skip(buf: bytes, off: int, end: int) -> int:
+    """Skip an explicit item: its first byte is its length (0 is invalid)."""
     if off >= end or buf[off] == 0:
         return -1
     off += buf[off]
@@ -126,6 +129,7 @@ def _explicit_skip(buf: bytes, off: int, end: int) -> int:
 
 
 def _compound_skip(v: Any) -> Skip:
+    """Skip function of a compound item (its own FSPEC, then sub-items)."""
     subs: list[tuple[int, Skip | None] | None] = []
     for nsp in v.cv_items_list:
         subs.append(None if nsp is None else _item(nsp.cv_rule))
@@ -189,6 +193,7 @@ def editions(category: int) -> list[str]:
 
 
 def _cats() -> dict[int, list[Any]]:
+    """libasterix's category -> edition classes map."""
     cats: dict[int, list[Any]] = gen.manifest["CATS"]  # type: ignore[assignment]
     return cats
 

@@ -71,12 +71,14 @@ def variation_value(v: Any) -> Any:
 
 
 def _rule_value(rule: Any) -> Any:
+    """A rule variation's value (context-dependent ones as raw hex)."""
     if isinstance(rule, ab.RuleVariationContextFree):
         return variation_value(rule.arg)
     return rule.unparse().to_bytes().hex()
 
 
 def _element_value(v: Any) -> Any:
+    """An element as a quantity, string, signed integer or raw value."""
     rule = v._get_rule()
     if not isinstance(rule, ab.RuleContentContextFree):
         return v.as_uint()

@@ -23,6 +23,7 @@ MAX_BLOCK_BYTES = 60000
 
 
 class Sink(Protocol):
+    """Where CAT062 blocks go."""
     def write(self, block: bytes) -> None: ...
 
     def close(self) -> None: ...

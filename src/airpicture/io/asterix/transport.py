@@ -25,6 +25,7 @@ Datagram = tuple[float | None, bytes]
 
 @dataclass(frozen=True)
 class UdpUrl:
+    """A parsed udp:// URL."""
     host: str
     port: int
     iface: str = "0.0.0.0"
@@ -86,6 +87,7 @@ def read_pcap(path: str | Path, counts: Counter[str] | None = None) -> list[Data
 
 
 def _udp_payload(link: int, buf: bytes) -> bytes | None:
+    """The UDP payload of a captured packet, or None when it is not UDP."""
     import dpkt
 
     try:
@@ -177,6 +179,7 @@ def bind_udp(url: str) -> socket.socket:
 
 
 class _Receiver(asyncio.DatagramProtocol):
+    """asyncio protocol handing each datagram and its arrival time on."""
     def __init__(self, on_datagram: Callable[[float, bytes], None]) -> None:
         self.on_datagram = on_datagram
 
