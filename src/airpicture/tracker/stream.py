@@ -9,6 +9,7 @@ order, each update predicting the track to the plot's own time.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from typing import Any
 
@@ -43,9 +44,10 @@ class InProcessTracker:
 
     def __init__(self, sensors: list[Sensor], config: TrackerConfig | None = None,
                  record: bool = False) -> None:
-        cfg = config or TrackerConfig()
-        for s in sensors:
-            cfg.sensor_periods_s.setdefault(s.id, float(s.period_s))
+        base = config or TrackerConfig()
+        periods = {s.id: float(s.period_s) for s in sensors}
+        periods.update(base.sensor_periods_s)
+        cfg = dataclasses.replace(base, sensor_periods_s=periods)  # the caller's stays as is
         cfg.validate()
         self.config = cfg
         self.sensors = list(sensors)
