@@ -82,3 +82,18 @@ def test_two_point_initiation_respects_speed_and_identity() -> None:
     assert later.x.tolist() == [800.0] and earlier.x.tolist() == [0.0]
     ini.expire(20.0)
     assert len(ini.pending) == 0 and ini.expired == 4
+
+
+def test_callsign_and_squawk_come_from_the_plots() -> None:
+    rng = np.random.default_rng(3)
+    t, states = trajectories(2, 20.0, rng, area_m=20e3)
+    plots, idx = adsb_plots(t, states, rng, np.array([11, 22], np.int64))
+    plots.callsign = np.where(idx == 0, "AFR123", "").astype(object)
+    plots.squawk = np.where(idx == 1, 0o7700, -1).astype(np.int16)
+    trk = InProcessTracker([adsb()])
+    trk.ingest(plots)
+    trk.flush()
+    pic = trk.picture()
+    by_icao = {int(i): k for k, i in enumerate(pic.icao24)}
+    assert pic.callsign[by_icao[11]] == "AFR123" and pic.squawk[by_icao[11]] == -1
+    assert pic.callsign[by_icao[22]] == "" and pic.squawk[by_icao[22]] == 0o7700

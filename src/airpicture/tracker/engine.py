@@ -211,7 +211,7 @@ class SliceEngine:
         st = self.state
         has = plots.icao24 != 0
         st.icao24[ti[has]] = plots.icao24[has]
-        has_cs = np.array([bool(c) for c in plots.callsign], bool)
+        has_cs = plots.callsign.astype(bool)
         st.callsign[ti[has_cs]] = plots.callsign[has_cs]
         has_sq = plots.squawk >= 0
         st.squawk[ti[has_sq]] = plots.squawk[has_sq]
@@ -257,7 +257,7 @@ class SliceEngine:
         self.next_id += n
         self.counts["tracks_initiated"] += n
         self.counts["plots_initiated"] += 2 * n
-        callsign = np.where([bool(c) for c in p2.callsign], p2.callsign, p1.callsign)
+        callsign = np.where(p2.callsign.astype(bool), p2.callsign, p1.callsign)
         xc, Pc = combine(xs, Ps, mu)
         new = TrackState(
             track_id=ids, t=p2.t.copy(), xs=xs, Ps=Ps, mu=mu, xc=xc, Pc=Pc,
