@@ -32,13 +32,17 @@ class ServerConfig(_Strict):
 class InputConfig(_Strict):
     """What feeds the tracker."""
 
-    kind: Literal["preset", "scenario"] = "preset"
+    kind: Literal["preset", "scenario", "modes"] = "preset"
     preset: str = "real-paris"
     scenario: str = ""
     speed: float = Field(default=1.0, gt=0.0, le=1000.0)
     loop: bool = True
     cache_dir: str = ""
     duration_s: float | None = Field(default=None, gt=0.0)
+    sources: list[str] = Field(default_factory=list)
+    receivers: list[str] = Field(default_factory=list)
+    feed_format: Literal["", "beast", "avr", "sbs", "jsonl"] = ""
+    feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
 
 
 class OutputConfig(_Strict):

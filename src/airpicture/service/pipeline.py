@@ -170,6 +170,8 @@ class Pipeline:
         """Step the source to t_s, record, and publish one frame per consumer."""
         started = time.perf_counter()
         tracks, plots = self.source.step(t_s)
+        own_t = float(getattr(self.source, "picture_t_s", np.nan))  # live feeds' own clock
+        t_s = own_t if np.isfinite(own_t) else t_s
         self.t_s = t_s
         if len(plots):
             self.stats.add(plots, t_s)
@@ -193,6 +195,9 @@ class Pipeline:
         return frames
 
     def start(self) -> None:
+        start_source = getattr(self.source, "start", None)
+        if start_source is not None:
+            start_source()
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
         self._thread.start()
 

@@ -53,6 +53,12 @@ def preset_folder(config: ServiceConfig) -> Path:
 def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_runtime
                     ) -> PictureSource:
     """The configured input: a scenario folder or a cached preset, replayed into the tracker."""
+    if config.input.kind == "modes":
+        from airpicture.service.live import ModeSSource
+
+        inp = config.input
+        return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
+                           inp.feed_speed)
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
@@ -69,8 +75,9 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
     recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s)
     recorder.write_meta(source.meta)
     out = config.output
+    live = config.input.kind == "modes"  # the feeds keep their own pace; the clock is real time
     return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
-                    speed=config.input.speed, confirmed_only=out.confirmed_only,
+                    speed=1.0 if live else config.input.speed, confirmed_only=out.confirmed_only,
                     dead_after_periods=config.sensors.dead_after_periods,
                     dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s,
                     trail_points=out.trail_points)

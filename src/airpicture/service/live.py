@@ -1,0 +1,69 @@
+"""Live Mode S / ADS-B feeds as a picture source: airpicture.sources' Ingest run in its own
+thread (feeds on an asyncio loop), decoded and tracked at each tick of the service's clock.
+
+The picture time is the feeds' clock (`Ingest.now_s`: the wall clock for network feeds, the
+latest message time for replayed files), so sensor status and history stay in one time base.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from airpicture.core.errors import UserError
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+from airpicture.io.scenario import ScenarioMeta
+
+
+class ModeSSource:
+    """Feeds (tcp://HOST:PORT, tcp-listen://:PORT or files) heard by receivers NAME:LAT:LON.
+
+    Source i is heard by receiver min(i, number of receivers - 1).
+    """
+
+    def __init__(self, sources: list[str], receivers: list[str], fmt: str | None = None,
+                 speed: float = 0.0) -> None:
+        from airpicture.sources.ingest import Ingest, parse_receiver, receiver_sensors
+        from airpicture.sources.transports import parse_source
+
+        if not sources or not receivers:
+            raise UserError(None, "input.kind 'modes' needs input.sources and input.receivers")
+        recs = [parse_receiver(r, i) for i, r in enumerate(receivers)]
+        specs = [parse_source(s, fmt, receiver=min(i, len(recs) - 1), speed=speed)
+                 for i, s in enumerate(sources)]
+        self.ingest: Any = Ingest(specs, recs, use_tracker=True)
+        if self.ingest.tracker is None:
+            raise UserError(None, "the tracker (airpicture.tracker.stream) is not available")
+        self.ingest.keep_outputs = True  # hand each step's plots to the service, then drop them
+        self.meta = ScenarioMeta(name="live Mode S", seed=0, origin_lat_deg=recs[0].lat_deg,
+                                 origin_lon_deg=recs[0].lon_deg, duration_s=0.0,
+                                 sensors=receiver_sensors(recs))
+        self.picture_t_s = float("nan")
+        self._thread: threading.Thread | None = None
+        self.feeds_done = threading.Event()
+
+    def start(self) -> None:
+        """Run the feeds in a background thread (its own event loop)."""
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._feeds()),
+                                        name="modes-feeds", daemon=True)
+        self._thread.start()
+
+    async def _feeds(self) -> None:
+        from airpicture.sources.transports import run_feed
+
+        ing = self.ingest
+        await asyncio.gather(*(run_feed(spec, ing.sink, ing.statuses[spec.where])
+                               for spec in ing.specs))
+        self.feeds_done.set()
+
+    def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
+        """Decode and track what arrived; the picture at the feeds' clock."""
+        ing = self.ingest
+        ing.step()
+        plots = PlotBatch.concat(ing.plot_batches)
+        ing.plot_batches.clear()
+        ing.enrichment_batches.clear()
+        self.picture_t_s = float(ing.now_s())
+        return ing.tracker.picture(self.picture_t_s), plots
