@@ -51,7 +51,10 @@ def test_scenario_to_cat062_over_loopback(tmp_path: Path):
         th.start()
     try:
         # Paced at 60x (1 s): a blast could overrun a socket buffer on a busy machine.
-        sent = emit_scenario(scn, f"udp://127.0.0.1:{sock_in.getsockname()[1]}", speed=60.0)
+        # A whole-second t0: times of day then carry the picture times exactly (a rounding
+        # up by 1/256 s would make the scorer see a track after its truth sample).
+        sent = emit_scenario(scn, f"udp://127.0.0.1:{sock_in.getsockname()[1]}", speed=60.0,
+                             t0_utc_s=float(round(time.time())))
         time.sleep(0.3)
         decoder = AsterixDecoder(AsterixConfig.from_scenario(meta, t0_utc_s=sent["t0_utc_s"]))
         plots = decoder.decode(got_in).plots
