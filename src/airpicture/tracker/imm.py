@@ -19,7 +19,7 @@ class Predictor(Protocol):
     """Moves filter states to new times."""
 
     def predict(
-        self, xs: FloatArray, Ps: FloatArray, mu: FloatArray, dt: FloatArray, mix: bool
+        self, xs: FloatArray, Ps: FloatArray, mu: FloatArray, dt: FloatArray, mix_first: bool
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Predicted (xs, Ps, c): c the predicted model probabilities."""
         ...
