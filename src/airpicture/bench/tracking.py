@@ -247,7 +247,11 @@ def bench_scenario(sc: BenchScenario, scenario: Path, work: Path, tracker_spec: 
                              sc.stonesoup_stamp if stamp == "auto" else stamp)
     if peer["status"] == "ok":
         window_s = float(peer["t_covered_s"])
-        if window_s <= SCORE_T_MIN_S:
+        if peer["config"].get("stamp") == "scan":
+            peer["score"] = {}
+            peer["score_note"] = ("not scored: a speed run, its Detections carry scan times, "
+                                  "not the plots' own")
+        elif window_s <= SCORE_T_MIN_S:
             peer["score"] = {}
             peer["score_note"] = (f"not scored: it covered only 0-{window_s:g} s, scoring "
                                   f"starts at {SCORE_T_MIN_S:g} s")
