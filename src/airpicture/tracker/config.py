@@ -29,7 +29,7 @@ class TrackerConfig:
     # IMM: constant velocity (low noise) + coordinated turn (turn-rate state)
     imm: bool = True
     """False: a single constant-velocity Kalman filter with q_cv (for comparison)."""
-    q_cv: float = 0.5
+    q_cv: float = 0.2
     """White-noise acceleration density of the CV model, m^2/s^3."""
     q_ct: float = 8.0
     """White-noise acceleration density of the CT model, m^2/s^3."""
@@ -39,7 +39,7 @@ class TrackerConfig:
     """A third model, CV with this high noise density (0: not used), for abrupt manoeuvres."""
     mu0_cv_high: float = 0.1
     """Initial probability of the high-noise CV model when it is used."""
-    mode_hold_s: float = 40.0
+    mode_hold_s: float = 120.0
     """Mean sojourn time in a motion mode; gives the IMM switching probabilities."""
     mu0_ct: float = 0.2
     """Initial probability of the turn model for a new track."""
