@@ -79,7 +79,7 @@ class TrackerConfig:
     """A tentative track is dropped after this many expected updates in a row are missed (+1)."""
     coast_after_periods: float = 1.5
     """A confirmed track not updated for this many sensor periods is coasting."""
-    delete_after_periods: float = 4.5
+    delete_after_periods: float = 5.5
     """A confirmed track not updated for this many sensor periods is deleted ..."""
     delete_min_s: float = 6.0
     """... but never sooner than this."""
