@@ -107,9 +107,12 @@ def test_websocket_snapshot_then_deltas(client: tuple[TestClient, Pipeline]) -> 
         p.tick(2.0)
         second = json.loads(ws.receive_text())
         # Aircraft 3 is seen by the radar only (every 4 s): unchanged, so not resent.
+        # The others are known with the same identity: only their moving columns are sent.
         assert second["type"] == "delta" and second["seq"] == 2
-        assert sorted(second["cols"]["icao24"]) == ["3c0001", "3c0002"]
-        assert second["cols"]["x"][0] > first["cols"]["x"][0]
+        assert second["cols"]["id"] == [] and sorted(second["upd"]["id"]) == [0x3C0001, 0x3C0002]
+        assert "callsign" not in second["upd"]
+        i, j = first["cols"]["id"].index(0x3C0001), second["upd"]["id"].index(0x3C0001)
+        assert second["upd"]["lon"][j] > first["cols"]["lon"][i]
 
 
 def test_every_output_goes_through_egress() -> None:

@@ -28,6 +28,13 @@ VIEW_COLUMNS = (
 )
 
 
+MOVING_COLUMNS = (
+    "id", "t", "lat", "lon", "alt_ft", "hdg_deg", "gs_kt", "vrate_fpm", "status", "sigma_pos_m",
+    "kinds", "smask",
+)
+"""What a delta sends for a track the client already knows with the same identity."""
+
+
 @dataclass(frozen=True)
 class SensorIndex:
     """The service's sensors in a fixed order: bit i of `smask` is sensors[i]."""
@@ -123,13 +130,39 @@ def delta_rows(prev_ids: npt.NDArray[np.int64], prev_t: npt.NDArray[np.float64],
     return changed, removed
 
 
-def encode_message(kind: str, seq: int, t_s: float, view: dict[str, list[Any]],
-                   removed: list[int] | None = None) -> str:
-    """One WebSocket message: {"type", "seq", "t", "wall", "n", "cols", "removed"}.
+def same_identity(prev: TrackTable, tracks: TrackTable, rows: npt.NDArray[np.intp]
+                  ) -> npt.NDArray[np.bool_]:
+    """For tracks[rows]: known in `prev` with the same address, callsign and squawk."""
+    out = np.zeros(rows.size, bool)
+    if rows.size == 0 or len(prev) == 0:
+        return out
+    order = np.argsort(prev.track_id)
+    ids = tracks.track_id[rows]
+    pos = np.clip(np.searchsorted(prev.track_id, ids, sorter=order), 0, len(prev) - 1)
+    j = order[pos]
+    out = prev.track_id[j] == ids
+    out &= prev.icao24[j] == tracks.icao24[rows]
+    out &= prev.squawk[j] == tracks.squawk[rows]
+    out &= prev.callsign[j] == tracks.callsign[rows]
+    return np.asarray(out, bool)
 
+
+def moving_view(view: dict[str, list[Any]], rows: npt.NDArray[np.intp]) -> dict[str, list[Any]]:
+    """Only the columns that change as a known track moves, at `rows`."""
+    return take_view({k: view[k] for k in MOVING_COLUMNS}, rows)
+
+
+def encode_message(kind: str, seq: int, t_s: float, view: dict[str, list[Any]],
+                   removed: list[int] | None = None,
+                   upd: dict[str, list[Any]] | None = None) -> str:
+    """One WebSocket message: {"type", "seq", "t", "wall", "n", "cols", "removed", "upd"}.
+
+    `cols`: full rows (a snapshot's every track; a delta's new or re-identified tracks);
+    `upd`: a delta's moved tracks, MOVING_COLUMNS only; `removed`: ids gone.
     `wall` is the Unix time the picture was encoded (clients measure their lag with it).
     """
     msg = {"type": kind, "seq": seq, "t": round(t_s, 3), "wall": round(time.time(), 4),
            "n": len(view.get("id", [])),
-           "cols": view, "removed": removed or []}
+           "cols": view, "removed": removed or [],
+           "upd": upd or {k: [] for k in MOVING_COLUMNS}}
     return json.dumps(msg, separators=(",", ":"), allow_nan=False)

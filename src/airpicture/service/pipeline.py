@@ -22,7 +22,15 @@ from prometheus_client.process_collector import ProcessCollector
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import LOCAL, Consumer, Egress
-from airpicture.service.encode import SensorIndex, delta_rows, encode_message, take_view, to_view
+from airpicture.service.encode import (
+    SensorIndex,
+    delta_rows,
+    encode_message,
+    moving_view,
+    same_identity,
+    take_view,
+    to_view,
+)
 from airpicture.service.recorder import Recorder
 from airpicture.service.sources import PictureSource
 
@@ -154,7 +162,9 @@ class Pipeline:
         else:
             changed, removed = delta_rows(prev.tracks.track_id, prev.tracks.t,
                                           released.track_id, released.t)
-            delta = encode_message("delta", seq, t_s, take_view(view, changed), removed.tolist())
+            known = same_identity(prev.tracks, released, changed)
+            delta = encode_message("delta", seq, t_s, take_view(view, changed[~known]),
+                                   removed.tolist(), moving_view(view, changed[known]))
         return Frame(seq, t_s, released, view, snapshot, delta)
 
     def _record(self, plots: PlotBatch, tracks: TrackTable) -> None:

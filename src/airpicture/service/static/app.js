@@ -170,6 +170,14 @@ function esc(s) {
 }
 
 // ---- live updates ---------------------------------------------------------------------
+function addTrail(p) {
+  let tr = ap.trails.get(p.id);
+  if (!tr) { tr = []; ap.trails.set(p.id, tr); }
+  const last = tr[tr.length - 1];
+  if (!last || last[0] !== p.lon || last[1] !== p.lat) tr.push([p.lon, p.lat]);
+  if (tr.length > ap.trailPoints) tr.shift();
+}
+
 function applyMessage(msg) {
   const cols = msg.cols;
   const names = Object.keys(cols);
@@ -182,11 +190,15 @@ function applyMessage(msg) {
     const p = {};
     for (const k of names) p[k] = cols[k][i];
     ap.tracks.set(p.id, p);
-    let tr = ap.trails.get(p.id);
-    if (!tr) { tr = []; ap.trails.set(p.id, tr); }
-    const last = tr[tr.length - 1];
-    if (!last || last[0] !== p.lon || last[1] !== p.lat) tr.push([p.lon, p.lat]);
-    if (tr.length > ap.trailPoints) tr.shift();
+    addTrail(p);
+  }
+  const upd = msg.upd;
+  const updNames = Object.keys(upd);
+  for (let i = 0; i < upd.id.length; i++) {
+    const p = ap.tracks.get(upd.id[i]);
+    if (!p) continue;
+    for (const k of updNames) p[k] = upd[k][i];
+    addTrail(p);
   }
   ap.seq = msg.seq; ap.t = msg.t;
 }
@@ -201,7 +213,8 @@ function onMessage(ev) {
     $('time-label').textContent = `live t=${msg.t.toFixed(0)} s`;
   }
   ap.lastApplyMs = performance.now() - t0;
-  map.once('idle', () => { ap.idleSeq = msg.seq; ap.lastIdleMs = performance.now() - t0; });
+  if (ap.mode === 'live') map.once('idle', () => { ap.idleSeq = msg.seq; ap.lastIdleMs = performance.now() - t0; });
+  else ap.idleSeq = msg.seq; // looking back: nothing new to draw
   $('status').textContent = `${ap.tracks.size} tracks · t=${msg.t.toFixed(0)} s`;
   if (ap.selected != null && ap.mode === 'live' && msg.seq % 2 === 0) showPanel(ap.selected);
 }
