@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,8 +48,13 @@ def preset_folder(config: ServiceConfig) -> Path:
         except ImportError:
             raise UserError(None, "the simulator (airpicture.sim.presets) is not available; "
                             "pass a scenario folder with --scenario") from None
-        folder.mkdir(parents=True, exist_ok=True)
-        simulate_preset(config.input.preset, folder, duration_s=dur)
+        print(f"simulating the {config.input.preset!r} preset once into {folder} ...",
+              file=sys.stderr, flush=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+            simulate_preset(config.input.preset, Path(tmp) / "s", duration_s=dur)
+            shutil.rmtree(folder, ignore_errors=True)
+            (Path(tmp) / "s").rename(folder)  # complete or absent, never half written
     return folder
 
 
