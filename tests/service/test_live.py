@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -40,3 +41,46 @@ def test_a_recorded_mode_s_feed_is_tracked_and_served(shared_data: Path,
             assert sensors["lfpg"]["plots_total"] > 100 and sensors["lfpg"]["alive"]
     finally:
         pipeline.recorder.close()
+
+
+def test_asterix_over_udp_is_tracked(small_scenario: Path) -> None:
+    import socket
+    import time
+
+    from airpicture.io.asterix.emit import emit_scenario
+    from airpicture.service.live import AsterixSource
+    from tests.service.conftest import FakeRuntime
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"udp://127.0.0.1:{s.getsockname()[1]}"
+    source = AsterixSource([url], small_scenario, lambda meta: FakeRuntime(meta.sensors))
+    source.start()
+    assert source.ready.wait(10)
+    sent = emit_scenario(small_scenario, url, speed=0, t0_utc_s=time.time() - 61.0)
+    assert sent["datagrams"] > 0
+    time.sleep(0.5)
+    tracks, plots = source.step(0.0)
+    # The radar and ADS-B plots came back (radar every 4 s, ADS-B every s for two aircraft).
+    assert np.isin(plots.sensor_id, [1, 2]).all() and (plots.sensor_id == 1).sum() == 45
+    assert sorted(tracks.icao24.tolist()) == [0x3C0001, 0x3C0002, 0x3C0003]
+    assert abs(source.picture_t_s - time.time()) < 5
+    assert np.all(tracks.t > source.picture_t_s - 10)
+
+
+def test_asterix_json_config_gives_the_tracker_its_sensors(tmp_path: Path) -> None:
+    import json
+
+    from airpicture.service.live import asterix_config
+
+    path = tmp_path / "asterix.json"
+    path.write_text(json.dumps({
+        "origin": {"lat": 48.0, "lon": 2.0},
+        "radars": [{"sac": 1, "sic": 7, "lat": 48.1, "lon": 2.0, "psr_sensor_id": 3,
+                    "ssr_sensor_id": 4, "name": "R"}],
+        "adsb": [{"sac": 1, "sic": 9, "sensor_id": 5}]}))
+    cfg, sensors = asterix_config(path)
+    assert cfg.t0_utc_s == 0.0
+    assert [(s.id, s.kind) for s in sensors] == [(3, "psr"), (4, "ssr"), (5, "adsb")]
+    assert sensors[0].x == pytest.approx(0.0, abs=1.0)
+    assert sensors[0].y == pytest.approx(11_100.0, rel=0.01)  # 0.1° north

@@ -32,7 +32,7 @@ class ServerConfig(_Strict):
 class InputConfig(_Strict):
     """What feeds the tracker."""
 
-    kind: Literal["preset", "scenario", "modes"] = "preset"
+    kind: Literal["preset", "scenario", "modes", "asterix"] = "preset"
     preset: str = "real-paris"
     scenario: str = ""
     speed: float = Field(default=1.0, gt=0.0, le=1000.0)
@@ -43,6 +43,7 @@ class InputConfig(_Strict):
     receivers: list[str] = Field(default_factory=list)
     feed_format: Literal["", "beast", "avr", "sbs", "jsonl"] = ""
     feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
+    asterix_config: str = ""
 
 
 class OutputConfig(_Strict):

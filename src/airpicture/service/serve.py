@@ -67,6 +67,12 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
         inp = config.input
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
                            inp.feed_speed)
+    if config.input.kind == "asterix":
+        from airpicture.service.live import AsterixSource
+
+        if not config.input.asterix_config:
+            raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
+        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory)
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
@@ -83,7 +89,7 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
     recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s)
     recorder.write_meta(source.meta)
     out = config.output
-    live = config.input.kind == "modes"  # the feeds keep their own pace; the clock is real time
+    live = config.input.kind in ("modes", "asterix")  # feeds keep their pace; real-time clock
     return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
                     speed=1.0 if live else config.input.speed, confirmed_only=out.confirmed_only,
                     dead_after_periods=config.sensors.dead_after_periods,
