@@ -191,3 +191,44 @@ def _straight_monte_carlo_mismatch(q_truth: float) -> tuple[np.ndarray, np.ndarr
         e = truth - x[:, 0, :4]
         nees[k] = np.einsum("ni,nij,nj->n", e, np.linalg.inv(P[:, 0, :4, :4]), e)
     return nees, nees
+
+
+def test_default_imm_is_consistent_or_conservative_on_straight_flight() -> None:
+    """The tracker's IMM (CV, CT, CV-high) on straight flight: never overconfident (NEES and
+    NIS below the chi-square upper bounds), and not uselessly pessimistic (above half)."""
+    from airpicture.tracker.config import TrackerConfig
+
+    cfg = TrackerConfig()
+    rng = np.random.default_rng(5)
+    runs, steps = 300, 40
+    pred = IMMPredictor((ConstantVelocity(cfg.q_cv), CoordinatedTurn(cfg.q_ct, cfg.q_turn),
+                         ConstantVelocity(cfg.q_cv_high)), cfg.mode_hold_s)
+    dt = np.full(runs, 4.0)
+    _, _, Q = ConstantVelocity(cfg.q_cv).predict(np.zeros((1, 5)), np.array([4.0]))
+    LQ = np.linalg.cholesky(Q[0, :4, :4])
+    truth = np.zeros((runs, 4))
+    truth[:, 2] = 200.0
+    R = np.tile(np.diag([150.0**2, 60.0**2]), (runs, 1, 1))
+    x = np.zeros((runs, 3, 5))
+    x[:, :, :4] = truth[:, None] + rng.normal(size=(runs, 1, 4)) * [150, 60, 20, 20]
+    P = np.tile(np.diag([150.0**2, 60.0**2, 20.0**2, 20.0**2, 1e-8]), (runs, 3, 1, 1))
+    P[:, 1, 4, 4] = cfg.turn_sigma0_rad_s**2
+    mu = np.tile([0.7, 0.2, 0.1], (runs, 1))
+    F = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [4, 0, 1, 0], [0, 4, 0, 1.0]])
+    nis, nees = [], []
+    for _ in range(steps):
+        truth = truth @ F + rng.normal(size=(runs, 4)) @ LQ.T
+        xp, Pp, c = pred.predict(x, P, mu, dt, True)
+        xc, Pc = combine(xp, Pp, c)
+        z = truth[:, :2] + np.einsum("nij,nj->ni", np.linalg.cholesky(R),
+                                     rng.normal(size=(runs, 2)))
+        nu = z - xc[:, :2]
+        nis.append(np.einsum("ni,nij,nj->n", nu, np.linalg.inv(Pc[:, :2, :2] + R), nu))
+        x, P, mu = IMMUpdater().update(xp, Pp, c, z, R)
+        xc, Pc = combine(x, P, mu)
+        e = truth - xc[:, :4]
+        nees.append(np.einsum("ni,nij,nj->n", e, np.linalg.inv(Pc[:, :4, :4]), e))
+    for values, dof in ((np.array(nis)[5:], 2), (np.array(nees)[5:], 4)):
+        avg = values.mean(axis=1)
+        assert np.all(avg < chi2.ppf(0.9995, runs * dof) / runs), (dof, avg)
+        assert values.mean() > dof / 2, (dof, values.mean())
