@@ -130,8 +130,8 @@ class IMMUpdater:
         S_inv, det = inv2(S)
         K = PHt @ S_inv  # (n, M, 5, 2)
         xu = xs + np.einsum("nmkj,nmj->nmk", K, nu)
-        # Joseph-free form, symmetrised: P - K S K^T
-        Pu = Ps - K @ S @ np.swapaxes(K, -1, -2)
+        # P - K S K^T = P - K (P H^T)^T, symmetrised
+        Pu = Ps - K @ np.swapaxes(PHt, -1, -2)
         Pu = 0.5 * (Pu + np.swapaxes(Pu, -1, -2))
         d2 = np.einsum("nmi,nmij,nmj->nm", nu, S_inv, nu)
         log_lik = -0.5 * d2 - 0.5 * np.log(np.maximum(det, 1e-300)) - np.log(2 * np.pi)
