@@ -144,7 +144,7 @@ def test_tracks_appear_where_the_api_says(served: Served, tmp_path: Path) -> Non
 
 def test_a_websocket_update_moves_them(served: Served) -> None:
     before = served.rendered()
-    served.tick(9.0)
+    served.tick(served.pipeline.t_s + 7.0)
     after = served.rendered()
     api = api_tracks(served)
     for tid, row in api.items():
@@ -191,11 +191,12 @@ def test_the_track_panel_shows_the_contributing_sensors(served: Served) -> None:
 
 def test_time_slider_shows_history(served: Served) -> None:
     page = served.page
+    served.tick(max(served.pipeline.t_s + 1.0, 20.0))
     t_live = served.pipeline.t_s
     page.evaluate("window.__ap.map.jumpTo({zoom: 8})")
     page.evaluate("""async () => { const s = document.getElementById('time');
         s.min = 0; s.max = 100; s.value = 2; s.dispatchEvent(new Event('change')); }""")
-    page.wait_for_function("window.__ap.mode === 'history' && window.__ap.historyTracks")
+    page.wait_for_function("window.__ap.mode === 'history' && window.__ap.historyShownT === 2")
     served.tick(t_live + 1)
     # Aircraft 1 at t = 2 s was 100 m/s * (live - 2) s further west than now.
     hist = served.rendered()[0x3C0001]

@@ -10,7 +10,7 @@ const url = (path) => new URL(path, window.location.href).href;
 // State shared with the tests and the benchmark (window.__ap).
 const ap = {
   ready: false, seq: 0, idleSeq: 0, lastIdleMs: 0, messages: 0, lastApplyMs: 0, tracks: new Map(), trails: new Map(),
-  sensors: [], selected: null, trailPoints: 20, mode: 'live', historyTracks: null, t: null,
+  sensors: [], selected: null, trailPoints: 20, mode: 'live', historyTracks: null, historyShownT: null, t: null,
 };
 window.__ap = ap;
 
@@ -295,6 +295,7 @@ async function showHistory(tS) {
   ap.mode = 'history';
   $('time-label').textContent = `t=${tS} s (${out.size})`;
   render();
+  map.once('idle', () => { ap.historyShownT = tS; });
 }
 
 $('time').addEventListener('change', (e) => showHistory(Number(e.target.value)));
