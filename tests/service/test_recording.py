@@ -129,3 +129,24 @@ def test_replay_command_serves_a_recording(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_recording_again_into_a_file_carries_on_after_it(tmp_path: Path) -> None:
+    from airpicture.service.config import ServiceConfig
+    from airpicture.service.serve import build_pipeline
+    from airpicture.service.sources import TrackerSource
+    from tests.service.conftest import FakeRuntime, small_meta, small_plots
+
+    cfg = ServiceConfig().with_overrides({"recording": {"path": str(tmp_path / "r.duckdb"),
+                                                        "flush_s": 0.05}})
+    for _ in range(2):
+        meta = small_meta()
+        p = build_pipeline(cfg, TrackerSource(meta, small_plots(), FakeRuntime(meta.sensors)))
+        p.recorder.start()
+        for k in range(1, 6):
+            p.tick(p.t0_s + k)
+        p.recorder.close()
+    con = duckdb.connect(str(tmp_path / "r.duckdb"))
+    times = [t for (t,) in con.execute(
+        "SELECT DISTINCT t FROM track_states WHERE track_id = 3932161 ORDER BY t").fetchall()]
+    assert times == [1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 8.0, 9.0, 10.0, 11.0]

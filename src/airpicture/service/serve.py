@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import shutil
 import socket
@@ -89,6 +90,11 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
     recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s)
     recorder.write_meta(source.meta)
     out = config.output
+    last_s = recorder.time_range()[1]
+    start_at = getattr(source, "start_at", None)
+    if last_s is not None and last_s >= t0_s and start_at is not None:
+        t0_s = float(math.ceil(last_s)) + out.tick_s  # an existing recording: carry on after it
+        start_at(t0_s)
     live = config.input.kind in ("modes", "asterix")  # feeds keep their pace; real-time clock
     return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
                     speed=1.0 if live else config.input.speed, confirmed_only=out.confirmed_only,

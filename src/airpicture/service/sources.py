@@ -70,6 +70,11 @@ class TrackerSource:
         meta = read_meta(folder)
         return cls(meta, read_plots(folder, meta), factory(meta), loop)
 
+    def start_at(self, t_s: float) -> None:
+        """Replay from the start with scenario time 0 at stream time t_s."""
+        self._offset_s = t_s
+        self._cursor = 0
+
     def _take_until(self, t_s: float) -> PlotBatch:
         """Plots arrived by t_s, wrapping to the start (one period later) when looping."""
         batches: list[PlotBatch] = []
