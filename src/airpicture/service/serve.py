@@ -17,7 +17,7 @@ import uvicorn
 from airpicture.core.errors import UserError
 from airpicture.io.scenario import SCENARIO_JSON
 from airpicture.policy.egress import Egress
-from airpicture.service.app import create_app
+from airpicture.service.app import STATIC_DIR, create_app
 from airpicture.service.config import ServiceConfig
 from airpicture.service.pipeline import Pipeline
 from airpicture.service.recorder import Recorder
@@ -136,6 +136,9 @@ def run(pipeline: Pipeline, host: str, port: int,
         announce: Callable[[str], None] = print) -> None:
     """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
     app = create_app(pipeline)
+    if not (STATIC_DIR / "vendor" / "maplibre-gl" / "maplibre-gl.mjs").exists():
+        print("warning: MapLibre GL JS is not installed, the map page will stay empty: run "
+              "`make web` (the APIs work)", file=sys.stderr, flush=True)
     sock = listen(host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            ws="auto", lifespan="on",
