@@ -140,6 +140,7 @@ def track_scans(tracker: Any, feed: _ScanFeed, scans: list[Any], budget_s: float
     """Run scans until done or budget_s; per-scan times, the unfinished scan's time, track rows."""
     ids: dict[Any, int] = {}
     rows: list[tuple[Any, ...]] = []
+    last: dict[Any, tuple[Any, ...]] = {}
     scan_times: list[float] = []
     aborted_s = 0.0
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -150,29 +151,39 @@ def track_scans(tracker: Any, feed: _ScanFeed, scans: list[Any], budget_s: float
             start = time.perf_counter()
             try:
                 feed.next_scan = scan
-                _, tracks = next(it)
+                scan_time, tracks = next(it)
             except BudgetExceededError:
                 aborted_s = time.perf_counter() - start
                 break
             scan_times.append(time.perf_counter() - start)
+            current: dict[Any, tuple[Any, ...]] = {}
             for track in tracks:
                 state = track.state
                 sv = np.asarray(state.state_vector, dtype=np.float64).ravel()
                 tid = ids.setdefault(track.id, len(ids) + 1)
                 t_s = (state.timestamp - EPOCH).total_seconds()
-                rows.append((t_s, tid, sv[0], sv[2], sv[1], sv[3]))
+                current[track.id] = (t_s, tid, sv[0], sv[2], sv[1], sv[3], 1.0)
+            rows.extend(current.values())
+            # A track the deleter dropped this scan ends with one unconfirmed row, as
+            # airpicture's do, so the scorer stops counting it at once.
+            end_s = (scan_time - EPOCH).total_seconds()
+            for key in last.keys() - current.keys():
+                row = last[key]
+                rows.append((max(end_s, row[0]), *row[1:6], 0.0))
+            last = current
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return scan_times, aborted_s, rows
 
 
 def tracks_table(rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Track rows in the tracks.parquet layout, sorted by time (all Stone Soup tracks confirmed)."""
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+    """Track rows in the tracks.parquet layout, sorted by time (Stone Soup tracks confirmed;
+    a deleted track's final row unconfirmed)."""
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
     arr = arr[np.argsort(arr[:, 0], kind="stable")]
     return pa.table({
         "t": arr[:, 0], "track_id": arr[:, 1].astype(np.int64), "x": arr[:, 2], "y": arr[:, 3],
-        "vx": arr[:, 4], "vy": arr[:, 5], "confirmed": np.ones(len(arr), dtype=bool),
+        "vx": arr[:, 4], "vy": arr[:, 5], "confirmed": arr[:, 6] > 0.5,
     })
 
 

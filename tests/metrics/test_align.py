@@ -1,4 +1,4 @@
-"""Alignment of tracks to truth times: latest confirmed row, no older than 12 s, predicted."""
+"""Alignment of tracks to truth times: latest row if confirmed, no older than 12 s, predicted."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ def _naive(rows: list[tuple[float, int, float, float, float, float, bool]],
     out = set()
     for k, t in enumerate(times):
         for track in {r[1] for r in rows}:
-            past = [r for r in rows if r[1] == track and r[6] and r[0] <= t]
+            past = [r for r in rows if r[1] == track and r[0] <= t]
             if not past:
                 continue
             latest = max(past, key=lambda r: r[0])
             same_t = [r for r in past if r[0] == latest[0]]
             latest = same_t[-1]
             age = t - latest[0]
-            if age <= 12.0:
+            if latest[6] and age <= 12.0:
                 out.add((k, track, round(latest[2] + latest[4] * age, 6),
                          round(latest[3] + latest[5] * age, 6)))
     return out
@@ -62,3 +62,27 @@ def test_twelve_second_limit_is_inclusive() -> None:
     assert got.k.tolist() == [0, 1]
     assert got.x.tolist() == pytest.approx([0.0, 120.0])
     assert got.y.tolist() == pytest.approx([0.0, -60.0])
+
+
+def test_final_unconfirmed_row_ends_the_track() -> None:
+    """A deleted track's final unconfirmed row removes it at once, not 12 s later."""
+    tracks = tracks_table([(0.0, 1, 0.0, 0.0, 10.0, 0.0, True),
+                           (4.0, 1, 40.0, 0.0, 10.0, 0.0, True),
+                           (6.0, 1, 60.0, 0.0, 10.0, 0.0, False),
+                           (0.0, 2, 0.0, 0.0, 0.0, 0.0, True)])
+    got = align_tracks(ConfirmedRows.from_table(tracks), np.array([4.0, 5.0, 6.0, 8.0]))
+    assert [(int(k), int(i)) for k, i in zip(got.k, got.ident, strict=True)] == [
+        (0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (3, 2)]
+    assert got.x[got.ident == 1].tolist() == pytest.approx([40.0, 50.0])
+
+
+def test_tentative_rows_before_confirmation_are_dropped_and_later_ones_kept() -> None:
+    tracks = tracks_table([(0.0, 1, 0.0, 0.0, 0.0, 0.0, False),
+                           (2.0, 1, 0.0, 0.0, 0.0, 0.0, True),
+                           (3.0, 1, 0.0, 0.0, 0.0, 0.0, False),
+                           (0.0, 2, 0.0, 0.0, 0.0, 0.0, False)])
+    rows = ConfirmedRows.from_table(tracks)
+    assert rows.t.tolist() == [2.0, 3.0]
+    assert rows.is_confirmed().tolist() == [True, False]
+    assert rows.first_t_per_track() == {1: 2.0}
+    assert ConfirmedRows.from_table(tracks, end_rows=False).t.tolist() == [2.0]

@@ -95,6 +95,20 @@ def test_unconfirmed_rows_are_not_scored() -> None:
     assert s.details.per_time.n_assigned.tolist() == [0] * 4 + [1] * 7
 
 
+def test_final_unconfirmed_row_ends_a_track_at_once() -> None:
+    """A deleted track (final unconfirmed row at t = 5) is neither assigned nor false after."""
+    truth = static_truth({1: (0.0, 0.0)}, TIMES)
+    rows = [(t, 3, 10.0, 0.0, 0.0, 0.0, True) for t in TIMES[:5]]
+    rows.append((5.0, 3, 10.0, 0.0, 0.0, 0.0, False))
+    rows += [(t, 4, 20_000.0, 0.0, 0.0, 0.0, True) for t in (0.0, 1.0)]
+    rows.append((2.0, 4, 20_000.0, 0.0, 0.0, 0.0, False))
+    s = score_tables(truth, tracks_table(sorted(rows)), {1: 0.0})
+    assert s.details is not None
+    assert s.details.per_time.n_assigned.tolist() == [1] * 5 + [0] * 6
+    assert s.mean_false_per_time == pytest.approx(2 / 11)
+    assert s.n_tracks == 2
+
+
 def test_identity_changes_count_switches() -> None:
     times = [float(t) for t in range(41)]
     truth = static_truth({1: (0.0, 0.0), 2: (30_000.0, 0.0)}, times)

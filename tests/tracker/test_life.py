@@ -8,6 +8,7 @@ from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.initiate import TwoPointInitiator
+from airpicture.tracker.run import concat_tables, feed
 from airpicture.tracker.stream import InProcessTracker
 from airpicture.tracker.vertical import update_alt
 from tests.tracker.gen import adsb, adsb_plots, psr, radar_plots, trajectories
@@ -50,6 +51,30 @@ def test_track_coasts_then_is_deleted_when_its_aircraft_falls_silent() -> None:
     trk.ingest(other)
     trk.advance_to(last + 10.0)
     assert 7 not in trk.picture().icao24.tolist()
+    assert trk.stats()["tracks_deleted"] == 1
+
+
+def test_deleted_confirmed_track_gets_one_final_unconfirmed_row() -> None:
+    """A recording ends a deleted track at once: one last row, confirmed = false, at the
+    deletion slice's end; tentative tracks dropped unconfirmed get no such row."""
+    rng = np.random.default_rng(1)
+    t, states = trajectories(1, 60.0, rng, area_m=20e3)
+    plots, _ = adsb_plots(t, states, rng, np.array([7], np.int64))
+    last = float(plots.t.max())
+    lone = PlotBatch.create(t=[last - 30.0], sensor_id=2, x=[-5e5], y=[-5e5], var_x=100.0,
+                            var_y=100.0, cov_xy=0.0, icao24=[0])
+    other = PlotBatch.create(t=[last + 40.0], sensor_id=2, x=[1e6], y=[1e6], var_x=100.0,
+                             var_y=100.0, cov_xy=0.0, icao24=[99])
+    trk = InProcessTracker([adsb()], TrackerConfig(late_window_s=0.0), record=True)
+    feed(trk, PlotBatch.concat([plots, lone, other]), 1.0)
+    rows = concat_tables(trk.reports).to_pandas()
+    mine = rows[rows.icao24 == 7].sort_values("t")
+    assert mine.confirmed.iloc[:-1].any()
+    end = mine.iloc[-1]
+    assert not end.confirmed and end.status == TrackStatus.TENTATIVE
+    assert (mine.track_id == end.track_id).all()
+    assert last < end.t <= last + 41.0  # the first slice processed after its deletion age
+    assert int((~mine.confirmed & (mine.t > last)).sum()) == 1
     assert trk.stats()["tracks_deleted"] == 1
 
 

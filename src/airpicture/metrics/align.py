@@ -1,8 +1,10 @@
 """Truth and tracks at the scoring times, as SCENARIO.md defines the alignment.
 
-At each truth sample time every track contributes its latest confirmed row at or before that
-time, no older than `max_age_s` (12 s), predicted forward with its own velocity; a track with
-no such row is gone.  Everything is vectorised over (track, time) pairs.
+At each truth sample time every track contributes its latest row at or before that time, if
+that row is confirmed and no older than `max_age_s` (12 s), predicted forward with its own
+velocity; otherwise the track is gone.  A final unconfirmed row (the tracker writes one when it
+deletes a confirmed track) thus ends the track at once.  Everything is vectorised over
+(track, time) pairs.
 """
 
 from __future__ import annotations
@@ -84,9 +86,22 @@ def truth_at(truth: pa.Table, times_s: FloatArray) -> PointSets:
     )
 
 
+def _per_track_cumsum(track_id: IntArray, values: IntArray) -> IntArray:
+    """Running sum of `values` within each run of equal (sorted) track ids."""
+    total = np.cumsum(values)
+    start = np.r_[True, track_id[1:] != track_id[:-1]]
+    before = np.maximum.accumulate(np.where(start, total - values, 0))
+    return np.asarray(total - before, np.int64)
+
+
 @dataclass
 class ConfirmedRows:
-    """Confirmed track rows with finite positions, sorted by (track id, time)."""
+    """Track rows that can be scored, sorted by (track id, time).
+
+    Confirmed rows with finite positions, and the unconfirmed rows after a track's first
+    confirmed one (`confirmed` False): those end the track until a later confirmed row.
+    `confirmed` None means every row is confirmed.
+    """
 
     track_id: IntArray
     t: FloatArray
@@ -94,36 +109,53 @@ class ConfirmedRows:
     y: FloatArray
     vx: FloatArray
     vy: FloatArray
+    confirmed: npt.NDArray[np.bool_] | None = None
 
     @classmethod
-    def from_table(cls, tracks: pa.Table) -> ConfirmedRows:
-        """Keep only confirmed rows (the only ones scored) and sort them per track by time."""
+    def from_table(cls, tracks: pa.Table, end_rows: bool = True) -> ConfirmedRows:
+        """Confirmed rows (the only ones scored) plus, with `end_rows`, the unconfirmed rows
+        that follow them, sorted per track by time."""
         confirmed = np.asarray(tracks.column("confirmed").to_numpy(zero_copy_only=False), bool)
         x = _floats(tracks, "x")
         y = _floats(tracks, "y")
-        keep = confirmed & np.isfinite(x) & np.isfinite(y)
+        good = confirmed & np.isfinite(x) & np.isfinite(y)
+        keep = good | (~confirmed if end_rows else False)
         track_id = _ints(tracks, "track_id")[keep]
         t = _floats(tracks, "t")[keep]
         order = np.lexsort((t, track_id))
-        vx = np.nan_to_num(_floats(tracks, "vx")[keep], nan=0.0, posinf=0.0,
-                           neginf=0.0)
-        vy = np.nan_to_num(_floats(tracks, "vy")[keep], nan=0.0, posinf=0.0,
-                           neginf=0.0)
-        return cls(track_id[order], t[order], x[keep][order], y[keep][order], vx[order],
-                   vy[order])
+        track_id, t, good = track_id[order], t[order], good[keep][order]
+        # Unconfirmed rows before a track's first confirmed row cannot end anything.
+        after_first = _per_track_cumsum(track_id, good.astype(np.int64)) > 0
+        sel = order[after_first]
+
+        def col(name: str) -> FloatArray:
+            v = _floats(tracks, name)[keep][sel]
+            return np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) if name[0] == "v" else v
+
+        return cls(track_id[after_first], t[after_first], col("x"), col("y"), col("vx"),
+                   col("vy"), good[after_first])
+
+    def is_confirmed(self) -> npt.NDArray[np.bool_]:
+        """Per row: True where confirmed (every row when `confirmed` is None)."""
+        if self.confirmed is None:
+            return np.ones(self.t.size, bool)
+        return self.confirmed
 
     def first_t_per_track(self) -> dict[int, float]:
         """Time of each track's first confirmed row."""
-        ids, first = np.unique(self.track_id, return_index=True)
-        return dict(zip(ids.tolist(), self.t[first].tolist(), strict=True))
+        conf = self.is_confirmed()
+        ids, first = np.unique(self.track_id[conf], return_index=True)
+        return dict(zip(ids.tolist(), self.t[conf][first].tolist(), strict=True))
 
 
 def align_tracks(
     rows: ConfirmedRows, times_s: FloatArray, max_age_s: float = MAX_TRACK_AGE_S
 ) -> PointSets:
-    """Each track's latest confirmed row at or before each scoring time, predicted to it.
+    """Each track's latest row at or before each scoring time, predicted to it, where that
+    row is confirmed.
 
-    Rows older than `max_age_s` do not count (the track is gone at that time).  The result is
+    An unconfirmed latest row, or one older than `max_age_s`, does not count (the track is
+    gone at that time).  The result is
     ordered by time index, then track id.
     """
     if rows.t.size == 0 or times_s.size == 0:
@@ -147,7 +179,7 @@ def align_tracks(
     query_key = pair_track * width + np.searchsorted(all_t, times_s[pair_k])
     row = np.searchsorted(row_key, query_key, side="right") - 1
     age_s = times_s[pair_k] - rows.t[row]
-    live = age_s <= max_age_s + 1e-9
+    live = (age_s <= max_age_s + 1e-9) & rows.is_confirmed()[row]
     row, age_s, pair_k = row[live], age_s[live], pair_k[live]
     order = np.lexsort((rows.track_id[row], pair_k))
     row, age_s, pair_k = row[order], age_s[order], pair_k[order]

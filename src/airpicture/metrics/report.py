@@ -177,7 +177,7 @@ def write_report(
         details = score_scenario(scenario_dir, tracks, t_min_s=summary.t_min_s,
                                  step_s=summary.step_s).details
         assert details is not None
-    rows = _released_rows(ConfirmedRows.from_table(_load_tracks(tracks)))
+    rows = _released_rows(ConfirmedRows.from_table(_load_tracks(tracks), end_rows=False))
     truth = read_truth(scenario_dir)
     images = [
         ("GOSPA over time", _png(_gospa_figure(details), out_dir / "gospa.png")),

@@ -85,6 +85,8 @@ class SliceEngine:
         self.deleter: Deleter = AgeCovarianceDeleter(cfg)
         self.n_models = len(models)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
+        self.ended = TrackState.empty(self.n_models, len(sensor_ids))
+        """Confirmed tracks deleted by the last slice (for their final, unconfirmed row)."""
         self.next_id = 1
         self.counts: dict[str, int] = {
             "plots_used": 0, "plots_initiated": 0, "plots_in_gate_unused": 0,
@@ -133,6 +135,7 @@ class SliceEngine:
         keep, status = self.deleter.step(self.state, t_s, self.periods)
         self.state.status = status
         self.counts["tracks_deleted"] += int((~keep).sum())
+        self.ended = self.state.take(~keep & (status != TrackStatus.TENTATIVE))
         if not keep.all():
             self.state = self.state.take(keep)
 

@@ -24,6 +24,7 @@ from airpicture.tracker.engine import SliceEngine
 from airpicture.tracker.initiate import plot_cov
 from airpicture.tracker.lifecycle import sigma_pos_m
 from airpicture.tracker.models import turn_extrapolate
+from airpicture.tracker.state import TrackState
 
 SNAPSHOT_VERSION = 1
 
@@ -112,6 +113,8 @@ class InProcessTracker:
                 self.engine.process(todo.take(sl), t_end)
                 if self.record:
                     self.reports.append(self.picture(t_end))
+                    if len(self.engine.ended):
+                        self.reports.append(self.ended_rows(t_end))
                 self.slice_wall_s.append(time.perf_counter() - t0)
                 self.slice_cpu_s.append(time.process_time() - c0)
         self.processed_until = max(self.processed_until, float(k_done * cfg.slice_s))
@@ -124,19 +127,29 @@ class InProcessTracker:
 
     def picture(self, t_s: float | None = None) -> TrackTable:
         """The live tracks, predicted to t_s when given (else at their own update times)."""
+        st = self.engine.state
+        t_ref = float(st.t.max()) if t_s is None and len(st) else float(t_s or 0.0)
+        return self._table(st, t_s, self.engine.status_at(t_ref))
+
+    def ended_rows(self, t_s: float) -> TrackTable:
+        """One final row per confirmed track the last slice deleted, predicted to t_s, with
+        status TENTATIVE (confirmed = false): the track ends at once for a recording's
+        readers (the scorer counts a track only while its latest row is confirmed)."""
+        st = self.engine.ended
+        return self._table(st, t_s, np.full(len(st), TrackStatus.TENTATIVE, np.int8))
+
+    def _table(self, st: TrackState, t_s: float | None, status: npt.NDArray[np.int8]
+               ) -> TrackTable:
+        """Tracks of `st` as a TrackTable, predicted to t_s when given."""
         eng = self.engine
-        st = eng.state
         n = len(st)
         if t_s is None:
             x = st.xc[:, :4]
             t = st.t.copy()
-            t_ref = float(st.t.max()) if n else 0.0
         else:
             # Mean along each track's turn rate; sigma by straight-line extrapolation.
             x = turn_extrapolate(st.xc, t_s - st.t)
             t = np.full(n, float(t_s))
-            t_ref = float(t_s)
-        status = eng.status_at(t_ref)
         sigma = sigma_pos_m(st, t_s, self.config.q_cv)
         alt = st.alt_ft.copy()
         if t_s is not None and n:
