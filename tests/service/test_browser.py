@@ -205,3 +205,17 @@ def test_time_slider_shows_history(served: Served) -> None:
     live = served.rendered()[0x3C0001]
     assert hist["lon"] < live["lon"] - 0.005
     assert served.page.evaluate("window.__ap.mode") == "live"
+
+
+def test_api_docs_load_offline(served: Served) -> None:
+    if not (STATIC_DIR / "vendor" / "swagger-ui" / "swagger-ui-bundle.js").exists():
+        pytest.skip("Swagger UI not installed: `make web` installs it")
+    page = served.page.context.browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((served.url, "data:"))
+            else outside.append(r.url))
+    page.on("requestfailed", lambda r: outside.append(f"failed {r.url}"))
+    page.goto(served.url + "docs")
+    page.get_by_text("/api/tracks/{track_id}").first.wait_for(timeout=20_000)
+    assert outside == []
+    page.close()

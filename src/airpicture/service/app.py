@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import numpy as np
 import pyarrow as pa
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection
@@ -122,7 +123,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 pipeline.stop()
                 pipeline.recorder.close()
 
-    app = FastAPI(title="airpicture", version="1", lifespan=lifespan,
+    app = FastAPI(title="airpicture", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Live air picture: fused system tracks, sensors, history.")
     sensor_bits = {s.id: i for i, s in enumerate(pipeline.sensors)}
 
@@ -134,6 +136,15 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI from the service's own files (`make web`), so nothing leaves the machine."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="airpicture API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="data:,")
 
     @app.get("/api/health", summary="Is the pipeline running")
     def health() -> dict[str, Any]:
