@@ -125,6 +125,8 @@ class Ingest:
             if self.tracker is not None and len(use):
                 self.tracker.ingest(use)
                 self.plots_to_tracker += len(use)
+            if self.tracker is not None and len(res.enrichment):
+                self.tracker.enrich(res.enrichment)
         if self.tracker is not None and math.isfinite(self._latest_t):
             self.tracker.advance_to(self._latest_t)
         now = self.now_s()

@@ -19,8 +19,10 @@ import numpy.typing as npt
 from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.core.sensors import Sensor
 from airpicture.core.tracks import TrackStatus, TrackTable
+from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.engine import SliceEngine
+from airpicture.tracker.enrich import enrich_state
 from airpicture.tracker.initiate import plot_cov
 from airpicture.tracker.lifecycle import sigma_pos_m
 from airpicture.tracker.models import turn_extrapolate
@@ -59,7 +61,10 @@ class InProcessTracker:
         self.buffer = PlotBatch.empty()
         self.processed_until = -np.inf
         self.rejected = PlotBatch.empty()
-        self.counts: dict[str, int] = {"plots_in": 0, "plots_rejected": 0, "plots_late": 0}
+        self.counts: dict[str, int] = {"plots_in": 0, "plots_rejected": 0, "plots_late": 0,
+                                       "enrichment_in": 0, "enrichment_matched": 0,
+                                       "enrichment_alt_used": 0}
+        self.enrich_buffer = ModeSEnrichment.empty()
         self.slice_wall_s: list[float] = []
         self.slice_cpu_s: list[float] = []
         """Wall and CPU time of each processed slice (CPU time is what a shared machine
@@ -111,6 +116,7 @@ class InProcessTracker:
                 t0, c0 = time.perf_counter(), time.process_time()
                 t_end = float((k_todo[sl[0]] + 1) * cfg.slice_s)
                 self.engine.process(todo.take(sl), t_end)
+                self._apply_enrichment(t_end)
                 if self.record:
                     self.reports.append(self.picture(t_end))
                     if len(self.engine.ended):
@@ -118,6 +124,31 @@ class InProcessTracker:
                 self.slice_wall_s.append(time.perf_counter() - t0)
                 self.slice_cpu_s.append(time.process_time() - c0)
         self.processed_until = max(self.processed_until, float(k_done * cfg.slice_s))
+        self._apply_enrichment(self.processed_until)
+
+    def enrich(self, enrichment: ModeSEnrichment) -> None:
+        """Accept Mode S replies without position (any order): each updates the track with
+        its address (altitude through the vertical filter when newer than the track's,
+        squawk, callsign) once the tracker has processed plots up to the reply's time."""
+        if len(enrichment) == 0:
+            return
+        self.counts["enrichment_in"] += len(enrichment)
+        keep = np.isfinite(enrichment.t) & (enrichment.icao24 != 0)
+        self.enrich_buffer = ModeSEnrichment.concat([self.enrich_buffer,
+                                                     enrichment.take(keep)])
+        self._apply_enrichment(self.processed_until)
+
+    def _apply_enrichment(self, upto_t: float) -> None:
+        """Fold the buffered replies older than upto_t into the tracks."""
+        buf = self.enrich_buffer
+        due = buf.t < upto_t
+        if not due.any():
+            return
+        self.enrich_buffer = buf.take(~due)
+        matched, alt_used = enrich_state(self.engine.state, buf.take(due),
+                                         self.config.sigma_alt_ft, self.config.q_alt)
+        self.counts["enrichment_matched"] += matched
+        self.counts["enrichment_alt_used"] += alt_used
 
     def flush(self) -> None:
         """Process every buffered plot now (end of a recording)."""
@@ -171,6 +202,7 @@ class InProcessTracker:
             "version": SNAPSHOT_VERSION, "config": self.config, "sensors": self.sensors,
             "engine": self.engine.get_state(), "buffer": self.buffer,
             "processed_until": self.processed_until, "counts": dict(self.counts),
+            "enrich_buffer": self.enrich_buffer,
         }, protocol=pickle.HIGHEST_PROTOCOL)
 
     def restore(self, state: bytes) -> None:
@@ -186,6 +218,7 @@ class InProcessTracker:
         self.buffer = obj["buffer"]
         self.processed_until = obj["processed_until"]
         self.counts = dict(obj["counts"])
+        self.enrich_buffer = obj.get("enrich_buffer", ModeSEnrichment.empty())
 
     # --- extras ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
