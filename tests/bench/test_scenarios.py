@@ -52,3 +52,20 @@ def test_cache_is_rebuilt_when_its_key_changes(crossing_10: Path, tmp_path: Path
     again = ensure_scenario(sc, tmp_path, None, factory)
     assert calls == ["crossing-10", "crossing-10"] and again == first
     assert np.array_equal(read_plots(again).t, read_plots(crossing_10).t)
+
+
+def test_live_tracks_at_end_counts_latest_confirmed_rows(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from airpicture.bench.tracking import live_tracks_at_end
+    from airpicture.io.scenario import write_tracks
+
+    table = pa.table({
+        "t": [100.0, 295.0, 290.0, 296.0, 200.0, 299.0],
+        "track_id": [1, 1, 2, 2, 3, 4],
+        "x": [0.0] * 6, "y": [0.0] * 6, "vx": [0.0] * 6, "vy": [0.0] * 6,
+        # 1: live; 2: ended (latest row unconfirmed); 3: too old; 4: tentative
+        "confirmed": [True, True, True, False, True, False],
+    })
+    path = write_tracks(tmp_path / "tracks.parquet", table)
+    assert live_tracks_at_end(path, 300.0) == 1

@@ -108,12 +108,18 @@ def scenario_facts(scenario: Path) -> dict[str, Any]:
 
 
 def live_tracks_at_end(tracks: Path, t_end_s: float) -> int:
-    """Confirmed tracks with a row in the last TRACK_MAX_AGE_S seconds of the run."""
+    """Tracks whose latest row is confirmed and no older than TRACK_MAX_AGE_S at t_end_s
+    (a tracker ends a deleted track with an unconfirmed row)."""
     table = pq.read_table(tracks, columns=["t", "track_id", "confirmed"])
-    t = table.column("t").to_numpy()
-    ok = table.column("confirmed").to_numpy(zero_copy_only=False) & (
-        t >= t_end_s - TRACK_MAX_AGE_S)
-    return len(np.unique(table.column("track_id").to_numpy()[ok]))
+    t, ids = table.column("t").to_numpy(), table.column("track_id").to_numpy()
+    confirmed = table.column("confirmed").to_numpy(zero_copy_only=False)
+    if t.size == 0:
+        return 0
+    order = np.lexsort((t, ids))
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = ids[order][1:] != ids[order][:-1]
+    latest = order[last]
+    return int((confirmed[latest] & (t[latest] >= t_end_s - TRACK_MAX_AGE_S)).sum())
 
 
 def _slice_times(stats: dict[str, Any]) -> list[float]:
