@@ -140,3 +140,27 @@ def test_any_trajectory_rows_give_consistent_truth(
     table = truth.to_arrow()
     assert table.num_rows == truth.alive.sum()
     assert np.all((truth.icao24 >= 0) & (truth.icao24 < 1 << 24))
+
+
+def test_stale_repeated_positions_are_dropped() -> None:
+    """A position repeated for 4 s at 400 kt (then a jump) becomes steady motion in the truth."""
+    t = np.arange(0.0, 20.0)
+    lat = 48.9 + 0.0005 * t  # about 56 m/s north (the 400 kt groundspeed only flags it)
+    lat[6:10] = lat[5]  # reports at 6..9 s repeat the 5 s position
+    df = flight(t, lat, np.full(t.size, 2.4))
+    truth, _ = real_truth(df, LocalFrame(48.9, 2.4))
+    step_m = np.diff(truth.y_m[0])
+    assert np.all(step_m > 50.0) and np.all(step_m < 62.0)
+    # A slow aircraft (taxiing, hovering) may truly stand still: kept as given.
+    slow, _ = real_truth(flight(t, lat, np.full(t.size, 2.4), gs_kt=10.0), LocalFrame(48.9, 2.4))
+    assert np.allclose(np.diff(slow.y_m[0])[5:9], 0.0)
+
+
+def test_real_paris_truth_never_freezes_at_speed() -> None:
+    """The shipped sample (real-paris) repeats stale positions; none survive in the truth."""
+    truth, _ = real_truth(load_sample(), LocalFrame(48.95, 2.45))
+    step_m = np.hypot(np.diff(truth.x_m, axis=1), np.diff(truth.y_m, axis=1))
+    speed = np.hypot(truth.vx_mps, truth.vy_mps)[:, 1:]
+    both = truth.alive[:, 1:] & truth.alive[:, :-1]
+    assert both.sum() > 10_000
+    assert int((both & (step_m < 1e-6) & (speed > 50.0)).sum()) == 0

@@ -2,6 +2,8 @@
 
 Positions are projected with pymap3d (LocalFrame), velocities come from groundspeed and track
 rotated into the ENU axes, and each flight is split into separate targets at gaps > `max_gap_s`.
+Stale positions are dropped first: OpenSky-style state vectors repeat the last position when no
+new one came, so a moving aircraft would freeze for seconds and then jump.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from airpicture.sim.truth import Truth
 
 SAMPLE_NAME = "quickstart_paris_30min.parquet"
 MAX_GAP_S = 60.0
+STALE_MIN_GS_KT = 30.0
+"""A position repeated exactly while the aircraft moves faster than this is stale."""
 
 
 def sample_path() -> Path:
@@ -73,6 +77,16 @@ def _segments(icao: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np.ndarray
     return np.cumsum(new) - 1
 
 
+def fresh_positions(icao: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray,
+                    gs_kt: np.ndarray, min_gs_kt: float = STALE_MIN_GS_KT) -> np.ndarray:
+    """False for rows (sorted by icao24 then time) that repeat the previous row's exact
+    position while the aircraft flies faster than min_gs_kt: a stale, repeated report."""
+    fresh = np.ones(icao.size, bool)
+    fresh[1:] = ~((icao[1:] == icao[:-1]) & (lat_deg[1:] == lat_deg[:-1])
+                  & (lon_deg[1:] == lon_deg[:-1]) & (gs_kt[1:] > min_gs_kt))
+    return fresh
+
+
 def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
                duration_s: float | None = None, max_gap_s: float = MAX_GAP_S,
                rng: np.random.Generator | None = None) -> tuple[Truth, int]:
@@ -85,6 +99,9 @@ def real_truth(df: pd.DataFrame, frame: LocalFrame, t0_ms: int | None = None,
     t_s = (df["timestamp_ms"].to_numpy(np.int64) - t0) / 1000.0
     icao = df["icao24"].to_numpy(str)
     order = np.lexsort((t_s, icao))
+    order = order[fresh_positions(icao[order], df["latitude"].to_numpy(float)[order],
+                                  df["longitude"].to_numpy(float)[order],
+                                  df["groundspeed_kt"].to_numpy(float)[order])]
     t_s, icao = t_s[order], icao[order]
     lat = df["latitude"].to_numpy(float)[order]
     lon = df["longitude"].to_numpy(float)[order]
