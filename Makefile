@@ -29,6 +29,7 @@ debs-test:
 web: $(WEB_VENDOR)/.v$(MAPLIBRE_VERSION)-$(SWAGGER_UI_VERSION)
 
 $(WEB_VENDOR)/.v$(MAPLIBRE_VERSION)-$(SWAGGER_UI_VERSION):
+	@command -v npm >/dev/null || bash scripts/ensure-debian-packages.sh nodejs npm
 	npm install --prefix $(WEB_BUILD) --no-audit --no-fund --no-save --ignore-scripts \
 		maplibre-gl@$(MAPLIBRE_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION)
 	rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)/maplibre-gl $(WEB_VENDOR)/swagger-ui
