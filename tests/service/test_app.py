@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
@@ -27,6 +28,20 @@ class DropDLH:
 
     def plots(self, plots, consumer):  # type: ignore[no-untyped-def]
         return plots
+
+    def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
+        return rows
+
+
+class HideDLHHistory(DropDLH):
+    """Releases DLH2 live but not its history: history must be filtered when it is read."""
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        return tracks
+
+    def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
+        keep = [c != "DLH2" for c in rows.column("callsign").to_pylist()]
+        return rows.filter(pa.array(keep))
 
 
 def make_pipeline(egress: Egress | None = None) -> Pipeline:
@@ -130,5 +145,23 @@ def test_every_output_goes_through_egress() -> None:
             wait_committed(p, 4)
             assert "DLH2" not in c.get("/api/history", params={"t0": 0, "t1": 9}).json()[
                 "cols"]["callsign"]
+    finally:
+        p.recorder.close()
+
+
+def test_history_is_released_per_request() -> None:
+    p = make_pipeline(Egress(HideDLHHistory()))
+    p.recorder.start()
+    try:
+        with TestClient(create_app(p, start=False)) as c:
+            for k in range(1, 4):
+                p.tick(float(k))
+            wait_committed(p, 6)
+            live = [r["callsign"] for r in c.get("/api/tracks").json()["tracks"]]
+            assert "DLH2" in live
+            hist = c.get("/api/history", params={"t0": 0, "t1": 9}).json()["cols"]["callsign"]
+            assert hist and "DLH2" not in hist
+            one = c.get(f"/api/tracks/{0x3C0002}").json()
+            assert one["track"]["callsign"] == "DLH2" and one["history"]["t"] == []
     finally:
         p.recorder.close()

@@ -1,7 +1,8 @@
 """The one place every output path passes through before data leaves airpicture.
 
-Map, WebSocket, REST, CAT062, aircraft.json, recording export, replay and history all call
-`Egress.tracks` (and `Egress.plots` for plot outputs) with the consumer they serve.  Today
+Map, WebSocket, REST, CAT062, aircraft.json and replay call `Egress.tracks` (and
+`Egress.plots` for plot outputs) with the consumer they serve; history read back from a
+recording calls `Egress.track_rows` with the consumer that asks.  Today
 the default policy releases everything; the release-policy work plugs a per-consumer filter in
 here (by contributing sensor, area, LADD/PIA flags), so no output needs to change.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import pyarrow as pa
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
@@ -32,6 +35,8 @@ class ReleasePolicy(Protocol):
 
     def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch: ...
 
+    def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table: ...
+
 
 class ReleaseAll:
     """Releases everything to everyone: the policy until release rules are configured."""
@@ -41,6 +46,9 @@ class ReleaseAll:
 
     def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
         return plots
+
+    def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
+        return rows
 
 
 @dataclass
@@ -59,3 +67,11 @@ class Egress:
     def plots(self, plots: PlotBatch, consumer: Consumer = LOCAL) -> PlotBatch:
         """The plots `consumer` may see. Every output of plots calls this."""
         return self.policy.plots(plots, consumer)
+
+    def track_rows(self, rows: pa.Table, consumer: Consumer = LOCAL) -> pa.Table:
+        """Recorded track states (history, exports) `consumer` may see, one row per state.
+
+        Rows carry `track_id`, `t`, `sensor_mask` and identity columns, so a policy can
+        filter history as it filters live tracks.
+        """
+        return self.policy.track_rows(rows, consumer)

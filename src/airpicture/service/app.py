@@ -1,7 +1,8 @@
 """The FastAPI application: web map, WebSocket /ws/tracks, REST /api/*, /metrics (OpenAPI: /docs).
 
 Every track output comes from a Frame the pipeline built through Egress for the connection's
-consumer (`consumer_for`), or from the recording, which only holds released tracks.
+consumer (`consumer_for`), or from the recording, read back through `Egress.track_rows` for the
+consumer that asks.
 """
 
 from __future__ import annotations
@@ -187,20 +188,23 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             raise HTTPException(404, f"no current track {track_id}")
         row = view_rows(take_view(frame.view, hit[:1]))[0]  # type: ignore[union-attr]
         sensors = [s for s in pipeline.sensor_status() if (row["smask"] >> s["bit"]) & 1]
-        hist = pipeline.recorder.track_history(track_id, limit)
+        hist = pipeline.egress.track_rows(pipeline.recorder.track_history(track_id, limit),
+                                          consumer_for(request))
         keep = ["t", "lat", "lon", "alt_ft", "status", "sigma_pos_m"]
         return {"track": row, "sensors": sensors,
                 "history": arrow_columns(hist.select(keep))}
 
     @app.get("/api/history", summary="Recorded track states in a time window and bbox")
     def history(
+        request: Request,
         t0: Annotated[float, Query(description="start, stream seconds")],
         t1: Annotated[float, Query(description="end, stream seconds")],
         bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     ) -> dict[str, Any]:
         if t1 < t0:
             raise HTTPException(422, "t1 must not be before t0")
-        table = pipeline.recorder.history(t0, t1, parse_bbox(bbox))
+        table = pipeline.egress.track_rows(pipeline.recorder.history(t0, t1, parse_bbox(bbox)),
+                                           consumer_for(request))
         truncated = table.num_rows > MAX_HISTORY_ROWS
         table = table.slice(0, MAX_HISTORY_ROWS)
         cols = ["t", "track_id", "lat", "lon", "alt_ft", "status", "icao24", "callsign",
