@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import socket
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,35 @@ def test_file_replay_at_a_pace(shared_data: Path) -> None:
     assert 0.45 < elapsed < 5.0 and status.state == "done"
     with pytest.raises(UserError):
         parse_source(str(shared_data / "traffic/raw/sample_dump1090.bin"), speed=-1.0)
+
+
+_COMPACT = st.builds(
+    lambda t, h, tail: f'{{"timestamp":{t!r},"frame":"{h}"{tail}',
+    st.floats(-1e10, 1e10, allow_nan=False),
+    st.one_of(st.sampled_from(["8d4840d6202cc371c32ce0576098", "5d4840d6b4e3c6", "a1b2"]),
+              st.text("0123456789abcdefABx", max_size=30)),
+    st.sampled_from(["}", ',"df":"17"}', "", ',"x":1']))
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines=st.lists(st.one_of(_COMPACT, _COMPACT, st.text(max_size=40)), max_size=30),
+       limit=st.one_of(st.none(), st.integers(1, 20)), receiver=st.integers(0, 2))
+def test_jsonl_block_reader_agrees_with_line_by_line(lines: list[str], limit: int | None,
+                                                     receiver: int) -> None:
+    """The regex path for whole blocks gives the same frames and counters as the line parser."""
+    import tempfile
+
+    from airpicture.sources.transports import _jsonl_block_lines
+
+    text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n"
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f.jsonl"
+        path.write_text(text)
+        frames, bad = read_jsonl_frames(path, receiver=receiver, limit=limit)
+    expected: list[Frame] = []
+    expected_bad: Counter[str] = Counter()
+    _jsonl_block_lines(text.encode(), receiver, expected, expected_bad, limit)
+    assert [(f.msg, f.t_s, f.receiver) for f in frames] == \
+        [(f.msg, f.t_s, f.receiver) for f in expected]
+    if limit is None:
+        assert bad == expected_bad

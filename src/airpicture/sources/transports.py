@@ -11,14 +11,17 @@ dropped and decoding resumes at the next whole frame.
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import gzip
+import io
 import json
 import logging
 import math
+import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +156,64 @@ def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
         return None
 
 
+_JSONL_LINE = re.compile(
+    rb'\n\{"timestamp":(-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?),"frame":"([0-9a-fA-F]*)"')
+"""A line as written by jet1090/traffic: {"timestamp":T,"frame":"HEX",... (newline before)."""
+_JSONL_HEX_LENGTHS = frozenset({4, 14, 28})
+JSONL_BLOCK_BYTES = 1 << 22
+
+
+def _jsonl_blocks(fh: Any) -> Iterator[bytes]:
+    """The file in blocks of whole lines (about JSONL_BLOCK_BYTES each)."""
+    rest = b""
+    while block := fh.read(JSONL_BLOCK_BYTES):
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        if cut:
+            yield block[:cut]
+    if rest:
+        yield rest
+
+
+def _jsonl_block_fast(block: bytes, receiver: int) -> list[Frame] | None:
+    """Frames of a block whose every line has the usual layout, in a few C-level passes (one
+    regex search, no per-line Python parsing); None when any line differs (then the block is
+    read line by line)."""
+    found = _JSONL_LINE.findall(b"\n" + block)
+    lines = block.count(b"\n") + (not block.endswith(b"\n"))
+    if len(found) != lines or any(len(h) not in _JSONL_HEX_LENGTHS for _, h in found):
+        return None
+    times = [float(t) for t, _ in found]
+    msgs = [binascii.unhexlify(h) for _, h in found]
+    if receiver == 0:
+        return list(map(Frame, msgs, times))
+    return [Frame(m, t, receiver=receiver) for m, t in zip(msgs, times, strict=True)]
+
+
+def _jsonl_block_lines(block: bytes, receiver: int, frames: list[Frame], bad: Counter[str],
+                       limit: int | None) -> None:
+    """Frames of a block parsed line by line (any JSON layout; bad lines counted)."""
+    for line in io.BytesIO(block):  # lines keep their newline, as read from the file
+        fast = _jsonl_fast(line)
+        if fast is None:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                fast = float(obj["timestamp"]), bytes.fromhex(obj["frame"])
+            except (ValueError, KeyError, TypeError):
+                bad["jsonl_bad_line"] += 1
+                continue
+        t, msg = fast
+        if len(msg) not in (2, 7, 14) or t != t:
+            bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
+            continue
+        frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
+        if limit is not None and len(frames) >= limit:
+            return
+
+
 def read_jsonl_frames(path: Path, receiver: int = 0, limit: int | None = None
                       ) -> tuple[list[Frame], Counter[str]]:
     """Frames of a JSON-lines frame file ({"timestamp": epoch_s, "frame": hex, ...} per line);
@@ -161,23 +222,14 @@ def read_jsonl_frames(path: Path, receiver: int = 0, limit: int | None = None
     frames: list[Frame] = []
     bad: Counter[str] = Counter()
     with _open_binary(path) as fh:
-        for line in fh:
-            fast = _jsonl_fast(line)
+        for block in _jsonl_blocks(fh):
+            fast = _jsonl_block_fast(block, receiver)
             if fast is None:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                    fast = float(obj["timestamp"]), bytes.fromhex(obj["frame"])
-                except (ValueError, KeyError, TypeError):
-                    bad["jsonl_bad_line"] += 1
-                    continue
-            t, msg = fast
-            if len(msg) not in (2, 7, 14) or t != t:
-                bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
-                continue
-            frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
+                _jsonl_block_lines(block, receiver, frames, bad, limit)
+            else:
+                frames += fast
             if limit is not None and len(frames) >= limit:
+                del frames[limit:]
                 break
     return frames, bad
 
