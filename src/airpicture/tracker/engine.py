@@ -15,6 +15,7 @@ from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.associate import Associator, ClusteredGNN
 from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.fastimm import imm_cycle, model_spec
 from airpicture.tracker.gate import Gate, KDTreeChiSquareGate
 from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater, combine
 from airpicture.tracker.initiate import TwoPointInitiator, plot_cov
@@ -75,6 +76,8 @@ class SliceEngine:
             models.append(ConstantVelocity(cfg.q_cv_high))
         self.is_turn_model = np.array([isinstance(m, CoordinatedTurn) for m in models])
         self.predictor: Predictor = IMMPredictor(tuple(models), cfg.mode_hold_s)
+        self._fused = model_spec(tuple(models))
+        """Models for the compiled IMM cycle (fastimm.py); None: the numpy components."""
         self.updater: Updater = IMMUpdater()
         self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
                                               cfg.q_gate, cfg.gate_prob_tentative,
@@ -188,10 +191,17 @@ class SliceEngine:
             return
         st, cfg = self.state, self.cfg
         dt = plots.t - st.t[ti]
-        xp, Pp, c = self.predictor.predict(st.xs[ti], st.Ps[ti], st.mu[ti], dt, True)
-        xu, Pu, mu = self.updater.update(xp, Pp, c, z, R)
+        spec = self._fused
+        if spec is not None and type(self.predictor) is IMMPredictor and type(
+                self.updater) is IMMUpdater:
+            xu, Pu, mu, xc, Pc = imm_cycle(st.xs[ti], st.Ps[ti], st.mu[ti], dt, z, R, *spec,
+                                           cfg.mode_hold_s)
+        else:
+            xp, Pp, c = self.predictor.predict(st.xs[ti], st.Ps[ti], st.mu[ti], dt, True)
+            xu, Pu, mu = self.updater.update(xp, Pp, c, z, R)
+            xc, Pc = combine(xu, Pu, mu)
         st.xs[ti], st.Ps[ti], st.mu[ti] = xu, Pu, mu
-        st.xc[ti], st.Pc[ti] = combine(xu, Pu, mu)
+        st.xc[ti], st.Pc[ti] = xc, Pc
         st.t[ti] = plots.t
         st.last_update_t[ti] = np.maximum(st.last_update_t[ti], plots.t)
         col = self.sensor_col(plots.sensor_id)
