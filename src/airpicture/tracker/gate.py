@@ -1,6 +1,7 @@
-"""Gating: spatial pre-gate (KD-tree) on predicted positions, then a chi-square gate.
+"""Gating: spatial pre-gate (uniform grid, fastgate.py) on predicted positions, then a
+chi-square gate.
 
-Cost is (tracks + plots) log: candidate pairs come from a KD-tree radius search; only those
+Cost is about tracks + plots: candidate pairs come from a grid radius search; only those
 get a Mahalanobis distance, with the plot's own covariance R and the track's covariance
 extrapolated to the plot's own time.
 """
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
+from airpicture.tracker.fastgate import pairs_within
 from airpicture.tracker.imm import inv2
 from airpicture.tracker.models import FloatArray, turn_extrapolate
 
@@ -68,31 +68,9 @@ def _extrapolated_pos_cov(P4: FloatArray, dt: FloatArray, q: FloatArray | float)
     return out
 
 
-def _pairs_within(tree_plots: cKDTree, pos: FloatArray, radius: FloatArray, r_base: float
-                  ) -> tuple[IntArray, IntArray]:
-    """All (track, plot) index pairs closer than each track's radius (two tiers for speed)."""
-    wide = radius > r_base
-    narrow_idx = np.flatnonzero(~wide)
-    ti_list, pj_list = [], []
-    if narrow_idx.size:
-        tree_tracks = cKDTree(pos[narrow_idx])
-        m = tree_tracks.sparse_distance_matrix(tree_plots, r_base, output_type="ndarray")
-        ti_list.append(narrow_idx[m["i"].astype(np.int64)])
-        pj_list.append(m["j"].astype(np.int64))
-    wide_idx = np.flatnonzero(wide)
-    if wide_idx.size:
-        hits = tree_plots.query_ball_point(pos[wide_idx], radius[wide_idx], return_sorted=False)
-        counts = np.fromiter((len(h) for h in hits), np.int64, count=len(hits))
-        ti_list.append(np.repeat(wide_idx, counts))
-        pj_list.append(np.fromiter(chain.from_iterable(hits), np.int64, count=int(counts.sum())))
-    if not ti_list:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(ti_list), np.concatenate(pj_list)
-
-
 @dataclass(frozen=True)
 class KDTreeChiSquareGate:
-    """KD-tree radius search, then the chi-square gate with per-plot R."""
+    """Grid radius search (the name is historical), then the chi-square gate with per-plot R."""
 
     gate_prob: float
     max_radius_m: float
@@ -138,7 +116,7 @@ class KDTreeChiSquareGate:
         radius = np.minimum(radius, self.max_radius_m)
         r_base = float(min(np.quantile(radius, 0.9) if n > 10 else radius.max(),
                            self.max_radius_m))
-        ti, pj = _pairs_within(cKDTree(z), pos_ref, radius, r_base)
+        ti, pj = pairs_within(pos_ref, np.maximum(radius, r_base), z)
         if ti.size == 0:
             return empty
         # Chi-square gate: each pair extrapolated from the track's time to the plot's own time.

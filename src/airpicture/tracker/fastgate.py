@@ -1,0 +1,94 @@
+"""Spatial pre-gate as one compiled pass (numba) over a uniform grid of the plots: each
+track visits the few cells its radius covers and tests the distance to the plots there.
+
+Cost (tracks + plots + pairs); it replaces two KD-tree builds and the Python lists of
+`query_ball_point`, a third of the gating time on multi-sensor-4000.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.tracker.models import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+MAX_CELLS = 1 << 16
+"""Grid size cap: cells grow beyond the median radius when the plots spread further."""
+
+
+@numba.njit(cache=True)
+def _grid(zx: FloatArray, zy: FloatArray, x0: float, y0: float, cell: float, nx: int,
+          ny: int) -> tuple[IntArray, IntArray]:
+    """Counting sort of the plots into cells: (start offsets (nx*ny+1), plot order)."""
+    p = zx.shape[0]
+    start = np.zeros(nx * ny + 1, np.int64)
+    cid = np.empty(p, np.int64)
+    for j in range(p):
+        cx = min(int((zx[j] - x0) / cell), nx - 1)
+        cy = min(int((zy[j] - y0) / cell), ny - 1)
+        cid[j] = cy * nx + cx
+        start[cid[j] + 1] += 1
+    for c in range(nx * ny):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(p, np.int64)
+    for j in range(p):
+        order[fill[cid[j]]] = j
+        fill[cid[j]] += 1
+    return start, order
+
+
+@numba.njit(cache=True)
+def _sweep(px: FloatArray, py: FloatArray, radius: FloatArray, zx: FloatArray, zy: FloatArray,
+           start: IntArray, order: IntArray, x0: float, y0: float, cell: float, nx: int,
+           ny: int, fill: bool, ti: IntArray, pj: IntArray) -> int:
+    """Count (fill=False) or write (fill=True) the pairs with distance <= radius."""
+    n = px.shape[0]
+    k = 0
+    for i in range(n):
+        r = radius[i]
+        r2 = r * r
+        cx_lo = max(int(np.floor((px[i] - r - x0) / cell)), 0)
+        cx_hi = min(int(np.floor((px[i] + r - x0) / cell)), nx - 1)
+        cy_lo = max(int(np.floor((py[i] - r - y0) / cell)), 0)
+        cy_hi = min(int(np.floor((py[i] + r - y0) / cell)), ny - 1)
+        for cy in range(cy_lo, cy_hi + 1):
+            for cx in range(cx_lo, cx_hi + 1):
+                c = cy * nx + cx
+                for s in range(start[c], start[c + 1]):
+                    j = order[s]
+                    dx = zx[j] - px[i]
+                    dy = zy[j] - py[i]
+                    if dx * dx + dy * dy <= r2:
+                        if fill:
+                            ti[k] = i
+                            pj[k] = j
+                        k += 1
+    return k
+
+
+def pairs_within(pos: FloatArray, radius: FloatArray, z: FloatArray) -> tuple[IntArray, IntArray]:
+    """All (track, plot) index pairs with |z[plot] - pos[track]| <= radius[track], ordered by
+    track."""
+    if pos.shape[0] == 0 or z.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    r = np.ascontiguousarray(radius, dtype=np.float64)
+    zx = np.ascontiguousarray(z[:, 0], dtype=np.float64)
+    zy = np.ascontiguousarray(z[:, 1], dtype=np.float64)
+    x0, y0 = float(zx.min()), float(zy.min())
+    span = max(float(zx.max()) - x0, float(zy.max()) - y0, 1.0)
+    cell = max(float(np.median(r)), span / np.sqrt(MAX_CELLS), 1.0)
+    nx = int((float(zx.max()) - x0) / cell) + 1
+    ny = int((float(zy.max()) - y0) / cell) + 1
+    start, order = _grid(zx, zy, x0, y0, cell, nx, ny)
+    px = np.ascontiguousarray(pos[:, 0], dtype=np.float64)
+    py = np.ascontiguousarray(pos[:, 1], dtype=np.float64)
+    none = np.empty(0, np.int64)
+    args = (px, py, r, zx, zy, start, order, x0, y0, cell, nx, ny)
+    count = _sweep(*args, False, none, none)
+    ti = np.empty(count, np.int64)
+    pj = np.empty(count, np.int64)
+    _sweep(*args, True, ti, pj)
+    return ti, pj

@@ -1,0 +1,39 @@
+"""The compiled grid pre-gate against a brute-force distance check."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airpicture.tracker.fastgate import pairs_within
+
+
+def _brute(pos: np.ndarray, radius: np.ndarray, z: np.ndarray) -> set[tuple[int, int]]:
+    d2 = ((pos[:, None, :] - z[None, :, :]) ** 2).sum(axis=2)
+    ti, pj = np.nonzero(d2 <= radius[:, None] ** 2)
+    return set(zip(ti.tolist(), pj.tolist(), strict=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(0, 60), p=st.integers(0, 60),
+       span=st.sampled_from([1.0, 5e3, 3e5, 5e7]))
+def test_pairs_within_equals_brute_force(seed: int, n: int, p: int, span: float) -> None:
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-span, span, (n, 2))
+    z = rng.uniform(-span, span, (p, 2))
+    if n and p:
+        z[: min(n, p) // 2] = pos[: min(n, p) // 2] + rng.normal(size=(min(n, p) // 2, 2)) * 10
+    radius = rng.uniform(0.0, span / 3, n)
+    ti, pj = pairs_within(pos, radius, z)
+    got = set(zip(ti.tolist(), pj.tolist(), strict=True))
+    assert len(got) == ti.size
+    assert got == _brute(pos, radius, z)
+    assert np.all(np.diff(ti) >= 0)
+
+
+def test_plots_on_one_point_and_far_tracks() -> None:
+    z = np.zeros((5, 2))
+    pos = np.array([[0.0, 0.0], [1e9, 1e9], [-3.0, 4.0]])
+    ti, pj = pairs_within(pos, np.array([0.0, 10.0, 5.0]), z)
+    assert ti.tolist() == [0] * 5 + [2] * 5 and sorted(pj[:5].tolist()) == list(range(5))
