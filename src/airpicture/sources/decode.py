@@ -19,9 +19,10 @@ called with each new batch (a file chunk or what the feeds delivered in the last
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -31,6 +32,7 @@ import rs1090
 from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.sources import cpr, quality
+from airpicture.sources.columns import all_usable, columns
 from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.sources.framing import Frame
 from airpicture.sources.state import AircraftStates
@@ -134,13 +136,15 @@ class ModeSDecoder:
         rejected[matched] = False
         for i in np.flatnonzero(rejected).tolist():
             self._count_rejected(frames[i].msg)
-        for rec, i in zip(out, matched, strict=True):
-            f = frames[i]
-            rec["receiver"] = index
-            if f.rssi_dbfs == f.rssi_dbfs:
-                rec["rssi"] = f.rssi_dbfs
-            if f.mlat_ticks == MLAT_MAGIC_TICKS:
-                rec["mlat"] = True
+        deque(map(dict.__setitem__, out, repeat("receiver"), repeat(index)), maxlen=0)
+        rssi = np.array(list(map(attrgetter("rssi_dbfs"), frames)), float)[matched]
+        for k in np.flatnonzero(np.isfinite(rssi)).tolist():
+            out[k]["rssi"] = float(rssi[k])
+        ticks = list(map(attrgetter("mlat_ticks"), frames))
+        if MLAT_MAGIC_TICKS in ticks:
+            for k, i in enumerate(matched):
+                if ticks[i] == MLAT_MAGIC_TICKS:
+                    out[k]["mlat"] = True
         return out
 
     def _count_rejected(self, msg: bytes) -> None:
@@ -149,7 +153,8 @@ class ModeSDecoder:
 
     def process(self, records: list[dict[str, Any]]) -> DecodeResult:
         """Decoded records (from rs1090 or SBS, sorted by time) to plots and enrichment."""
-        usable = [r for r in records if "icao24" in r and str(r.get("df", "")).isdigit()]
+        usable = records if all_usable(records) else [
+            r for r in records if "icao24" in r and str(r.get("df", "")).isdigit()]
         if len(usable) < len(records):
             # e.g. DF19 military extended squitter: no address to attach anything to.
             self.counters["unsupported"] += len(records) - len(usable)
@@ -157,7 +162,7 @@ class ModeSDecoder:
         if not records:
             return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
         self.counters["messages"] += len(records)
-        cols = _columns(records)
+        cols = columns(records)
         self._verify_addresses(records, cols)
         self.aircraft.update(records, cols)
         plots = self._positions(records, cols)
@@ -335,17 +340,10 @@ class ModeSDecoder:
             callsign=ident["callsign"])
 
 
-_SQUITTER_DF = frozenset({"17", "18"})
-_COMMB_DF = frozenset({"20", "21"})
-_PLAIN_DF = frozenset({"0", "4", "11", "16"})
-"""DFs whose only fields are address, altitude and flags (columns read them for every row)."""
-_DETAIL_KEYS = frozenset({"NACp", "version", "NACv", "bds40", "bds50", "bds60", "wake_vortex",
-                          "selected_altitude"})
-"""Fields of the less frequent messages that only the per-aircraft state keeps."""
-
-
 def _align(hexes: list[str], out: list[dict[str, Any]]) -> list[int]:
     """Index of the input frame of each rs1090 record (rs1090 drops frames it rejects)."""
+    if len(out) == len(hexes) and list(map(itemgetter("frame"), out)) == hexes:
+        return list(range(len(hexes)))  # nothing dropped (one C-level comparison)
     matched: list[int] = []
     j, n = 0, len(hexes)
     for rec in out:
@@ -363,136 +361,3 @@ def _align_by_content(hexes: list[str], out: list[dict[str, Any]]) -> list[int]:
     for i in range(len(hexes) - 1, -1, -1):
         where.setdefault(hexes[i], []).append(i)
     return [where[rec["frame"]].pop() for rec in out]
-
-
-def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
-    """A numeric field of every record, NaN where absent or None."""
-    values = [r.get(key) for r in records]
-    return np.array([NAN if v is None else v for v in values], float)
-
-
-def _sub(records: list[dict[str, Any]], rows: list[int], key: str, n: int,
-         fill: float = NAN) -> npt.NDArray[np.float64]:
-    """A numeric field of the records at `rows`, `fill` elsewhere and where absent."""
-    out = np.full(n, fill)
-    if rows:
-        values = [records[i].get(key) for i in rows]
-        out[rows] = [fill if v is None else v for v in values]
-    return out
-
-
-def _icao(records: list[dict[str, Any]]) -> npt.NDArray[np.int64]:
-    """24-bit addresses from their 6-digit hex strings, in one conversion."""
-    text = "".join(map(itemgetter("icao24"), records))
-    if len(text) != 6 * len(records):
-        return np.array([int(r["icao24"], 16) for r in records], np.int64)
-    raw = np.frombuffer(bytes.fromhex(text), np.uint8).reshape(-1, 3).astype(np.int64)
-    return np.asarray((raw[:, 0] << 16) | (raw[:, 1] << 8) | raw[:, 2], np.int64)
-
-
-def _squawk(value: object) -> int:
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        return -1
-
-
-def _callsign(rec: dict[str, Any]) -> str:
-    callsign = rec.get("callsign")
-    if callsign is None and "bds20" in rec:
-        callsign = rec["bds20"].get("callsign")
-    return str(callsign).strip("_# ") if callsign else ""
-
-
-def _columns(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Records to the numpy columns the position, plot and state code works on.
-
-    One pass finds the rows that carry positions, velocities, squawks, callsigns and status;
-    each field is then read only from the rows that can have it.
-    """
-    n = len(records)
-    pos: list[int] = []
-    vel: list[int] = []
-    status: list[int] = []
-    squawk = np.full(n, -1, np.int16)
-    callsign = np.full(n, "", object)
-    for i, r in enumerate(records):
-        # Which fields a record can hold follows from its DF and BDS: one dict look-up for most.
-        df = r["df"]
-        if df in _SQUITTER_DF and r.get("source") != "sbs":
-            bds = r.get("bds")
-            if bds == "05" or bds == "06":
-                pos.append(i)
-                if bds == "06":
-                    vel.append(i)
-            elif bds == "09":
-                vel.append(i)
-                status.append(i)
-            elif bds == "08":
-                callsign[i] = _callsign(r)
-                status.append(i)
-            elif bds == "62" or bds == "65":
-                status.append(i)
-            elif bds == "61":
-                if "squawk" in r:
-                    squawk[i] = _squawk(r["squawk"])
-                status.append(i)
-        elif df in _COMMB_DF:
-            if "squawk" in r:
-                squawk[i] = _squawk(r["squawk"])
-            if "bds20" in r:
-                callsign[i] = _callsign(r)
-            if "bds40" in r or "bds50" in r or "bds60" in r:
-                status.append(i)
-        elif df == "5":
-            squawk[i] = _squawk(r.get("squawk"))
-        elif df not in _PLAIN_DF:  # SBS records, GNSS-height positions, anything else
-            if "lat_cpr" in r or "latitude" in r:
-                pos.append(i)
-            if "groundspeed" in r or "vertical_rate" in r:
-                vel.append(i)
-            if "squawk" in r:
-                squawk[i] = _squawk(r["squawk"])
-            if "callsign" in r or "bds20" in r:
-                callsign[i] = _callsign(r)
-            if not _DETAIL_KEYS.isdisjoint(r):
-                status.append(i)
-    pos_recs = [records[i] for i in pos]
-    bds = np.full(n, "", object)
-    bds[pos] = [r.get("bds") or "" for r in pos_recs]
-    flags = np.zeros((4, n), bool)
-    if pos:
-        flags[:, pos] = [[r.get("source") == "GNSS" for r in pos_recs],
-                         [r.get("parity") == "odd" for r in pos_recs],
-                         [r.get("bds") == "06" for r in pos_recs],
-                         [bool(r.get("mlat", False)) for r in pos_recs]]
-    vrate_baro = np.zeros(n, bool)
-    if vel:
-        vrate_baro[vel] = [records[i].get("vrate_src") == "barometric" for i in vel]
-    return {
-        "t": np.fromiter(map(itemgetter("timestamp"), records), float, n),
-        "icao": _icao(records),
-        "df": np.array([int(r["df"]) for r in records], np.int64),
-        "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
-        "altitude": _col(records, "altitude"),
-        "baro": ~flags[0],
-        "lat_cpr": _sub(records, pos, "lat_cpr", n, -1).astype(np.int64),
-        "lon_cpr": _sub(records, pos, "lon_cpr", n, -1).astype(np.int64),
-        "odd": flags[1],
-        "surface": flags[2],
-        "mlat": flags[3],
-        "lat": _sub(records, pos, "latitude", n),
-        "lon": _sub(records, pos, "longitude", n),
-        "tc": _sub(records, pos, "tc", n, 0).astype(np.int64),
-        "nucp": _sub(records, pos, "NUCp", n, 0).astype(np.int64),
-        "nic_b": _sub(records, pos, "NICb", n, 0).astype(np.int64),
-        "gs": _sub(records, vel, "groundspeed", n),
-        "track": _sub(records, vel, "track", n),
-        "vrate": _sub(records, vel, "vertical_rate", n),
-        "vrate_baro": vrate_baro,
-        "rssi": _col(records, "rssi"),
-        "squawk": squawk,
-        "callsign": callsign,
-        "status_rows": status,
-        "bds": bds,
-    }

@@ -168,13 +168,18 @@ class AircraftStates:
     def _status(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
         """Operational status (BDS 6,5), target state (6,2), velocity accuracy, category and
         Comm-B (4,0 5,0 6,0): the less frequent fields, for aircraft.json."""
-        for i in cols["status_rows"]:
-            if not cols["verified"][i]:
-                continue
-            rec = records[i]
-            st = self.get(int(cols["icao"][i]))
-            _details(rec, st)
+        rows = np.asarray(cols["status_rows"], np.int64)
+        rows = rows[cols["verified"][rows]]
+        if rows.size == 0:
+            return
+        recs = [records[i] for i in rows.tolist()]
+        self._nac_v(cols["icao"][rows], recs)
+        for rec, icao in zip(recs, cols["icao"][rows].tolist(), strict=True):
             bds = rec.get("bds")
+            if bds == "09":  # airborne velocity: NACv only, folded above
+                continue
+            st = self.get(icao)
+            _details(rec, st)
             if bds not in ("65", "62"):
                 continue
             if rec.get("NACp") is not None:
@@ -185,6 +190,17 @@ class AircraftStates:
                 if st.version >= 1 and rec.get("SIL") is not None:
                     st.sil = int(rec["SIL"])
             st.adsb = True
+
+    def _nac_v(self, icao: npt.NDArray[np.int64], recs: list[dict[str, Any]]) -> None:
+        """Each aircraft's last NACv of the batch (mostly from the frequent BDS 0,9), at once."""
+        nac_v = np.array([r.get("NACv") for r in recs], float)  # None -> NaN
+        order = np.argsort(icao, kind="stable")
+        icao_s = icao[order]
+        uniq, starts = np.unique(icao_s, return_index=True)
+        last = _last_valid(icao_s, np.isfinite(nac_v[order]), starts)
+        for icao_k, i in zip(uniq.tolist(), last.tolist(), strict=True):
+            if i >= 0:
+                self.get(icao_k).nac_v = int(nac_v[order[i]])
 
     def _arrays(self, icao: npt.NDArray[np.int64], names: tuple[str, ...], fill: float
                 ) -> list[F64]:
@@ -290,9 +306,8 @@ def _set(st: AircraftState, name: str, value: object) -> None:
 
 
 def _details(rec: dict[str, Any], st: AircraftState) -> None:
-    """Fold one record's less frequent fields into the state (readsb's aircraft.json names)."""
-    if rec.get("NACv") is not None:
-        st.nac_v = int(rec["NACv"])
+    """Fold one record's less frequent fields into the state (readsb's aircraft.json names;
+    NACv is folded per batch by AircraftStates._nac_v)."""
     if "emergency_state" in rec:
         st.emergency = _EMERGENCY.get(str(rec["emergency_state"]), "reserved")
     if "wake_vortex" in rec and "frame" in rec:
