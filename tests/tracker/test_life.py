@@ -122,3 +122,51 @@ def test_callsign_and_squawk_come_from_the_plots() -> None:
     by_icao = {int(i): k for k, i in enumerate(pic.icao24)}
     assert pic.callsign[by_icao[11]] == "AFR123" and pic.squawk[by_icao[11]] == -1
     assert pic.callsign[by_icao[22]] == "" and pic.squawk[by_icao[22]] == 0o7700
+
+
+def test_silence_limit_follows_the_updating_sensors() -> None:
+    """Silence a live aircraft keeps with probability 1e-6: 6 scans of a 4 s radar with
+    pd 0.9; far less when a 1 s ADS-B feed was updating the track too; a sensor silent for
+    long before the last update does not count."""
+    import dataclasses
+
+    from airpicture.tracker.lifecycle import silence_limit_s
+    from airpicture.tracker.state import TrackState
+
+    periods, pds = np.array([4.0, 1.0]), np.array([0.9, 0.9])
+    st = dataclasses.replace(
+        TrackState.empty(3, 2), track_id=np.arange(3), last_update_t=np.array([100.0] * 3),
+        sensor_last_t=np.array([[100.0, np.nan], [99.0, 100.0], [100.0, 50.0]]))
+    lim = silence_limit_s(st, periods, pds, 1e-6)
+    e_psr, e_adsb = -np.log(0.1) / 4.0, -np.log(0.1) / 1.0
+    assert np.allclose(lim, -np.log(1e-6) / np.array([e_psr, e_psr + e_adsb, e_psr]))
+    assert np.isclose(lim[0], 24.0)
+
+
+def test_pd_rule_deletes_a_fused_track_sooner_but_not_before_delete_min_s() -> None:
+    from airpicture.tracker.lifecycle import AgeCovarianceDeleter
+    from airpicture.tracker.state import TrackState
+
+    rng = np.random.default_rng(1)
+    t, states = trajectories(1, 60.0, rng, area_m=20e3)
+    plots, _ = adsb_plots(t, states, rng, np.array([7], np.int64))
+    trk = InProcessTracker([adsb()], TrackerConfig(late_window_s=0.0))
+    trk.ingest(plots)
+    trk.flush()
+    state: TrackState = trk.engine.state
+    last = float(state.last_update_t[0])
+    periods = np.array([1.0])
+    # Period rule: 5.5 periods.  pd 0.99 at 1 Hz: ln(1e-6) / ln(0.01) = 3 s, floored.
+    for prob, pd, min_s, alive_s in ((0.0, 0.99, 3.0, 5.4), (1e-6, 0.99, 2.0, 2.9),
+                                     (1e-6, 0.99, 4.0, 3.9), (1e-6, 0.5, 2.0, 5.4)):
+        cfg = dataclasses_replace(TrackerConfig(), delete_miss_prob=prob, delete_min_s=min_s)
+        deleter = AgeCovarianceDeleter(cfg, np.array([pd]))
+        assert deleter.step(state, last + alive_s, periods)[0][0]
+        assert not deleter.step(state, last + alive_s + 0.2, periods)[0][0]
+
+
+def dataclasses_replace(cfg: TrackerConfig, **kw: float) -> TrackerConfig:
+    """A changed copy of a config."""
+    import dataclasses
+
+    return dataclasses.replace(cfg, **kw)

@@ -81,8 +81,13 @@ class TrackerConfig:
     """A confirmed track not updated for this many sensor periods is coasting."""
     delete_after_periods: float = 5.5
     """A confirmed track not updated for this many sensor periods is deleted ..."""
-    delete_min_s: float = 6.0
+    delete_min_s: float = 4.0
     """... but never sooner than this."""
+    delete_miss_prob: float = 3e-6
+    """> 0: a confirmed track is deleted as soon as a live aircraft would have given no plot
+    for that long with at most this probability, from the detection probabilities and periods
+    of the sensors that were updating it (never later than the period rule above, never
+    sooner than delete_min_s). 0: the period rule alone."""
     max_sigma_pos_m: float = 5000.0
     """A track whose position standard deviation exceeds this is deleted."""
     # Plot sanity
@@ -94,11 +99,14 @@ class TrackerConfig:
     """Vertical white-noise acceleration density, ft^2/s^3."""
     sensor_periods_s: dict[int, float] = field(default_factory=dict)
     """Update period per sensor id (filled from scenario.json)."""
+    sensor_pd: dict[int, float] = field(default_factory=dict)
+    """Detection probability per sensor id (filled from scenario.json; 0.9 when unknown)."""
 
     @classmethod
     def for_scenario(cls, meta: ScenarioMeta) -> TrackerConfig:
         """Sane defaults for a scenario's sensor mix (periods, PSR-only confirmation)."""
-        cfg = cls(sensor_periods_s={s.id: float(s.period_s) for s in meta.sensors})
+        cfg = cls(sensor_periods_s={s.id: float(s.period_s) for s in meta.sensors},
+                  sensor_pd={s.id: float(s.pd) for s in meta.sensors})
         periods = [s.period_s for s in meta.sensors] or [4.0]
         cfg.pair_max_dt_s = max(2.5 * max(periods), 3.0)
         clutter = sum(s.clutter_per_scan for s in meta.sensors if s.kind == "psr")
@@ -144,14 +152,22 @@ class TrackerConfig:
             raise UserError(where, "gate_prob must be in (0, 1) and mu0_ct in [0, 1)")
         if self.late_window_s < 0:
             raise UserError(where, "late_window_s must not be negative")
+        if not 0 <= self.delete_miss_prob < 1:
+            raise UserError(where, "delete_miss_prob must be in [0, 1)")
 
     def period_of(self, sensor_id: int) -> float:
         """Update period of a sensor (4 s when unknown)."""
         return self.sensor_periods_s.get(int(sensor_id), 4.0)
 
+    def pd_of(self, sensor_id: int) -> float:
+        """Detection probability of a sensor (0.9 when unknown), kept within [0.5, 0.99]."""
+        pd = self.sensor_pd.get(int(sensor_id), 0.9)
+        return min(max(pd, 0.5), 0.99) if pd == pd else 0.9
+
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["sensor_periods_s"] = {str(k): v for k, v in self.sensor_periods_s.items()}
+        out["sensor_pd"] = {str(k): v for k, v in self.sensor_pd.items()}
         return out
 
 

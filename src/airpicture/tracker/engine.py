@@ -85,7 +85,8 @@ class SliceEngine:
         self.associator: Associator = ClusteredGNN()
         self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
                                            cfg.pair_max_dt_s)
-        self.deleter: Deleter = AgeCovarianceDeleter(cfg)
+        pds = np.array([cfg.pd_of(s) for s in sensor_ids], float)
+        self.deleter: Deleter = AgeCovarianceDeleter(cfg, pds)
         self.n_models = len(models)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
         self.ended = TrackState.empty(self.n_models, len(sensor_ids))

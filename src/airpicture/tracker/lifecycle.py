@@ -38,6 +38,20 @@ def effective_period(state: TrackState, periods: FloatArray) -> FloatArray:
     return np.where(rate > 0, 1.0 / np.maximum(rate, 1e-12), state.period_s)
 
 
+def silence_limit_s(state: TrackState, periods: FloatArray, pds: FloatArray,
+                    miss_prob: float) -> FloatArray:
+    """How long a live aircraft stays without plots with probability miss_prob at most, from
+    the sensors that were updating each track: each period without a plot from sensor j has
+    probability 1 - pd_j, so silence of length a has probability exp(-a * sum_j e_j), with
+    e_j = -ln(1 - pd_j) / period_j."""
+    if periods.size == 0:
+        return np.full(len(state), np.inf)
+    age = state.last_update_t[:, None] - state.sensor_last_t
+    recent = age <= 3.0 * periods[None, :] + 1.0
+    evidence = np.where(recent, -np.log1p(-pds[None, :]) / periods[None, :], 0.0).sum(axis=1)
+    return np.asarray(-np.log(miss_prob) / np.maximum(evidence, 1e-12))
+
+
 def confirmed_now(hits_psr: npt.NDArray[np.int32], hits_id: npt.NDArray[np.int32],
                   cfg: TrackerConfig) -> npt.NDArray[np.bool_]:
     """Tracks with enough hits: primary-only tracks need more evidence than identity tracks."""
@@ -51,6 +65,8 @@ class AgeCovarianceDeleter:
     time since update or by position covariance."""
 
     cfg: TrackerConfig
+    pds: FloatArray | None = None
+    """Detection probability of each sensor column (None: deletion by periods only)."""
 
     def step(self, state: TrackState, t_s: float, periods: FloatArray
              ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
@@ -60,8 +76,11 @@ class AgeCovarianceDeleter:
         tentative = state.status == TrackStatus.TENTATIVE
         sigma = sigma_pos_m(state, t_s, cfg.q_cv)
         keep_tent = age <= (cfg.tentative_max_misses + 1.5) * period
-        keep_conf = (age <= np.maximum(cfg.delete_after_periods * period, cfg.delete_min_s)) & (
-            sigma <= cfg.max_sigma_pos_m)
+        limit = np.maximum(cfg.delete_after_periods * period, cfg.delete_min_s)
+        if self.pds is not None and cfg.delete_miss_prob > 0:
+            quiet = silence_limit_s(state, periods, self.pds, cfg.delete_miss_prob)
+            limit = np.minimum(limit, np.maximum(quiet, cfg.delete_min_s))
+        keep_conf = (age <= limit) & (sigma <= cfg.max_sigma_pos_m)
         keep = np.where(tentative, keep_tent, keep_conf)
         status = np.where(
             tentative, TrackStatus.TENTATIVE,
