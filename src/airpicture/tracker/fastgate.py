@@ -92,3 +92,38 @@ def pairs_within(pos: FloatArray, radius: FloatArray, z: FloatArray) -> tuple[In
     pj = np.empty(count, np.int64)
     _sweep(*args, True, ti, pj)
     return ti, pj
+
+
+@numba.njit(cache=True)
+def chi2_pairs(ti: IntArray, pj: IntArray, x5: FloatArray, P4: FloatArray,
+               t_track: FloatArray, z: FloatArray, R: FloatArray, t_plot: FloatArray,
+               q_trk: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Squared Mahalanobis distance and det S of each candidate pair, the track (x5: [x, y,
+    vx, vy, w]) moved along its turn rate to the plot's time, S = P_pos(dt) + R_plot with
+    white-acceleration growth q_trk |dt|^3 / 3 (same as gate.py's numpy steps)."""
+    m = ti.shape[0]
+    d2 = np.empty(m)
+    det = np.empty(m)
+    for k in range(m):
+        i, j = ti[k], pj[k]
+        dt = t_plot[j] - t_track[i]
+        vx, vy, w = x5[i, 2], x5[i, 3], x5[i, 4]
+        wt = w * dt
+        if abs(wt) < 1e-4:
+            a = dt
+            b = w * dt * dt / 2.0
+        else:
+            a = np.sin(wt) / w
+            b = (1.0 - np.cos(wt)) / w
+        nu0 = z[j, 0] - (x5[i, 0] + a * vx - b * vy)
+        nu1 = z[j, 1] - (x5[i, 1] + b * vx + a * vy)
+        extra = q_trk[i] * abs(dt) ** 3 / 3.0
+        P = P4[i]
+        s00 = P[0, 0] + dt * (P[0, 2] + P[0, 2]) + dt * dt * P[2, 2] + extra + R[j, 0, 0]
+        s01 = P[0, 1] + dt * (P[0, 3] + P[1, 2]) + dt * dt * P[2, 3] + R[j, 0, 1]
+        s10 = P[1, 0] + dt * (P[1, 2] + P[0, 3]) + dt * dt * P[3, 2] + R[j, 1, 0]
+        s11 = P[1, 1] + dt * (P[1, 3] + P[1, 3]) + dt * dt * P[3, 3] + extra + R[j, 1, 1]
+        dd = s00 * s11 - s01 * s10
+        det[k] = dd
+        d2[k] = (nu0 * (s11 * nu0 - s01 * nu1) + nu1 * (-s10 * nu0 + s00 * nu1)) / dd
+    return d2, det

@@ -16,9 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import chi2
 
-from airpicture.tracker.fastgate import pairs_within
-from airpicture.tracker.imm import inv2
-from airpicture.tracker.models import FloatArray, turn_extrapolate
+from airpicture.tracker.fastgate import chi2_pairs, pairs_within
+from airpicture.tracker.models import FloatArray
 
 IntArray = npt.NDArray[np.int64]
 
@@ -120,12 +119,10 @@ class KDTreeChiSquareGate:
         if ti.size == 0:
             return empty
         # Chi-square gate: each pair extrapolated from the track's time to the plot's own time.
-        dt = t_plot[pj] - t_track[ti]
-        pos = turn_extrapolate(x4[ti], dt)[:, :2]
-        S = _extrapolated_pos_cov(P4[ti], dt, q_trk[ti]) + R[pj]
-        S_inv, det = inv2(S)
-        nu = z[pj] - pos
-        d2 = np.einsum("pi,pij,pj->p", nu, S_inv, nu)
+        x5 = x4 if x4.shape[1] >= 5 else np.column_stack([x4[:, :4], np.zeros(n)])
+        d2, det = chi2_pairs(ti, pj, np.ascontiguousarray(x5, dtype=np.float64), P4,
+                             np.asarray(t_track, np.float64), np.asarray(z, np.float64), R,
+                             np.asarray(t_plot, np.float64), q_trk.astype(np.float64))
         ok = d2 <= thr_trk[ti]
         if use_id:
             assert track_icao is not None and plot_icao is not None
