@@ -173,8 +173,16 @@ class AircraftStates:
         if rows.size == 0:
             return
         recs = [records[i] for i in rows.tolist()]
+        icaos = cols["icao"][rows].tolist()
         self._nac_v(cols["icao"][rows], recs)
-        for rec, icao in zip(recs, cols["icao"][rows].tolist(), strict=True):
+        comm_b = np.isin(cols["df"][rows], (20, 21))
+        if comm_b.any() and "62" not in {r.get("bds") for r in recs}:
+            # No BDS 6,2 shares their fields in this batch: Comm-B rows are folded apart.
+            self._comm_b([recs[k] for k in np.flatnonzero(comm_b).tolist()],
+                         [icaos[k] for k in np.flatnonzero(comm_b).tolist()])
+            keep = np.flatnonzero(~comm_b).tolist()
+            recs, icaos = [recs[k] for k in keep], [icaos[k] for k in keep]
+        for rec, icao in zip(recs, icaos, strict=True):
             bds = rec.get("bds")
             if bds == "09":  # airborne velocity: NACv only, folded above
                 continue
@@ -190,6 +198,20 @@ class AircraftStates:
                 if st.version >= 1 and rec.get("SIL") is not None:
                     st.sil = int(rec["SIL"])
             st.adsb = True
+
+    def _comm_b(self, recs: list[dict[str, Any]], icaos: list[int]) -> None:
+        """Comm-B fields (BDS 4,0 5,0 6,0) of DF20/21 rows: each aircraft's last value of
+        each, read from the end of the batch so that rows after the last needed are skipped."""
+        missing: dict[int, list[tuple[str, str, str]]] = {}
+        for rec, icao in zip(reversed(recs), reversed(icaos), strict=True):
+            left = missing.get(icao)
+            if left is None:
+                left = missing[icao] = list(_COMM_B_FIELDS)
+            for item in left.copy():  # usually one or two fields still unseen, often none
+                fields_ = rec.get(item[0])
+                if isinstance(fields_, dict) and _set(self.get(icao), item[2],
+                                                      fields_.get(item[1])):
+                    left.remove(item)
 
     def _nac_v(self, icao: npt.NDArray[np.int64], recs: list[dict[str, Any]]) -> None:
         """Each aircraft's last NACv of the batch (mostly from the frequent BDS 0,9), at once."""
@@ -300,9 +322,21 @@ _EMERGENCY = {"none": "none", "general": "general", "medical": "lifeguard",
 """rs1090's BDS 6,1 emergency state -> readsb's aircraft.json `emergency` value."""
 
 
-def _set(st: AircraftState, name: str, value: object) -> None:
+_COMM_B_FIELDS = (("bds40", "selected_mcp", "nav_altitude_mcp_ft"),
+                  ("bds40", "selected_fms", "nav_altitude_fms_ft"),
+                  ("bds40", "barometric_setting", "nav_qnh_hpa"),
+                  ("bds50", "roll", "roll_deg"), ("bds50", "TAS", "tas_kt"),
+                  ("bds60", "heading", "mag_heading_deg"), ("bds60", "IAS", "ias_kt"),
+                  ("bds60", "Mach", "mach"))
+"""(register, rs1090 field, AircraftState field) of the Comm-B values kept; as _details."""
+
+
+def _set(st: AircraftState, name: str, value: object) -> bool:
+    """Set a numeric field (as float); False (nothing set) when the value is not a number."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         setattr(st, name, float(value))
+        return True
+    return False
 
 
 def _details(rec: dict[str, Any], st: AircraftState) -> None:
