@@ -66,3 +66,23 @@ def test_chi2_pairs_equals_numpy_steps(seed: int, n: int, p: int) -> None:
     nu = z[pj] - turn_extrapolate(x5[ti], dt)[:, :2]
     d2_ref = np.einsum("pi,pij,pj->p", nu, S_inv, nu)
     assert np.allclose(det, det_ref, rtol=1e-9) and np.allclose(d2, d2_ref, rtol=1e-7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 50), m=st.integers(0, 80))
+def test_component_labels_match_scipy(seed: int, n: int, m: int) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from airpicture.tracker.fastgate import component_labels
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    got = component_labels(n, a, b)
+    _, want = connected_components(coo_matrix((np.ones(m), (a, b)), shape=(n, n)),
+                                   directed=False)
+    assert got.max() + 1 == want.max() + 1
+    # Same partition: a one-to-one map between the two labellings.
+    pairs = set(zip(got.tolist(), want.tolist(), strict=True))
+    assert len(pairs) == want.max() + 1
+    assert got[0] == 0 and np.all(np.diff(np.maximum.accumulate(got)) <= 1)

@@ -1,6 +1,6 @@
 """Global nearest neighbour as a sparse assignment over gated pairs, one cluster at a time.
 
-Gated pairs form a bipartite graph; its connected components (scipy.sparse.csgraph) are
+Gated pairs form a bipartite graph; its connected components (compiled union-find) are
 independent problems.  Components with one track or one plot are solved by a vectorised
 argmin; only the rest go to scipy.optimize.linear_sum_assignment.
 """
@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from airpicture.tracker.fastgate import component_labels
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -47,9 +47,7 @@ class ClusteredGNN:
         n_pairs = row.shape[0]
         if n_pairs == 0:
             return np.empty(0, np.int64)
-        graph = coo_matrix((np.ones(n_pairs), (row, n_rows + col)),
-                           shape=(n_rows + n_cols, n_rows + n_cols))
-        _, label = connected_components(graph, directed=False)
+        label = component_labels(n_rows + n_cols, row, n_rows + col)
         lab = label[row].astype(np.int64)
         n_lab = int(label.max()) + 1
         # Distinct tracks and plots per cluster (nodes without pairs are clusters of their own).

@@ -127,3 +127,35 @@ def chi2_pairs(ti: IntArray, pj: IntArray, x5: FloatArray, P4: FloatArray,
         det[k] = dd
         d2[k] = (nu0 * (s11 * nu0 - s01 * nu1) + nu1 * (-s10 * nu0 + s00 * nu1)) / dd
     return d2, det
+
+
+@numba.njit(cache=True)
+def component_labels(n_nodes: int, a: IntArray, b: IntArray) -> IntArray:
+    """Connected components of the graph with edges (a[k], b[k]): labels 0..k-1 numbered by
+    each component's first node (union-find; scipy's csgraph costs more in set-up than work)."""
+    parent = np.arange(n_nodes)
+    for k in range(a.shape[0]):
+        x, y = a[k], b[k]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x != y:
+            if x < y:
+                parent[y] = x
+            else:
+                parent[x] = y
+    label = np.empty(n_nodes, np.int64)
+    n_lab = 0
+    for v in range(n_nodes):
+        r = v
+        while parent[r] != r:
+            r = parent[r]
+        if r == v:
+            label[v] = n_lab
+            n_lab += 1
+        else:
+            label[v] = label[r]
+    return label
