@@ -37,6 +37,15 @@ _DETAIL_KEYS = frozenset({"NACp", "version", "NACv", "bds40", "bds50", "bds60", 
 """Fields of the less frequent messages that only the per-aircraft state keeps."""
 
 
+def _df_numbers(records: list[dict[str, Any]]) -> npt.NDArray[np.int64]:
+    """DF of each record as a number: a C-level table look-up for rs1090's "0".."31"."""
+    try:
+        return np.fromiter(map(DF_CODE.__getitem__, map(itemgetter("df"), records)), np.int64,
+                           len(records))
+    except (KeyError, TypeError):  # SBS or other records with a DF written otherwise
+        return np.array([int(r["df"]) for r in records], np.int64)
+
+
 def _col(records: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
     """A numeric field of every record, NaN where absent or None."""
     values = [r.get(key) for r in records]
@@ -88,6 +97,7 @@ def columns(records: list[dict[str, Any]]) -> dict[str, Any]:
     status: list[int] = []
     squawk = np.full(n, -1, np.int16)
     callsign = np.full(n, "", object)
+    df_numbers = _df_numbers(records)
     for i, r in enumerate(records):
         # Which fields a record can hold follows from its DF and BDS: one dict look-up for most.
         df = r["df"]
@@ -144,7 +154,7 @@ def columns(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "t": np.fromiter(map(itemgetter("timestamp"), records), float, n),
         "icao": _icao(records),
-        "df": np.array([int(r["df"]) for r in records], np.int64),
+        "df": df_numbers,
         "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
         "altitude": _col(records, "altitude"),
         "baro": ~flags[0],
