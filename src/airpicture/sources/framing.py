@@ -47,6 +47,10 @@ def signal_to_dbfs(level: int) -> float:
     return 20.0 * math.log10(max(level, 1) / 255.0)
 
 
+_DBFS_OF_LEVEL = tuple(signal_to_dbfs(level) for level in range(256))
+"""signal_to_dbfs of every signal byte, looked up per frame."""
+
+
 class BeastParser:
     """Mode S Beast binary framing (dump1090 / readsb port 30005).
 
@@ -117,8 +121,11 @@ def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
     Returns (bytes, end) on success; (None, -1) when the buffer ends first; (None, p) when a lone
     0x1a at p cuts the frame (p is where the next frame starts).
     """
-    out = bytearray()
     n = len(buf)
+    stop = pos + need
+    if stop <= n and buf.find(ESC, pos, stop) < 0:  # the usual frame: no escaped byte
+        return bytes(buf[pos:stop]), stop
+    out = bytearray()
     while len(out) < need:
         missing = need - len(out)
         stop = min(n, pos + missing)
@@ -141,8 +148,7 @@ def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
 
 def _beast_frame(body: bytes) -> Frame:
     ticks = int.from_bytes(body[0:6], "big")
-    return Frame(msg=body[7:], t_s=ticks / BEAST_CLOCK_HZ, mlat_ticks=ticks,
-                 rssi_dbfs=signal_to_dbfs(body[6]))
+    return Frame(body[7:], ticks / BEAST_CLOCK_HZ, ticks, _DBFS_OF_LEVEL[body[6]])
 
 
 class AvrParser:
