@@ -15,6 +15,7 @@ from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.associate import Associator, ClusteredGNN
 from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.fastgate import chi2_pairs, component_labels, pairs_within
 from airpicture.tracker.fastimm import imm_cycle, model_spec
 from airpicture.tracker.gate import Gate, KDTreeChiSquareGate
 from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater, combine
@@ -58,6 +59,23 @@ def is_member(values: npt.NDArray[Any], sorted_set: npt.NDArray[Any]) -> npt.NDA
     return np.asarray(sorted_set[idx] == values)
 
 
+def warm_up(spec: tuple[npt.NDArray[Any], FloatArray, FloatArray] | None, hold_s: float,
+            n_models: int) -> None:
+    """Call every compiled kernel once on one row with the argument types of the hot path, so
+    compilation (seconds, once per machine) or cache loading happens here, not in a slice."""
+    one, r = np.zeros(1), np.ones((1, 2, 2))
+    idx = np.zeros(1, np.int64)
+    P = np.tile(np.eye(STATE_DIM), (1, 1, 1))
+    if spec is not None:
+        imm_cycle(np.zeros((1, n_models, STATE_DIM)), np.tile(P[:, None], (1, n_models, 1, 1)),
+                  np.full((1, n_models), 1.0 / n_models), one, np.zeros((1, 2)), r, *spec,
+                  hold_s)
+    pairs_within(np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)))
+    chi2_pairs(idx, idx, np.zeros((1, STATE_DIM)), P[:, :4, :4], one, np.zeros((1, 2)), r, one,
+               one)
+    component_labels(2, idx, idx + 1)
+
+
 class SliceEngine:
     """Holds the tracks and runs the tracking steps on one slice of plots at a time."""
 
@@ -78,6 +96,7 @@ class SliceEngine:
         self.predictor: Predictor = IMMPredictor(tuple(models), cfg.mode_hold_s)
         self._fused = model_spec(tuple(models))
         """Models for the compiled IMM cycle (fastimm.py); None: the numpy components."""
+        warm_up(self._fused, cfg.mode_hold_s, len(models))
         self.updater: Updater = IMMUpdater()
         self.gate: Gate = KDTreeChiSquareGate(cfg.gate_prob, cfg.max_gate_radius_m,
                                               cfg.q_gate, cfg.gate_prob_tentative,
