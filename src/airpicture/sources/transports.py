@@ -160,7 +160,7 @@ _JSONL_LINE = re.compile(
     rb'\n\{"timestamp":(-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?),"frame":"([0-9a-fA-F]*)"')
 """A line as written by jet1090/traffic: {"timestamp":T,"frame":"HEX",... (newline before)."""
 _JSONL_HEX_LENGTHS = frozenset({4, 14, 28})
-JSONL_BLOCK_BYTES = 1 << 22
+JSONL_BLOCK_BYTES = 1 << 18
 
 
 def _jsonl_blocks(fh: Any) -> Iterator[bytes]:
