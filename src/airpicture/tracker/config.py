@@ -83,7 +83,7 @@ class TrackerConfig:
     """A confirmed track not updated for this many sensor periods is deleted ..."""
     delete_min_s: float = 4.0
     """... but never sooner than this."""
-    delete_miss_prob: float = 3e-6
+    delete_miss_prob: float = 1e-6
     """> 0: a confirmed track is deleted as soon as a live aircraft would have given no plot
     for that long with at most this probability, from the detection probabilities and periods
     of the sensors that were updating it (never later than the period rule above, never
