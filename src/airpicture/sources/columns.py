@@ -172,7 +172,8 @@ def columns(records: list[dict[str, Any]]) -> dict[str, Any]:
         "track": _sub(records, vel, "track", n),
         "vrate": _sub(records, vel, "vertical_rate", n),
         "vrate_baro": vrate_baro,
-        "rssi": _col(records, "rssi"),
+        "rssi": (_col(records, "rssi") if any(map(dict.__contains__, records, repeat("rssi")))
+                 else np.full(n, NAN)),  # JSON-lines and AVR frames carry no signal level
         "squawk": squawk,
         "callsign": callsign,
         "status_rows": status,
