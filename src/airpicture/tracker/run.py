@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
+from airpicture.policy.egress import LOCAL, Consumer, Egress
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.stream import InProcessTracker
 
@@ -43,22 +44,25 @@ def feed(tracker: InProcessTracker, plots: PlotBatch, step_s: float,
     tracker.flush()
 
 
-def concat_tables(tables: list[TrackTable]) -> pa.Table:
-    """tracks.parquet rows of every report."""
+def concat_tables(tables: list[TrackTable], egress: Egress | None = None,
+                  consumer: Consumer = LOCAL) -> pa.Table:
+    """tracks.parquet rows of every report, as released to `consumer` by the egress gate."""
     from airpicture.core.schema import TRACK_COLUMNS
 
-    if not tables:
-        empty = TrackTable.empty().to_arrow()
-        return empty.slice(0, 0)
-    arrow = [t.to_arrow() for t in tables if len(t)]
+    gate = egress or Egress()
+    released = [gate.tracks(t, consumer) for t in tables]
+    arrow = [t.to_arrow() for t in released if len(t)]
     if not arrow:
         return pa.table({c.name: pa.array([], type=c.type) for c in TRACK_COLUMNS})
     return pa.concat_tables(arrow)
 
 
 def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | None = None,
-                   progress: bool = False) -> dict[str, Any]:
-    """Run the tracker over a scenario's plots and write tracks.parquet; returns run stats."""
+                   progress: bool = False, egress: Egress | None = None) -> dict[str, Any]:
+    """Run the tracker over a scenario's plots and write tracks.parquet; returns run stats.
+
+    The written rows pass `egress` (default: release everything) like every other output.
+    """
     from airpicture.io.scenario import read_meta, read_plots, write_tracks
 
     meta = read_meta(scenario_dir)
@@ -76,7 +80,7 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
         feed(tracker, plots, cfg.slice_s)
     wall_s = time.perf_counter() - t0
     cpu_s = time.process_time() - c0
-    table = concat_tables(tracker.reports)
+    table = concat_tables(tracker.reports, egress)
     write_tracks(out_path, table)
     times = np.asarray(tracker.slice_wall_s)
     cpu = np.asarray(tracker.slice_cpu_s)
