@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.tracks import TrackStatus
-from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.enrich import enrich_state
 from airpicture.tracker.state import TrackState

@@ -29,11 +29,11 @@ import numpy as np
 import numpy.typing as npt
 import rs1090
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.sources import cpr, quality
 from airpicture.sources.columns import all_usable, columns
-from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.sources.framing import Frame
 from airpicture.sources.state import AircraftStates
 

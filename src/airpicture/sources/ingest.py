@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
 from airpicture.core.sensors import Sensor
 from airpicture.io import aircraft_json
 from airpicture.policy.egress import Egress
 from airpicture.sources.decode import ModeSDecoder, Receiver
-from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.sources.framing import Frame
 from airpicture.sources.transports import FeedStatus, SourceSpec, run_feed
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.tracks import TrackStatus
-from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.tracker.state import TrackState
 from airpicture.tracker.vertical import update_alt
 

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.core.sensors import Sensor
 from airpicture.core.tracks import TrackStatus, TrackTable
-from airpicture.sources.enrichment import ModeSEnrichment
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.engine import SliceEngine
 from airpicture.tracker.enrich import enrich_state
