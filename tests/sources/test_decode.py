@@ -197,18 +197,22 @@ def test_tutorial_aircraft_end_to_end(shared_data: Path) -> None:
     err = cpr.distance_m(lat, lon, np.array([r["latitude"] for r in ours]),
                          np.array([r["longitude"] for r in ours]))
     assert float(err.max()) < 1.0
-    # Two aircraft only give surface positions at Heathrow, 900 km from this receiver: out
-    # of any surface zone around it, so they stay unresolved (counted), never guessed.
+    # Two aircraft only give surface positions at Heathrow, 900 km from this receiver, far
+    # outside its 45 NM surface zone.  4067d6 sends even/odd pairs: resolved from them (the
+    # receiver only picks the 90-degree quadrant), all within 1 m of the reference above.
+    # 40792f sends one message: no pair, no reference near it, so unresolved (counted).
     near = {r["icao24"] for r in ref.values() if r["bds"] == "05" or r["latitude"] < 51}
     far_surface = {r["icao24"] for r in ref.values()} - near
     assert far_surface == {"4067d6", "40792f"}
-    with_pos = {r["icao24"] for r in ref.values()} - far_surface
+    from_pairs = {r["icao24"] for r in ours if r["icao24"] in far_surface}
+    assert from_pairs == {"4067d6"} and dec.counters["surface_pair_resolved"] >= 8
+    with_pos = {r["icao24"] for r in ref.values()} - {"40792f"}
     plotted = {f"{a:06x}" for p in plots for a in np.unique(p.icao24)}
-    assert with_pos <= plotted and len(with_pos) == 7
+    assert with_pos <= plotted and len(with_pos) == 8
     # 380ffa: one airborne message, no pair: decoded relative to the receiver only by us.
     assert plotted - with_pos == {"380ffa"}
     assert plotted <= {f"{a:06x}" for a in dec.aircraft.verified}
-    assert dec.counters["position_unresolved"] >= 10
+    assert dec.counters["position_unresolved"] >= 1
     every = [p for p in plots if len(p)]
     nacp = np.concatenate([p.nacp for p in every])
     sigma = np.sqrt(np.concatenate([p.var_x for p in every]))
@@ -364,3 +368,60 @@ def test_without_receiver_position_only_pairs_resolve(full_flight: list[dict[str
                                                         round(first["longitude"], 2))
     assert len(plots[0]) >= 190 and np.abs(plots[0].x).max() < 200_000
     assert dec.counters["position_unresolved"] <= 10
+
+
+def _encode_surface(lat: float, lon: float, odd: bool) -> tuple[int, int]:
+    """Surface CPR encoding (DO-260B A.1.7.4, 90-degree zones)."""
+    dlat = 90.0 / (59 if odd else 60)
+    yz = math.floor(2**17 * (lat % dlat) / dlat + 0.5)
+    rlat = dlat * (yz / 2**17 + math.floor(lat / dlat))
+    dlon = 90.0 / max(int(cpr.nl(np.array([rlat]))[0]) - int(odd), 1)
+    xz = math.floor(2**17 * (lon % dlon) / dlon + 0.5)
+    return yz % 2**17, xz % 2**17
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.floats(-80, 80), lon=st.floats(-180, 180), dlat=st.floats(-35, 35),
+       dlon=st.floats(-40, 40), latest_odd=st.booleans())
+def test_surface_pair_recovers_the_position_with_a_distant_reference(
+        lat: float, lon: float, dlat: float, dlon: float, latest_odd: bool) -> None:
+    # A pair fixes a surface position up to hemisphere and quadrant: any reference within
+    # thousands of km picks the right one.
+    even, odd = _encode_surface(lat, lon, False), _encode_surface(lat, lon, True)
+    got_lat, got_lon = cpr.surface_global_decode(
+        [even[0]], [even[1]], [odd[0]], [odd[1]], [latest_odd],
+        [float(np.clip(lat + dlat, -89, 89))], [lon + dlon])
+    if not np.isfinite(got_lat[0]):  # even and odd fall in different longitude-zone counts
+        dl = 90.0 / 60, 90.0 / 59
+        zones = [cpr.nl(np.array([d * (yz / 2**17 + math.floor(lat / d))]))[0]
+                 for d, yz in zip(dl, (even[0], odd[0]), strict=True)]
+        assert zones[0] != zones[1]
+        return
+    err = cpr.distance_m(np.array([lat]), np.array([lon]), got_lat, got_lon)
+    assert float(err[0]) < 3.0
+
+
+def test_surface_pair_split_across_batches_resolves(shared_data: Path) -> None:
+    # A live feed hands over a frame at a time: the even and odd halves of a pair arrive in
+    # different batches and must still meet.
+    rows = [r for r in _rows(shared_data / "traffic/raw/tutorial.jsonl.gz")
+            if r["icao24"] == "4067d6" and r.get("bds") == "06"]
+    dec, records, _ = _decode(rows, [TLS], 1)
+    got = [r for r in records if "latitude" in r]
+    assert len(got) == len(rows) - 1  # the first one has no partner yet
+    assert dec.counters["surface_pair_resolved"] >= 1
+    err = cpr.distance_m(np.array([r["latitude"] for r in rows[1:]]),
+                         np.array([r["longitude"] for r in rows[1:]]),
+                         np.array([r["latitude"] for r in got]),
+                         np.array([r["longitude"] for r in got]))
+    assert float(err.max()) < 1.0
+
+
+def test_unresolvable_batch_without_receiver_position_gives_no_plots(
+        full_flight: list[dict[str, Any]]) -> None:
+    # Surface messages, no receiver position, no aircraft known yet: nothing can pick the
+    # quadrant, so nothing is plotted (and nothing raises).
+    rows = [r for r in full_flight if r.get("bds") == "06"][:20]
+    dec, _, plots = _decode(rows, [Receiver("?", math.nan, math.nan)], 20)
+    assert sum(len(p) for p in plots) == 0
+    assert dec.counters["position_unresolved"] == 20 and dec.frame is None

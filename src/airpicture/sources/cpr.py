@@ -62,6 +62,50 @@ def local_decode(
     return lat, lon
 
 
+def surface_global_decode(
+    lat_even_cpr: npt.ArrayLike,
+    lon_even_cpr: npt.ArrayLike,
+    lat_odd_cpr: npt.ArrayLike,
+    lon_odd_cpr: npt.ArrayLike,
+    latest_odd: npt.ArrayLike,
+    ref_lat_deg: npt.ArrayLike,
+    ref_lon_deg: npt.ArrayLike,
+) -> tuple[F64, F64]:
+    """Surface positions from even/odd pairs (DO-260B A.1.7.8), at the later message's time.
+
+    A surface pair fixes the position up to the hemisphere and a 90-degree longitude
+    quadrant: the candidate nearest the reference is taken, which is right for any reference
+    within thousands of km (a receiver, or another aircraft the feed hears).  NaN where the two
+    messages lie in different longitude-zone counts (moved across a zone edge) or the
+    reference is NaN.
+    """
+    lat_e = np.asarray(lat_even_cpr, float) / CPR_SCALE
+    lon_e = np.asarray(lon_even_cpr, float) / CPR_SCALE
+    lat_o = np.asarray(lat_odd_cpr, float) / CPR_SCALE
+    lon_o = np.asarray(lon_odd_cpr, float) / CPR_SCALE
+    odd = np.asarray(latest_odd, bool)
+    rlat = np.asarray(ref_lat_deg, float)
+    rlon = np.asarray(ref_lon_deg, float)
+    j = np.floor(59 * lat_e - 60 * lat_o + 0.5)
+    north_e = 90.0 / 60 * (np.mod(j, 60) + lat_e)
+    north_o = 90.0 / 59 * (np.mod(j, 59) + lat_o)
+    south = np.abs(north_e - 90.0 - rlat) < np.abs(north_e - rlat)
+    lat_even = np.where(south, north_e - 90.0, north_e)
+    lat_odd = np.where(south, north_o - 90.0, north_o)
+    zones = nl(lat_even)
+    same_zone = zones == nl(lat_odd)
+    lat = np.where(odd, lat_odd, lat_even)
+    zones = nl(lat)
+    ni = np.maximum(zones - odd.astype(np.int64), 1)
+    m = np.floor(lon_e * (zones - 1) - lon_o * zones + 0.5)
+    lon = 90.0 / ni * (np.mod(m, ni) + np.where(odd, lon_o, lon_e))
+    # Four candidates 90 degrees apart: the one nearest the reference longitude.
+    quadrant = np.round(np.mod(rlon - lon, 360.0) / 90.0)
+    lon = np.mod(lon + 90.0 * quadrant + 180.0, 360.0) - 180.0
+    ok = same_zone & np.isfinite(rlat) & np.isfinite(rlon)
+    return np.where(ok, lat, np.nan), np.where(ok, lon, np.nan)
+
+
 def _zone_index(ref: F64, size: F64, frac: F64) -> F64:
     """Index of the zone whose position `frac` (0..1) lies nearest `ref` (DO-260B A.1.7.5).
 

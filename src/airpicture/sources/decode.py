@@ -47,6 +47,8 @@ SPEED_CHECK_MAX_AGE_S = 600.0
 """An older last position says nothing about the next: the check is skipped."""
 REF_MAX_AGE_AIRBORNE_S = 600.0
 REF_MAX_AGE_SURFACE_S = 300.0
+SURFACE_PAIR_MAX_S = 25.0
+"""Longest gap between the even and odd surface messages of a pair (DO-260B, > 25 kt)."""
 SBS_ASSUMED_NUCP = 7
 ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
 NAN = math.nan
@@ -91,6 +93,9 @@ class ModeSDecoder:
     """The plots' ENU plane: at the first receiver, or the first position if it has none."""
     counters: Counter[str] = field(default_factory=Counter)
     aircraft: AircraftStates = field(default_factory=AircraftStates)
+    _surface_cpr: dict[tuple[int, bool], tuple[float, int, int]] = field(
+        default_factory=dict, repr=False)
+    """(address, odd) -> (t, lat_cpr, lon_cpr) of surface messages still unresolved."""
 
     def __post_init__(self) -> None:
         if not self.receivers:
@@ -205,6 +210,8 @@ class ModeSDecoder:
         ok = np.isfinite(lat)
         self.counters["position_unresolved"] += int((~ok).sum())
         all_rows, lat, lon = all_rows[ok], lat[ok], lon[ok]
+        if all_rows.size == 0:
+            return PlotBatch.empty()
         failed = self._speed_check(cols, all_rows, lat, lon)
         self.counters["speed_check_failed"] += int(failed.sum())
         self.counters["positions"] += int(all_rows.size)
@@ -220,11 +227,13 @@ class ModeSDecoder:
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Positions of CPR rows: rs1090's where it resolved them, else decoded locally.
 
-        rs1090 resolves pairs (and surface positions only near its reference): those are the
-        seeds.  The rest is decoded relative to the aircraft's last position when recent
-        (passes 1-2, so chains of positions can follow a seed), and finally airborne ones
-        relative to their receiver.  A surface position with neither stays unresolved: its
-        receiver may be too far for the 45 NM surface zone (counted, never guessed).
+        rs1090 resolves airborne pairs (and surface positions only near its reference): those
+        are the seeds.  The rest is decoded relative to the aircraft's last position when
+        recent, so chains of positions follow a seed.  Surface positions of an aircraft with
+        no recent position are then resolved from an even/odd pair (`surface_pairs`, which
+        needs no nearby reference: at an airport far from the receiver, heard through a
+        network feed), and finally airborne ones relative to their receiver.  A lone surface
+        message with no reference within 45 NM stays unresolved (counted, never guessed).
         """
         order = np.lexsort((cols["t"][rows], cols["icao"][rows]))
         srt = rows[order]
@@ -235,7 +244,7 @@ class ModeSDecoder:
         rcv_lat = np.array([r.lat_deg for r in self.receivers])[rcv]
         rcv_lon = np.array([r.lon_deg for r in self.receivers])[rcv]
         max_age = np.where(surf_s, REF_MAX_AGE_SURFACE_S, REF_MAX_AGE_AIRBORNE_S)
-        for step in range(3):
+        for step in range(4):
             todo = ~np.isfinite(lat)
             if not todo.any():
                 break
@@ -245,7 +254,11 @@ class ModeSDecoder:
             p_lon = np.where(has_prev, lon[prev], ref_lon)
             p_t = np.where(has_prev, t_s[prev], ref_t)
             recent = np.isfinite(p_lat) & (t_s - p_t <= max_age)
-            use = todo & (recent | (~surf_s if step == 2 else False))
+            if step == 1:
+                seeds = todo & surf_s & ~recent
+                if seeds.any():
+                    self._surface_pairs(cols, srt, seeds, rcv, lat, lon)
+            use = todo & (recent | (~surf_s if step == 3 else False))
             if not use.any():
                 continue
             ref_la = np.where(recent, p_lat, rcv_lat)[use]
@@ -253,9 +266,84 @@ class ModeSDecoder:
             lat[use], lon[use] = cpr.local_decode(
                 cols["lat_cpr"][srt][use], cols["lon_cpr"][srt][use], cols["odd"][srt][use],
                 surf_s[use], ref_la, ref_lo)
+        self._remember_surface(cols, srt, surf_s & ~np.isfinite(lat))
         inv = np.empty_like(order)
         inv[order] = np.arange(order.size)
         return lat[inv], lon[inv]
+
+    def _surface_pairs(self, cols: dict[str, Any], srt: npt.NDArray[np.int64],
+                       seeds: npt.NDArray[np.bool_], rcv: npt.NDArray[np.int64],
+                       lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> None:
+        """Resolve the `seeds` rows (surface, no recent reference) from even/odd pairs, in place.
+
+        The partner is the aircraft's last surface message of the other parity within
+        SURFACE_PAIR_MAX_S, in this batch or remembered from an earlier one.  The quadrant is
+        chosen by the receiver, or by the latest position the feed gave when it has none.
+        """
+        icao, t = cols["icao"][srt], cols["t"][srt]
+        surf, odd = cols["surface"][srt], cols["odd"][srt]
+        lat_cpr, lon_cpr = cols["lat_cpr"][srt], cols["lon_cpr"][srt]
+        before_even = cpr.previous_in_group(icao, surf & ~odd)
+        before_odd = cpr.previous_in_group(icao, surf & odd)
+        partner = np.where(odd, before_even, before_odd)
+        rows = np.flatnonzero(seeds)
+        p_t = np.where(partner >= 0, t[partner], np.nan)[rows]
+        p_lat = lat_cpr[partner][rows]
+        p_lon = lon_cpr[partner][rows]
+        for k in np.flatnonzero(~(t[rows] - p_t <= SURFACE_PAIR_MAX_S)).tolist():
+            kept = self._surface_cpr.get((int(icao[rows[k]]), not bool(odd[rows[k]])))
+            if kept is not None:
+                p_t[k], p_lat[k], p_lon[k] = kept
+        paired = t[rows] - p_t <= SURFACE_PAIR_MAX_S
+        rows, p_lat, p_lon = rows[paired], p_lat[paired], p_lon[paired]
+        if rows.size == 0:
+            return
+        ref_lat = np.array([r.lat_deg for r in self.receivers])[rcv[rows]]
+        ref_lon = np.array([r.lon_deg for r in self.receivers])[rcv[rows]]
+        if not np.isfinite(ref_lat).all():
+            traffic_lat, traffic_lon = self._traffic_reference(t[rows], t, lat, lon)
+            ref_lat = np.where(np.isfinite(ref_lat), ref_lat, traffic_lat)
+            ref_lon = np.where(np.isfinite(ref_lon), ref_lon, traffic_lon)
+        is_odd = odd[rows]
+        lat[rows], lon[rows] = cpr.surface_global_decode(
+            np.where(is_odd, p_lat, lat_cpr[rows]), np.where(is_odd, p_lon, lon_cpr[rows]),
+            np.where(is_odd, lat_cpr[rows], p_lat), np.where(is_odd, lon_cpr[rows], p_lon),
+            is_odd, ref_lat, ref_lon)
+        self.counters["surface_pair_resolved"] += int(np.isfinite(lat[rows]).sum())
+
+    def _traffic_reference(self, t_rows: npt.NDArray[np.float64], t: npt.NDArray[np.float64],
+                           lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+                           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """For a feed with no receiver position: the position any aircraft gave nearest in
+        time to each row (this batch's resolved ones, or the latest before it).  It only has to
+        pick a 90-degree quadrant, so it assumes the feed's aircraft lie within a few thousand
+        km of each other (one region's receivers), as jet1090's moving reference does."""
+        known = np.flatnonzero(np.isfinite(lat))
+        s_lat, s_lon, s_t = _latest_position(self.aircraft)
+        k_t = np.append(t[known], s_t)
+        k_lat, k_lon = np.append(lat[known], s_lat), np.append(lon[known], s_lon)
+        usable = np.isfinite(k_lat)
+        if not usable.any():
+            return np.full(t_rows.size, NAN), np.full(t_rows.size, NAN)
+        k_t, k_lat, k_lon = k_t[usable], k_lat[usable], k_lon[usable]
+        nearest = np.abs(t_rows[:, None] - k_t[None, :]).argmin(axis=1) if k_t.size < 256 \
+            else _nearest_in_time(k_t, t_rows)
+        return k_lat[nearest], k_lon[nearest]
+
+    def _remember_surface(self, cols: dict[str, Any], srt: npt.NDArray[np.int64],
+                          unresolved: npt.NDArray[np.bool_]) -> None:
+        """Keep the last unresolved surface message of each parity per aircraft, so that its
+        partner in a later batch (a live feed delivers a few frames at a time) can pair."""
+        rows = srt[unresolved]
+        if rows.size == 0:
+            return
+        for i in rows.tolist():  # few: surface aircraft with no reference yet
+            self._surface_cpr[(int(cols["icao"][i]), bool(cols["odd"][i]))] = (
+                float(cols["t"][i]), int(cols["lat_cpr"][i]), int(cols["lon_cpr"][i]))
+        if len(self._surface_cpr) > 4096:
+            newest = float(cols["t"][rows].max())
+            self._surface_cpr = {k: v for k, v in self._surface_cpr.items()
+                                 if newest - v[0] <= SURFACE_PAIR_MAX_S}
 
     def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                      lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
@@ -338,6 +426,26 @@ class ModeSDecoder:
             cov_xy=0.0, icao24=icao, alt_ft=alt, nacp=nacp, nic=nic,
             sil=quality_cols["sil"], flags=flags, squawk=ident["squawk"],
             callsign=ident["callsign"])
+
+
+def _latest_position(states: AircraftStates) -> tuple[float, float, float]:
+    """The most recent position any aircraft gave, and when (NaN if none)."""
+    latest = max(states.by_icao.values(), default=None,
+                 key=lambda st: st.pos_t if math.isfinite(st.pos_t) else -math.inf)
+    if latest is None or not math.isfinite(latest.pos_t):
+        return NAN, NAN, NAN
+    return latest.lat_deg, latest.lon_deg, latest.pos_t
+
+
+def _nearest_in_time(known_t: npt.NDArray[np.float64], t: npt.NDArray[np.float64]
+                     ) -> npt.NDArray[np.int64]:
+    """Index into `known_t` of the time nearest each of `t`."""
+    order = np.argsort(known_t, kind="stable")
+    sorted_t = known_t[order]
+    right = np.clip(np.searchsorted(sorted_t, t), 0, sorted_t.size - 1)
+    left = np.clip(right - 1, 0, sorted_t.size - 1)
+    pick = np.where(np.abs(sorted_t[left] - t) <= np.abs(sorted_t[right] - t), left, right)
+    return np.asarray(order[pick], np.int64)
 
 
 def _align(hexes: list[str], out: list[dict[str, Any]]) -> list[int]:
