@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
@@ -38,7 +40,7 @@ def _tracks(n: int = 2) -> TrackTable:
 def _states() -> AircraftStates:
     states = AircraftStates()
     st_ = AircraftState(0x4CA2D6, messages=1234, last_t=99.5, rssi_dbfs=-12.34, nic=8, nacp=9,
-                        sil=3, version=2, adsb=True)
+                        sil=3, version=2, adsb=True, heard_by={1: 99.5})
     states.by_icao[st_.icao24] = st_
     states.verified.add(st_.icao24)
     return states
@@ -69,6 +71,9 @@ class _DropAnonymous:
     def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
         return plots
 
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
+        return replies
+
 
 def test_track_without_altitude_takes_the_mode_s_one() -> None:
     tracks = _tracks()
@@ -88,8 +93,9 @@ def test_from_states_without_tracker() -> None:
     states = _states()
     st_ = states.by_icao[0x4CA2D6]
     st_.lat_deg, st_.lon_deg, st_.pos_t, st_.alt_baro_ft = 43.7, 1.4, 99.0, 3000.0
-    states.by_icao[0x123456] = AircraftState(0x123456, messages=3, last_t=99.0)  # unverified
-    doc = from_states(states, 100.0)
+    states.by_icao[0x123456] = AircraftState(0x123456, messages=3, last_t=99.0,
+                                             heard_by={1: 99.0})  # unverified
+    doc = from_states(states, 100.0, Egress())
     assert [a["hex"] for a in doc["aircraft"]] == ["4ca2d6"]
     assert doc["aircraft"][0]["alt_baro"] == 3000 and doc["aircraft"][0]["seen_pos"] == 1.0
 
@@ -136,7 +142,7 @@ def test_real_feed_details_reach_aircraft_json(shared_data: Path) -> None:
         rows = [json.loads(line) for line in fh][:30000]
     dec = ModeSDecoder([Receiver("lfbo", 43.6293, 1.3638)])
     dec.decode([Frame(bytes.fromhex(r["frame"]), r["timestamp"]) for r in rows])
-    doc = from_states(dec.aircraft, rows[-1]["timestamp"])
+    doc = from_states(dec.aircraft, rows[-1]["timestamp"], Egress())
     ac = {a["hex"]: a for a in doc["aircraft"]}["400f99"]
     assert ac["flight"].strip() == "BAW3AK" and ac["category"] == "A3"
     assert ac["type"] == "adsb_icao" and ac["nac_p"] >= 0 and ac["nac_v"] >= 0
@@ -153,5 +159,142 @@ def test_emergency_and_squawk_from_bds61() -> None:
     msg = bytes.fromhex("8d4ca2d6e12aaa0000000075f99e")
     dec = ModeSDecoder([Receiver("r", 43.6, 1.4)])
     dec.decode([Frame(msg, 10.0)])
-    (ac,) = from_states(dec.aircraft, 11.0)["aircraft"]
+    (ac,) = from_states(dec.aircraft, 11.0, Egress())["aircraft"]
     assert ac["hex"] == "4ca2d6" and ac["emergency"] == "general" and ac["squawk"] == "7700"
+
+
+def _add(states: AircraftStates, icao: int, heard_by: dict[int, float], verified: bool = True,
+         **fields: object) -> AircraftState:
+    st_ = AircraftState(icao, last_t=max(heard_by.values()), heard_by=heard_by, **fields)
+    states.by_icao[icao] = st_
+    if verified:
+        states.verified.add(icao)
+    return st_
+
+
+def _hexes(doc: dict[str, object]) -> list[str]:
+    return [a["hex"] for a in doc["aircraft"]]  # type: ignore[attr-defined]
+
+
+def test_mode_s_only_aircraft_listed_without_position() -> None:
+    states = _states()
+    # Heard only in DF4/5/20/21 (verified earlier by two DF11): altitude and squawk, no position.
+    _add(states, 0x3C6589, {1: 97.0}, messages=57, alt_baro_ft=24975.0, squawk=0o1000)
+    # Positions in the Mode S state, but no (confirmed) track: still no lat/lon from the state.
+    _add(states, 0x440123, {1: 96.0}, messages=12, lat_deg=43.7, lon_deg=1.5, pos_t=96.0,
+         adsb=True, on_ground=True, callsign="EZY12")
+    doc = from_tracks(_tracks(), states, FRAME, 100.0, Egress())
+    by_hex = {a["hex"]: a for a in doc["aircraft"]}
+    assert _hexes(doc).count("4ca2d6") == 1 and "lat" in by_hex["4ca2d6"]
+    mode_s = by_hex["3c6589"]
+    assert mode_s["type"] == "mode_s" and mode_s["messages"] == 57
+    assert mode_s["alt_baro"] == 24975 and mode_s["squawk"] == "1000" and mode_s["seen"] == 3.0
+    ground = by_hex["440123"]
+    assert ground["type"] == "adsb_icao" and ground["alt_baro"] == "ground"
+    assert ground["flight"] == "EZY12   "
+    for ac in (mode_s, ground):
+        assert not {"lat", "lon", "seen_pos", "gs", "track"} & set(ac)
+    assert _hexes(doc) == ["4ca2d6", "~000002", "3c6589", "440123"]
+
+
+class _WithholdSensor:
+    """Releases all tracks, and the replies of every sensor but one."""
+
+    def __init__(self, sensor_id: int) -> None:
+        self.sensor_id = sensor_id
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        return tracks
+
+    def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
+        return plots
+
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
+        return replies.take(replies.sensor_id != self.sensor_id)
+
+
+def _build(kind: str, states: AircraftStates, egress: Egress, **kw: float) -> dict[str, object]:
+    if kind == "from_tracks":
+        return from_tracks(TrackTable.empty([1, 3]), states, FRAME, 1000.0, egress, **kw)
+    return from_states(states, 1000.0, egress, **kw)
+
+
+@pytest.mark.parametrize("kind", ["from_tracks", "from_states"])
+def test_policy_withholding_a_sensor_removes_aircraft_heard_only_by_it(kind: str) -> None:
+    states = AircraftStates()
+    _add(states, 0xAAAAAA, {1: 990.0}, alt_baro_ft=5000.0)
+    _add(states, 0xBBBBBB, {1: 995.0, 3: 980.0}, callsign="AFR12", squawk=0o7000)
+    _add(states, 0xCCCCCC, {3: 900.0})
+    _add(states, 0xDDDDDD, {1: 999.0, 3: 600.0})  # sensor 3 heard it too long ago
+    everything = _build(kind, states, Egress())
+    assert _hexes(everything) == ["aaaaaa", "bbbbbb", "cccccc", "dddddd"]
+    doc = _build(kind, states, Egress(_WithholdSensor(1)))
+    assert _hexes(doc) == ["bbbbbb", "cccccc"]
+    bbb = doc["aircraft"][0]  # type: ignore[index]
+    assert bbb["seen"] == 20.0  # the released sensor's last time, not the withheld one's
+    assert bbb["flight"] == "AFR12   " and bbb["squawk"] == "7000"
+    assert _hexes(_build(kind, states, Egress(_WithholdSensor(3)))) == [
+        "aaaaaa", "bbbbbb", "dddddd"]
+
+
+class _BlankIdentity(_WithholdSensor):
+    """Releases every reply, with callsign and squawk blanked."""
+
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
+        out = replies.take(np.arange(len(replies)))
+        out.callsign[:] = ""
+        out.squawk[:] = -1
+        return out
+
+
+@pytest.mark.parametrize("kind", ["from_tracks", "from_states"])
+def test_identity_blanked_by_the_policy_stays_out(kind: str) -> None:
+    states = AircraftStates()
+    _add(states, 0xBBBBBB, {1: 995.0}, callsign="AFR12", squawk=0o7000)
+    (ac,) = _build(kind, states, Egress(_BlankIdentity(0)))["aircraft"]  # type: ignore[misc]
+    assert ac["hex"] == "bbbbbb" and "flight" not in ac and "squawk" not in ac
+
+
+@pytest.mark.parametrize("kind", ["from_tracks", "from_states"])
+def test_unverified_and_old_aircraft_never_listed(kind: str) -> None:
+    states = AircraftStates()
+    _add(states, 0x38949B, {1: 999.0}, verified=False, messages=40)  # parity-only address
+    _add(states, 0x111111, {1: 699.0})  # 301 s ago
+    _add(states, 0x222222, {1: 701.0})  # 299 s ago
+    assert _hexes(_build(kind, states, Egress())) == ["222222"]
+    assert _hexes(_build(kind, states, Egress(), max_age_s=400.0)) == ["111111", "222222"]
+    states.verified.add(0x38949B)
+    assert "38949b" in _hexes(_build(kind, states, Egress()))
+
+
+@pytest.mark.slow
+def test_tutorial_aircraft_json_lists_every_verified_aircraft(shared_data: Path,
+                                                              tmp_path: Path) -> None:
+    import gzip
+
+    from airpicture.sources.ingest import Ingest, parse_receiver
+    from airpicture.sources.transports import parse_source
+
+    path = shared_data / "traffic/raw/tutorial.jsonl.gz"
+    last_heard: dict[int, float] = {}
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            row = json.loads(line)
+            icao = int(row["icao24"], 16)
+            last_heard[icao] = max(last_heard.get(icao, -1.0), row["timestamp"])
+    end = max(last_heard.values())
+    out = tmp_path / "aircraft.json"
+    ingest = Ingest([parse_source(str(path))], [parse_receiver("lfbo:43.6293:1.3638", 0)], out)
+    asyncio.run(ingest.run())
+    doc = json.loads(out.read_text())
+    listed = {int(h, 16) for h in _hexes(doc) if not h.startswith("~")}
+    verified = ingest.decoder.aircraft.verified
+    expected = {a for a in verified if last_heard[a] >= end - 300.0}
+    parity_only = {0x000000, 0x38949B, 0x579216, 0xF041C3}
+    assert parity_only <= last_heard.keys() and not parity_only & verified
+    assert expected and expected <= listed <= verified
+    assert not listed & parity_only
+    with_position = [a for a in doc["aircraft"] if "lat" in a]
+    without = [a for a in doc["aircraft"] if "lat" not in a]
+    assert without and all("seen_pos" not in a and a["messages"] > 0 for a in without)
+    assert len({a["hex"] for a in with_position + without}) == len(doc["aircraft"])

@@ -19,7 +19,8 @@ import numpy.typing as npt
 class ModeSEnrichment:
     """Structure-of-arrays, one row per reply.
 
-    t: seconds (same clock as the plots); icao24: 24-bit address; df: downlink format;
+    t: seconds (same clock as the plots); icao24: 24-bit address; df: downlink format
+    (df -1: a per-aircraft summary row, not one reply, from `AircraftStates.summary`);
     alt_ft: barometric altitude (NaN unknown); squawk: Mode A code as an integer of its four
     octal digits (-1 unknown); callsign: identity from Comm-B BDS 2,0 ("" unknown);
     sensor_id: the receiver's sensor.

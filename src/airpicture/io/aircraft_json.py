@@ -6,12 +6,14 @@ track (deg), baro_rate / geom_rate (ft/min), squawk (4 octal digits), lat, lon, 
 version, nac_v, category, emergency, nav_qnh (hPa), nav_altitude_mcp / _fms (ft),
 ias / tas (kt), mach, roll, mag_heading (deg), seen, seen_pos (s), messages, rssi (dBFS),
 mlat, tisb}].
+As readsb, it lists every verified aircraft heard in the last 5 minutes, not only tracked ones.
 Position, velocity and altitude come from the fused track (after `Egress.tracks`); counts,
-signal, ADS-B quality and Comm-B details from the per-aircraft Mode S state.  Tracks without
+signal, ADS-B quality and Comm-B details from the per-aircraft Mode S state.  Aircraft without
+a released track are listed from the Mode S state alone, without lat/lon/seen_pos, when their
+per-sensor summary rows (`AircraftStates.summary`) pass `Egress.replies`.  Tracks without
 a 24-bit address get readsb's "~" hex (here the track id).  The file is replaced atomically:
 written to a temporary file, then os.replace.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import LOCAL, Consumer, Egress
@@ -78,9 +81,41 @@ def _state_fields(st: AircraftState | None, now_s: float) -> dict[str, Any]:
     return out
 
 
+def _released(states: AircraftStates, now_s: float, max_age_s: float, egress: Egress,
+              consumer: Consumer) -> tuple[ModeSEnrichment, dict[int, int]]:
+    """The summary rows `consumer` may see, and the row of each aircraft's latest one."""
+    rows = egress.replies(states.summary(now_s, max_age_s), consumer)
+    order = np.lexsort((rows.t, rows.icao24))
+    return rows, dict(zip(rows.icao24[order].tolist(), order.tolist(), strict=True))
+
+
+def _mode_s_entry(st: AircraftState, rows: ModeSEnrichment, i: int, now_s: float
+                  ) -> dict[str, Any]:
+    """One aircraft from its Mode S state; identity, altitude and `seen` from its released
+    summary row `i`, so that what the policy blanked or withheld stays out."""
+    ac: dict[str, Any] = {"hex": f"{st.icao24:06x}"}
+    ac.update(_state_fields(st, now_s))
+    for key in ("flight", "squawk"):
+        ac.pop(key, None)
+    callsign = str(rows.callsign[i] or "")
+    if callsign:
+        ac["flight"] = callsign.ljust(8)
+    if rows.squawk[i] >= 0:
+        ac["squawk"] = f"{int(rows.squawk[i]):04o}"
+    alt = _num(rows.alt_ft[i], 0)
+    if st.on_ground:
+        ac["alt_baro"] = "ground"
+    elif alt is not None:
+        ac["alt_baro"] = int(alt)
+    ac["seen"] = round(max(now_s - float(rows.t[i]), 0.0), 1)
+    return ac
+
+
 def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, now_s: float,
-                egress: Egress, consumer: Consumer = LOCAL) -> dict[str, Any]:
-    """aircraft.json content for the released tracks (Egress.tracks is applied here)."""
+                egress: Egress, consumer: Consumer = LOCAL, max_age_s: float = 300.0
+                ) -> dict[str, Any]:
+    """aircraft.json content: the released tracks (Egress.tracks), then the aircraft heard
+    within `max_age_s` without a released track whose summary rows pass Egress.replies."""
     released = egress.tracks(tracks, consumer)
     lat, lon, _ = frame.to_geodetic(released.x, released.y, 0.0)
     gs = np.hypot(released.vx, released.vy) * MPS_TO_KT
@@ -112,22 +147,26 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
         ac["seen_pos"] = round(max(now_s - float(released.last_update_t[i]), 0.0), 1)
         ac.setdefault("seen", ac["seen_pos"])
         aircraft.append(ac)
+    rows, latest = _released(states, now_s, max_age_s, egress, consumer)
+    tracked = set(released.icao24[released.icao24 > 0].tolist())
+    for icao, i in sorted(latest.items()):
+        st = states.by_icao.get(icao)
+        if st is not None and icao not in tracked:
+            aircraft.append(_mode_s_entry(st, rows, i, now_s))
     return {"now": round(now_s, 1), "messages": _total(states), "aircraft": aircraft}
 
 
-def from_states(states: AircraftStates, now_s: float, max_age_s: float = 300.0
-                ) -> dict[str, Any]:
-    """aircraft.json from the Mode S state alone (no tracker): readsb's own view."""
+def from_states(states: AircraftStates, now_s: float, egress: Egress,
+                consumer: Consumer = LOCAL, max_age_s: float = 300.0) -> dict[str, Any]:
+    """aircraft.json from the Mode S state alone (no tracker): readsb's own view, listing the
+    aircraft whose summary rows pass Egress.replies, with the state's last position."""
+    rows, latest = _released(states, now_s, max_age_s, egress, consumer)
     aircraft = []
-    for icao, st in sorted(states.by_icao.items()):
-        if icao not in states.verified or not now_s - st.last_t <= max_age_s:
+    for icao, i in sorted(latest.items()):
+        st = states.by_icao.get(icao)
+        if st is None:
             continue
-        ac: dict[str, Any] = {"hex": f"{icao:06x}"}
-        ac.update(_state_fields(st, now_s))
-        if st.on_ground:
-            ac["alt_baro"] = "ground"
-        elif math.isfinite(st.alt_baro_ft):
-            ac["alt_baro"] = int(st.alt_baro_ft)
+        ac = _mode_s_entry(st, rows, i, now_s)
         for key, value, digits in (("gs", st.gs_kt, 1), ("track", st.track_deg, 1),
                                    ("lat", st.lat_deg, 6), ("lon", st.lon_deg, 6)):
             num = _num(value, digits)

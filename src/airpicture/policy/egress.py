@@ -1,8 +1,9 @@
 """The one place every output path passes through before data leaves airpicture.
 
 Map, WebSocket, REST, CAT062, aircraft.json and replay call `Egress.tracks` (and
-`Egress.plots` for plot outputs) with the consumer they serve; history read back from a
-recording calls `Egress.track_rows` with the consumer that asks.  Today
+`Egress.plots` for plot outputs) with the consumer they serve; Mode S data without a position
+(replies, or per-aircraft summaries of them, as aircraft.json lists) passes `Egress.replies`;
+history read back from a recording calls `Egress.track_rows` with the consumer that asks.  Today
 the default policy releases everything; the release-policy work plugs a per-consumer filter in
 here (by contributing sensor, area, LADD/PIA flags), so no output needs to change.
 """
@@ -14,6 +15,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 
@@ -37,6 +39,8 @@ class ReleasePolicy(Protocol):
 
     def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table: ...
 
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment: ...
+
 
 class ReleaseAll:
     """Releases everything to everyone: the policy until release rules are configured."""
@@ -49,6 +53,9 @@ class ReleaseAll:
 
     def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
         return rows
+
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
+        return replies
 
 
 @dataclass
@@ -75,3 +82,12 @@ class Egress:
         filter history as it filters live tracks.
         """
         return self.policy.track_rows(rows, consumer)
+
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer = LOCAL) -> ModeSEnrichment:
+        """Mode S rows without a position `consumer` may see. Every output of Mode S-only data
+        (replies, or per-aircraft summaries of them) calls this.
+
+        Rows carry `sensor_id`, `icao24` and identity, so a policy can filter by receiver and
+        aircraft; it may also blank fields (callsign "", squawk -1, alt_ft NaN).
+        """
+        return self.policy.replies(replies, consumer)

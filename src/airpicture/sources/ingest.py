@@ -84,6 +84,8 @@ class Ingest:
 
     def __post_init__(self) -> None:
         self.decoder = ModeSDecoder(self.receivers)
+        self.decoder.aircraft.receiver_sensors = [(r.sensor_id, r.mlat_sensor_id)
+                                                  for r in self.receivers]
         self.tracker = make_tracker(self.receivers) if self.use_tracker else None
         for spec in self.specs:
             self.statuses[spec.where] = FeedStatus(spec.where)
@@ -141,12 +143,12 @@ class Ingest:
         return self._latest_t
 
     def aircraft(self) -> dict[str, Any]:
-        """aircraft.json content now."""
+        """aircraft.json content now, through the egress gate (tracks and Mode S replies)."""
         now = self.now_s()
         if self.tracker is not None and self.decoder.frame is not None:
             return aircraft_json.from_tracks(self.tracker.picture(now), self.decoder.aircraft,
                                              self.decoder.frame, now, self.egress)
-        return aircraft_json.from_states(self.decoder.aircraft, now)
+        return aircraft_json.from_states(self.decoder.aircraft, now, self.egress)
 
     def write_plots(self, path: Path) -> int:
         """Every plot of the run (flagged ones included) as a plots.parquet table, through

@@ -1,7 +1,8 @@
 """Per-aircraft Mode S state: last position, identity, quality and message counts.
 
 It serves three users: CPR decoding (the reference follows the aircraft), the speed check
-(last accepted position), and aircraft.json (messages, rssi, nic/nac_p/sil, gs, track ...).
+(last accepted position), and aircraft.json (messages, rssi, nic/nac_p/sil, gs, track ...,
+and which sensors heard each aircraft, so that the egress gate can filter by receiver).
 Updates are vectorised per batch and loop only over the aircraft present in it.
 """
 
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from airpicture.core.enrichment import ModeSEnrichment
 
 NAN = math.nan
 F64 = npt.NDArray[np.float64]
@@ -60,6 +63,8 @@ class AircraftState:
     mach: float = NAN
     roll_deg: float = NAN
     mag_heading_deg: float = NAN
+    heard_by: dict[int, float] = field(default_factory=dict)
+    """Sensor id -> last time a verified message of this aircraft came from that sensor."""
 
 
 def _last_valid(icao_sorted: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
@@ -78,6 +83,9 @@ class AircraftStates:
     verified: set[int] = field(default_factory=set)
     all_call_once: dict[int, float] = field(default_factory=dict)
     """DF11 addresses heard once so far, with when: a second DF11 within 60 s verifies."""
+    receiver_sensors: list[tuple[int, int]] = field(default_factory=list)
+    """(ADS-B sensor id, MLAT sensor id) of each receiver index, for `heard_by`; empty:
+    receiver i has 2i+1 and 2i+2 (as `ingest.parse_receiver` numbers them)."""
 
     def verify(self, squitter_icao: npt.NDArray[np.int64], all_call_icao: npt.NDArray[np.int64],
                all_call_t: F64) -> None:
@@ -151,11 +159,15 @@ class AircraftStates:
         power = np.where(np.isfinite(rssi), 10 ** (rssi / 10), 0.0)
         n_rssi = np.add.reduceat(np.isfinite(rssi).astype(float), starts)
         mean_power = np.add.reduceat(power, starts) / np.maximum(n_rssi, 1)
+        sensor = self._sensors(cols["receiver"][order], cols["mlat"][order])
+        one_sensor = int(sensor[0]) if (sensor == sensor[0]).all() else None
         for k, icao_k in enumerate(uniq.tolist()):
             st = self.get(icao_k)
             st.messages += int(counts[k])
             st.adsb = st.adsb or bool(squitters[k])
             st.last_t = float(t[starts[k] + counts[k] - 1])
+            if one_sensor is not None:
+                st.heard_by[one_sensor] = st.last_t
             if n_rssi[k]:
                 st.rssi_dbfs = float(10 * np.log10(max(mean_power[k], 1e-10)))
             for name, (values, _) in fields_.items():
@@ -163,7 +175,49 @@ class AircraftStates:
                 if i >= 0:
                     value = values[i]
                     setattr(st, name, value.item() if hasattr(value, "item") else value)
+        if one_sensor is None:
+            self._heard_by(icao, sensor, t)
         self._status(records, cols)
+
+    def _sensors(self, receiver: npt.NDArray[np.int64], mlat: npt.NDArray[np.bool_]
+                 ) -> npt.NDArray[np.int64]:
+        """Sensor id of each row: its receiver's MLAT sensor for MLAT rows, else its ADS-B one."""
+        if not self.receiver_sensors:
+            return 2 * receiver + 1 + mlat
+        return np.asarray(self.receiver_sensors, np.int64)[receiver, mlat.astype(np.int64)]
+
+    def _heard_by(self, icao: npt.NDArray[np.int64], sensor: npt.NDArray[np.int64],
+                  t: F64) -> None:
+        """Last time of each (aircraft, sensor) pair of a batch sorted by aircraft then time."""
+        key = (icao << 32) | (sensor & 0xFFFFFFFF)
+        pairs, from_end = np.unique(key[::-1], return_index=True)
+        last_t = t[key.size - 1 - from_end]
+        for pair, when in zip(pairs.tolist(), last_t.tolist(), strict=True):
+            self.by_icao[pair >> 32].heard_by[pair & 0xFFFFFFFF] = when
+
+    def summary(self, now_s: float, max_age_s: float = 300.0) -> ModeSEnrichment:
+        """One row (df -1) per verified aircraft and sensor that heard it within `max_age_s`:
+        that sensor's last time and the aircraft's latest altitude, squawk and callsign.
+
+        What aircraft.json lists of Mode S data passes the egress gate in this form, so a
+        release policy can withhold an aircraft by the receivers that heard it.
+        """
+        rows: list[tuple[float, int, float, int, str, int]] = []
+        for icao in sorted(self.verified):
+            st = self.by_icao.get(icao)
+            if st is None:
+                continue
+            rows += [(when, icao, st.alt_baro_ft, st.squawk, st.callsign, sensor)
+                     for sensor, when in sorted(st.heard_by.items())
+                     if now_s - when <= max_age_s]
+        if not rows:
+            return ModeSEnrichment.empty()
+        t, icao24, alt, squawk, callsign, sensor_id = zip(*rows, strict=True)
+        return ModeSEnrichment(
+            t=np.array(t, float), icao24=np.array(icao24, np.int64),
+            df=np.full(len(rows), -1, np.int8), alt_ft=np.array(alt, float),
+            squawk=np.array(squawk, np.int16), callsign=np.array(callsign, object),
+            sensor_id=np.array(sensor_id, np.int32))
 
     def _status(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
         """Operational status (BDS 6,5), target state (6,2), velocity accuracy, category and
