@@ -298,3 +298,15 @@ def test_tutorial_aircraft_json_lists_every_verified_aircraft(shared_data: Path,
     without = [a for a in doc["aircraft"] if "lat" not in a]
     assert without and all("seen_pos" not in a and a["messages"] > 0 for a in without)
     assert len({a["hex"] for a in with_position + without}) == len(doc["aircraft"])
+
+
+def test_tracked_aircraft_keeps_only_track_fields_when_its_replies_are_withheld() -> None:
+    # The track is released, its receiver's replies are not: position and identity from the
+    # track stay, Mode S details (counts, signal, quality) of that receiver do not.
+    doc = from_tracks(_tracks(1), _states(), FRAME, 100.0, Egress(_WithholdSensor(1)))
+    (only,) = doc["aircraft"]
+    assert only["hex"] == "4ca2d6" and "lat" in only and only["flight"] == "RYR1AB  "
+    assert only["messages"] == 0 and doc["messages"] == 0
+    assert not {"rssi", "nic", "nac_p", "sil", "version"} & set(only)
+    released = from_tracks(_tracks(1), _states(), FRAME, 100.0, Egress(_WithholdSensor(9)))
+    assert released["aircraft"][0]["rssi"] == -12.3 and released["messages"] == 1234

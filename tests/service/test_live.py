@@ -84,3 +84,60 @@ def test_asterix_json_config_gives_the_tracker_its_sensors(tmp_path: Path) -> No
     assert [(s.id, s.kind) for s in sensors] == [(3, "psr"), (4, "ssr"), (5, "adsb")]
     assert sensors[0].x == pytest.approx(0.0, abs=1.0)
     assert sensors[0].y == pytest.approx(11_100.0, rel=0.01)  # 0.1° north
+
+
+def test_feed_status_reaches_the_api_health_and_metrics(shared_data: Path,
+                                                        tmp_path: Path) -> None:
+    # One receiver feeds real Beast frames (after some garbage), the other is dead: the API
+    # says which, the service stays up, the dead one is retried, bad frames are counted.
+    import socket
+    import threading
+    import time
+
+    pytest.importorskip("airpicture.tracker.stream")
+    data = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
+    listener = socket.create_server(("127.0.0.1", 0))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    live_url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    dead_url = f"tcp://127.0.0.1:{dead_port}"
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"\x1a\x39\x00\x01" + data)
+        time.sleep(20)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = ServiceConfig().with_overrides({"input": {
+        "kind": "modes", "sources": [live_url, dead_url], "feed_format": "beast",
+        "receivers": ["a:52.3:4.76", "b:52.0:5.0"]}})
+    source = scenario_source(cfg)
+    pipeline = build_pipeline(cfg, source)
+    source.start()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        feeds = {f["name"]: f for f in pipeline.feed_status()["feeds"]}
+        if feeds[live_url]["frames"] >= 239 and feeds[dead_url]["reconnects"] >= 1:
+            break
+        time.sleep(0.1)
+    pipeline.recorder.start()
+    try:
+        with TestClient(create_app(pipeline, start=False)) as c:
+            pipeline.tick(1.0)
+            body = c.get("/api/feeds").json()
+            feeds = {f["name"]: f for f in body["feeds"]}
+            assert feeds[live_url]["state"] == "up" and feeds[live_url]["frames"] == 239
+            assert feeds[dead_url]["state"] in ("down", "connecting")
+            assert feeds[dead_url]["reconnects"] >= 1 and feeds[dead_url]["last_error"]
+            assert body["decoder"]["messages"] > 0
+            assert sum(n for k, n in body["decoder"].items() if k.startswith("bad_")) >= 1
+            health = c.get("/api/health").json()
+            assert health["status"] == "degraded" and health["feeds_down"] == [dead_url]
+            metrics = c.get("/metrics").text
+            assert f'airpicture_feed_up{{feed="{live_url}"}} 1.0' in metrics
+            assert f'airpicture_feed_up{{feed="{dead_url}"}} 0.0' in metrics
+    finally:
+        pipeline.recorder.close()
+        listener.close()

@@ -120,10 +120,12 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
     lat, lon, _ = frame.to_geodetic(released.x, released.y, 0.0)
     gs = np.hypot(released.vx, released.vy) * MPS_TO_KT
     course = np.mod(np.degrees(np.arctan2(released.vx, released.vy)), 360.0)
+    rows, latest = _released(states, now_s, max_age_s, egress, consumer)
     aircraft = []
     for i in range(len(released)):
         icao = int(released.icao24[i])
-        st = states.by_icao.get(icao) if icao > 0 else None
+        # Mode S details (counts, signal, quality, Comm-B) only where its replies are released.
+        st = states.by_icao.get(icao) if icao in latest else None
         ac: dict[str, Any] = {"hex": f"{icao:06x}" if icao > 0 else f"~{released.track_id[i]:06x}"}
         ac.update(_state_fields(st, now_s))
         callsign = str(released.callsign[i] or "")
@@ -147,13 +149,12 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
         ac["seen_pos"] = round(max(now_s - float(released.last_update_t[i]), 0.0), 1)
         ac.setdefault("seen", ac["seen_pos"])
         aircraft.append(ac)
-    rows, latest = _released(states, now_s, max_age_s, egress, consumer)
     tracked = set(released.icao24[released.icao24 > 0].tolist())
     for icao, i in sorted(latest.items()):
         st = states.by_icao.get(icao)
         if st is not None and icao not in tracked:
             aircraft.append(_mode_s_entry(st, rows, i, now_s))
-    return {"now": round(now_s, 1), "messages": _total(states), "aircraft": aircraft}
+    return {"now": round(now_s, 1), "messages": _total(aircraft), "aircraft": aircraft}
 
 
 def from_states(states: AircraftStates, now_s: float, egress: Egress,
@@ -175,11 +176,12 @@ def from_states(states: AircraftStates, now_s: float, egress: Egress,
         if math.isfinite(st.pos_t):
             ac["seen_pos"] = round(max(now_s - st.pos_t, 0.0), 1)
         aircraft.append(ac)
-    return {"now": round(now_s, 1), "messages": _total(states), "aircraft": aircraft}
+    return {"now": round(now_s, 1), "messages": _total(aircraft), "aircraft": aircraft}
 
 
-def _total(states: AircraftStates) -> int:
-    return sum(st.messages for st in states.by_icao.values())
+def _total(aircraft: list[dict[str, Any]]) -> int:
+    """readsb's top-level `messages`, over what this consumer sees only."""
+    return sum(int(ac.get("messages", 0)) for ac in aircraft)
 
 
 def write_atomic(path: Path, content: dict[str, Any]) -> None:

@@ -150,7 +150,9 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     @app.get("/api/health", summary="Is the pipeline running")
     def health() -> dict[str, Any]:
         err = pipeline.error
-        return {"status": "error" if err else "ok", "error": repr(err) if err else None,
+        down = pipeline.feeds_down()
+        status = "error" if err else "degraded" if down else "ok"
+        return {"status": status, "error": repr(err) if err else None, "feeds_down": down,
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,
@@ -220,6 +222,12 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
     def sensors() -> dict[str, Any]:
         return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+
+    @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters")
+    def feeds() -> dict[str, Any]:
+        """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
+        frames are counted by kind, never fatal."""
+        return {"t": pipeline.t_s, **pipeline.feed_status()}
 
     @app.get("/api/recording", summary="Rows durably committed to the recording")
     def recording() -> dict[str, Any]:

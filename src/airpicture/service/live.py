@@ -64,6 +64,17 @@ class ModeSSource:
                                for spec in ing.specs))
         self.feeds_done.set()
 
+    def feeds(self) -> dict[str, Any]:
+        """Each feed's state (up, down and retrying, ...) and the decoder's counters, bad
+        frames by kind included: for /api/feeds, /api/health and /metrics."""
+        ing = self.ingest
+        counters = dict(ing.decoder.counters)
+        for st in list(ing.statuses.values()):
+            for kind, n in st.bad.items():
+                counters[f"bad_{kind}"] = counters.get(f"bad_{kind}", 0) + n
+        return {"feeds": [st.to_json() for st in list(ing.statuses.values())],
+                "decoder": counters}
+
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Decode and track what arrived; the picture at the feeds' clock."""
         ing = self.ingest
@@ -151,6 +162,12 @@ class AsterixSource:
         await asyncio.gather(*(r.wait() for r in readies))
         self.ready.set()
         await asyncio.gather(*tasks)
+
+    def feeds(self) -> dict[str, Any]:
+        """Each UDP socket's state and the decoder's counters (rejected blocks by kind)."""
+        state = "listening" if self.ready.is_set() else "starting"
+        return {"feeds": [{"name": url, "state": state} for url in self.urls],
+                "decoder": dict(self.decoder.counts)}
 
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Track what arrived; the picture at the wall clock (Unix seconds)."""

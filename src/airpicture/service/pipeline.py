@@ -103,7 +103,18 @@ class Metrics:
                               "Rows durably committed to the recording", ["table"], registry=r)
         self.stream_t = Gauge("airpicture_stream_time_seconds", "Stream time of the picture",
                               registry=r)
+        self.feed_up = Gauge("airpicture_feed_up", "1 while a feed is up (or listening, or "
+                             "done reading a file), 0 while it is down and retried", ["feed"],
+                             registry=r)
+        self.feed_frames = Gauge("airpicture_feed_frames", "Frames a feed delivered",
+                                 ["feed"], registry=r)
+        self.decoder_events = Gauge("airpicture_decoder_events", "Decoder counters (messages, "
+                                    "positions, bad frames by kind, ...)", ["kind"],
+                                    registry=r)
 
+
+FEED_UP_STATES = frozenset({"up", "listening", "done"})
+"""Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
 Publisher = Callable[[dict[Consumer, Frame]], None]
 
@@ -199,6 +210,12 @@ class Pipeline:
         m.stream_t.set(t_s)
         for table, n in self.recorder.committed().items():
             m.recorded.labels(table=table).set(n)
+        status = self.feed_status()
+        for feed in status["feeds"]:
+            m.feed_up.labels(feed=feed["name"]).set(feed["state"] in FEED_UP_STATES)
+            m.feed_frames.labels(feed=feed["name"]).set(feed.get("frames", 0))
+        for kind, n in status["decoder"].items():
+            m.decoder_events.labels(kind=kind).set(n)
         m.step_s.observe(time.perf_counter() - started)
         for publish in self.publishers:
             publish(frames)
@@ -233,6 +250,16 @@ class Pipeline:
         except BaseException as exc:  # surfaced by /api/health
             self.error = exc
             raise
+
+    def feed_status(self) -> dict[str, Any]:
+        """The source's feeds and decoder counters (empty for a simulated scenario)."""
+        feeds = getattr(self.source, "feeds", None)
+        return feeds() if feeds is not None else {"feeds": [], "decoder": {}}
+
+    def feeds_down(self) -> list[str]:
+        """Names of the feeds that are not delivering (down and retried, or failed)."""
+        return [f["name"] for f in self.feed_status()["feeds"]
+                if f["state"] not in FEED_UP_STATES]
 
     def sensor_status(self) -> list[dict[str, Any]]:
         """Per sensor: identity, position, plots/s, last seen and alive."""

@@ -100,6 +100,8 @@ class ModeSDecoder:
     def __post_init__(self) -> None:
         if not self.receivers:
             raise ValueError("at least one receiver is needed")
+        self.aircraft.receiver_sensors = [(r.sensor_id, r.mlat_sensor_id)
+                                          for r in self.receivers]
         first = self.receivers[0]
         if self.frame is None and math.isfinite(first.lat_deg) and math.isfinite(first.lon_deg):
             self.frame = LocalFrame(first.lat_deg, first.lon_deg)

@@ -84,8 +84,6 @@ class Ingest:
 
     def __post_init__(self) -> None:
         self.decoder = ModeSDecoder(self.receivers)
-        self.decoder.aircraft.receiver_sensors = [(r.sensor_id, r.mlat_sensor_id)
-                                                  for r in self.receivers]
         self.tracker = make_tracker(self.receivers) if self.use_tracker else None
         for spec in self.specs:
             self.statuses[spec.where] = FeedStatus(spec.where)

@@ -287,6 +287,9 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
         while chunk := await asyncio.wait_for(reader.read(CHUNK_BYTES), idle_timeout_s):
             status.bytes += len(chunk)
             items = parser.feed(chunk)
+            if parser.bad:  # counted as they happen, so the API shows them while connected
+                status.bad.update(parser.bad)
+                parser.bad.clear()
             if items:
                 now = time.time()
                 _stamp(items, spec, now)
