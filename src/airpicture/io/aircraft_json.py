@@ -117,7 +117,7 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
     """aircraft.json content: the released tracks (Egress.tracks), then the aircraft heard
     within `max_age_s` without a released track whose summary rows pass Egress.replies."""
     released = egress.tracks(tracks, consumer)
-    lat, lon, _ = frame.to_geodetic(released.x, released.y, 0.0)
+    lat, lon = frame.ground_to_geodetic(released.x, released.y)
     gs = np.hypot(released.vx, released.vy) * MPS_TO_KT
     course = np.mod(np.degrees(np.arctan2(released.vx, released.vy)), 360.0)
     rows, latest = _released(states, now_s, max_age_s, egress, consumer)

@@ -75,7 +75,7 @@ def service_masks(tracks: TrackTable, index: SensorIndex) -> tuple[
 
 def to_view(tracks: TrackTable, frame: LocalFrame, index: SensorIndex) -> dict[str, list[Any]]:
     """Columns of the wire form: geodetic position, heading, speed, identity, sensors."""
-    lat, lon, _ = frame.to_geodetic(tracks.x, tracks.y)
+    lat, lon = frame.ground_to_geodetic(tracks.x, tracks.y)
     hdg = (np.degrees(np.arctan2(tracks.vx, tracks.vy)) + 360.0) % 360.0
     gs = np.hypot(tracks.vx, tracks.vy) * MPS_TO_KT
     smask, kinds = service_masks(tracks, index)

@@ -264,8 +264,8 @@ class Pipeline:
     def sensor_status(self) -> list[dict[str, Any]]:
         """Per sensor: identity, position, plots/s, last seen and alive."""
         rates = self.stats.rates()
-        lat, lon, _ = self.frame.to_geodetic([s.x for s in self.sensors],
-                                             [s.y for s in self.sensors])
+        lat, lon = self.frame.ground_to_geodetic([s.x for s in self.sensors],
+                                                 [s.y for s in self.sensors])
         out = []
         for i, s in enumerate(self.sensors):
             last = float(self.stats.last_seen_s[i])

@@ -38,7 +38,7 @@ TABLES = ("track_states", "plots")
 
 def track_rows(tracks: TrackTable, frame: LocalFrame, index: SensorIndex) -> pa.Table:
     """Track states as rows of `track_states` (sensor_mask bit i: the i-th sensor by id)."""
-    lat, lon, _ = frame.to_geodetic(tracks.x, tracks.y)
+    lat, lon = frame.ground_to_geodetic(tracks.x, tracks.y)
     smask, _ = service_masks(tracks, index)
     return pa.table({
         "t": tracks.t, "track_id": tracks.track_id, "x": tracks.x, "y": tracks.y,

@@ -31,13 +31,13 @@ def _truth_lines(x_m: np.ndarray, y_m: np.ndarray, target: np.ndarray) -> tuple[
 def _geo_axes(ax: plt.Axes, frame: LocalFrame) -> None:
     """Secondary axes labelled in longitude (top) and latitude (right) along the frame's axes."""
     def x_to_lon(x_km: Any) -> Any:
-        return frame.to_geodetic(np.asarray(x_km) * 1e3, np.zeros_like(x_km))[1]
+        return frame.ground_to_geodetic(np.asarray(x_km) * 1e3, np.zeros_like(x_km))[1]
 
     def lon_to_x(lon: Any) -> Any:
         return frame.to_enu(np.full_like(lon, frame.lat0_deg), lon)[0] / 1e3
 
     def y_to_lat(y_km: Any) -> Any:
-        return frame.to_geodetic(np.zeros_like(y_km), np.asarray(y_km) * 1e3)[0]
+        return frame.ground_to_geodetic(np.zeros_like(y_km), np.asarray(y_km) * 1e3)[0]
 
     def lat_to_y(lat: Any) -> Any:
         return frame.to_enu(lat, np.full_like(lat, frame.lon0_deg))[1] / 1e3

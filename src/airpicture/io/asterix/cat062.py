@@ -18,7 +18,6 @@ from airpicture.core.geo import LocalFrame
 from airpicture.core.plots import PlotFlag
 from airpicture.core.tracks import TrackStatus, TrackTable
 from airpicture.io.asterix.blocks import Block
-from airpicture.io.asterix.geodesy import ground_to_geodetic
 from airpicture.io.asterix.layout import record_layout, spec_class
 from airpicture.io.asterix.libx import parse_block, quantity, sub, uint
 
@@ -103,7 +102,7 @@ class Cat062Encoder:
 
     def records(self, tracks: TrackTable, ending: bool = False) -> list[dict[str, Any]]:
         """The records' items as libasterix creation arguments (one dict per track)."""
-        lat, lon = ground_to_geodetic(self.frame, tracks.x, tracks.y)
+        lat, lon = self.frame.ground_to_geodetic(tracks.x, tracks.y)
         ages = self._kind_ages(tracks)
         trk_age = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)  # NaN stays NaN
         n_sensors = np.isfinite(tracks.sensor_last_t).sum(axis=1)

@@ -79,13 +79,11 @@ class AsterixConfig:
         cls, meta: Any, t0_utc_s: float = 0.0, sac: int = DEFAULT_SAC
     ) -> AsterixConfig:
         """Sources for a scenario's sensors: SAC `sac`, SIC = sensor id (radars at their x, y)."""
-        from airpicture.io.asterix.geodesy import ground_to_geodetic
-
         frame: LocalFrame = meta.frame
         cfg = cls(frame=frame, t0_utc_s=t0_utc_s)
         for s in meta.sensors:
             if s.kind in ("psr", "ssr"):
-                lat, lon = ground_to_geodetic(frame, s.x, s.y)
+                lat, lon = frame.ground_to_geodetic(s.x, s.y)
                 cfg.radars[(sac, s.id)] = RadarSite(
                     sac=sac, sic=s.id, lat_deg=float(lat), lon_deg=float(lon),
                     height_m=float(s.extra.get("height_m", 0.0)), psr_sensor_id=s.id,

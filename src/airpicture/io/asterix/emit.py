@@ -21,7 +21,7 @@ from airpicture.core.geo import FT_TO_M, NM_TO_M
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix import encode
 from airpicture.io.asterix.config import AsterixConfig
-from airpicture.io.asterix.geodesy import geodetic_to_polar, ground_to_geodetic
+from airpicture.io.asterix.geodesy import geodetic_to_polar
 from airpicture.io.asterix.output import MAX_BLOCK_BYTES
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 
@@ -34,7 +34,7 @@ def _radar_blocks(
 ) -> list[tuple[float, int, bytes]]:
     """(time, category, record) for one radar's plots (positions to rho/theta)."""
     site = cfg.radars[key]
-    lat, lon = ground_to_geodetic(cfg.frame, plots.x, plots.y)
+    lat, lon = cfg.frame.ground_to_geodetic(plots.x, plots.y)
     height = np.where(np.isfinite(plots.alt_ft), plots.alt_ft * FT_TO_M, cfg.assumed_height_m)
     rho_m, theta = geodetic_to_polar(site, lat, lon, height)
     rho_nm = rho_m / NM_TO_M
@@ -74,7 +74,7 @@ def _adsb_records(
     cfg: AsterixConfig, key: tuple[int, int], plots: PlotBatch, counts: Counter[str]
 ) -> list[tuple[float, int, bytes]]:
     """(time, category, record) for one ADS-B station's plots."""
-    lat, lon = ground_to_geodetic(cfg.frame, plots.x, plots.y)
+    lat, lon = cfg.frame.ground_to_geodetic(plots.x, plots.y)
     recs = encode.cat021_records(
         cfg.edition(21, key), key[0], key[1], (cfg.t0_utc_s + plots.t) % 86400.0, lat, lon,
         plots.icao24, plots.alt_ft / 100.0, plots.callsign, plots.nacp, plots.nic, plots.sil,

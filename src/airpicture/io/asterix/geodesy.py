@@ -85,18 +85,3 @@ def polar_to_enu(
     sx, sy, _su = frame.to_enu(site.lat_deg, site.lon_deg, 0.0)
     return x, y, np.hypot(x - sx, y - sy)
 
-
-def ground_to_geodetic(
-    frame: LocalFrame, x_m: npt.ArrayLike, y_m: npt.ArrayLike
-) -> tuple[FloatArray, FloatArray]:
-    """Latitude and longitude whose frame.to_enu(lat, lon, 0) is (x, y): the inverse of how
-    inputs map geodetic positions into the frame (the tangent-plane point itself lies above
-    the ellipsoid, so frame.to_geodetic(x, y, 0) would not round-trip)."""
-    x = np.asarray(x_m, float)
-    y = np.asarray(y_m, float)
-    up = np.zeros_like(x)
-    lat = lon = up
-    for _ in range(3):
-        lat, lon, h = frame.to_geodetic(x, y, up)
-        up = up - h
-    return lat, lon
