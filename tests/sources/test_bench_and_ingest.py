@@ -135,6 +135,7 @@ def test_tutorial_aircraft_tracked_end_to_end(shared_data: Path) -> None:
     spec = SourceSpec("file", "tutorial", "jsonl")
     listed: set[int] = set()
     placed: dict[int, list[float]] = defaultdict(list)
+    fresh: list[float] = []  # the same, where the track had a plot in the last 10 s
     k = 0
     while k < len(rows):
         j = k
@@ -152,10 +153,15 @@ def test_tutorial_aircraft_tracked_end_to_end(shared_data: Path) -> None:
                 placed[icao].append(float(cpr.distance_m(
                     np.array([lat]), np.array([lon]), np.array([ac["lat"]]),
                     np.array([ac["lon"]]))[0]))
+                if ac["seen_pos"] < 10.0:
+                    fresh.append(placed[icao][-1])
         k = j
     assert listed == checked  # all 13 aircraft, and none of the 4 phantom addresses
     assert set(placed) == well_seen
-    assert max(max(d) for d in placed.values()) < 3000.0, placed
+    # Coasting tracks drift (an aircraft parks and stops sending): within 1.5 km; fresh
+    # ones within 150 m (400f99 at cruise, up to 30 s after its last plot).
+    assert max(max(d) for d in placed.values()) < 1500.0, placed
+    assert len(fresh) > 200 and max(fresh) < 150.0
     stats = ingest.stats()["tracker_stats"]
     assert stats["tracks_confirmed"] >= len(well_seen) and stats["identity_mismatch"] == 0
     assert stats["enrichment_matched"] > 0.9 * stats["enrichment_in"]
