@@ -89,6 +89,20 @@ def _released(states: AircraftStates, now_s: float, max_age_s: float, egress: Eg
     return rows, dict(zip(rows.icao24[order].tolist(), order.tolist(), strict=True))
 
 
+def _identity(ac: dict[str, Any], callsign: object, squawk: int, alt_ft: float | None,
+              on_ground: bool) -> None:
+    """readsb's `flight` (8 characters), `squawk` (4 octal digits) and `alt_baro` (ft or
+    "ground") from one source, overriding what the Mode S state gave."""
+    if str(callsign or ""):
+        ac["flight"] = str(callsign).ljust(8)
+    if squawk >= 0:
+        ac["squawk"] = f"{squawk:04o}"
+    if on_ground:
+        ac["alt_baro"] = "ground"
+    elif alt_ft is not None:
+        ac["alt_baro"] = int(alt_ft)
+
+
 def _mode_s_entry(st: AircraftState, rows: ModeSEnrichment, i: int, now_s: float
                   ) -> dict[str, Any]:
     """One aircraft from its Mode S state; identity, altitude and `seen` from its released
@@ -97,16 +111,7 @@ def _mode_s_entry(st: AircraftState, rows: ModeSEnrichment, i: int, now_s: float
     ac.update(_state_fields(st, now_s))
     for key in ("flight", "squawk"):
         ac.pop(key, None)
-    callsign = str(rows.callsign[i] or "")
-    if callsign:
-        ac["flight"] = callsign.ljust(8)
-    if rows.squawk[i] >= 0:
-        ac["squawk"] = f"{int(rows.squawk[i]):04o}"
-    alt = _num(rows.alt_ft[i], 0)
-    if st.on_ground:
-        ac["alt_baro"] = "ground"
-    elif alt is not None:
-        ac["alt_baro"] = int(alt)
+    _identity(ac, rows.callsign[i], int(rows.squawk[i]), _num(rows.alt_ft[i], 0), st.on_ground)
     ac["seen"] = round(max(now_s - float(rows.t[i]), 0.0), 1)
     return ac
 
@@ -128,18 +133,11 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
         st = states.by_icao.get(icao) if icao in latest else None
         ac: dict[str, Any] = {"hex": f"{icao:06x}" if icao > 0 else f"~{released.track_id[i]:06x}"}
         ac.update(_state_fields(st, now_s))
-        callsign = str(released.callsign[i] or "")
-        if callsign:
-            ac["flight"] = callsign.ljust(8)
-        if released.squawk[i] >= 0:
-            ac["squawk"] = f"{int(released.squawk[i]):04o}"
         alt = _num(released.alt_ft[i], 0)
         if alt is None and st is not None:  # a track without altitude: the last Mode S one
             alt = _num(st.alt_baro_ft, 0)
-        if st is not None and st.on_ground:
-            ac["alt_baro"] = "ground"
-        elif alt is not None:
-            ac["alt_baro"] = int(alt)
+        _identity(ac, released.callsign[i], int(released.squawk[i]), alt,
+                  st is not None and st.on_ground)
         kinematics = (("lat", lat[i], 6), ("lon", lon[i], 6), ("gs", gs[i], 1),
                       ("track", course[i], 1), ("baro_rate", released.vrate_fpm[i], 0))
         for key, value, digits in kinematics:
