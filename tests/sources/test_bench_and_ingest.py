@@ -115,7 +115,7 @@ def test_tutorial_aircraft_tracked_end_to_end(shared_data: Path) -> None:
     import numpy as np
 
     from airpicture.sources import cpr
-    from airpicture.sources.framing import Frame
+    from airpicture.sources.framing import FrameBatch
     from airpicture.sources.transports import SourceSpec
 
     pytest.importorskip("airpicture.tracker.stream")
@@ -141,7 +141,8 @@ def test_tutorial_aircraft_tracked_end_to_end(shared_data: Path) -> None:
         j = k
         while j < len(rows) and rows[j]["timestamp"] < rows[k]["timestamp"] + 30.0:
             j += 1
-        ingest.sink(spec, [Frame(bytes.fromhex(r["frame"]), r["timestamp"]) for r in rows[k:j]])
+        ingest.sink(spec, FrameBatch.create([r["frame"] for r in rows[k:j]],
+                                            [r["timestamp"] for r in rows[k:j]]))
         ingest.step()
         now = rows[j - 1]["timestamp"]
         for ac in ingest.aircraft()["aircraft"]:

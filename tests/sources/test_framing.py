@@ -1,14 +1,23 @@
-"""Beast, AVR and SBS framing: the real Beast sample, chunk invariance, and bad input."""
+"""Beast, AVR and SBS framing: the real Beast sample, chunk invariance, bad input, and the
+FrameBatch columns."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airpicture.sources.framing import AvrParser, BeastParser, Frame, signal_to_dbfs
+from airpicture.sources.framing import (
+    AvrParser,
+    BeastParser,
+    Frame,
+    FrameBatch,
+    signal_to_dbfs,
+)
 from airpicture.sources.sbs import SbsParser
 
 PROVENANCE_DF = {11: 90, 0: 44, 4: 39, 17: 23, 20: 16, 21: 14, 5: 12, 16: 1}
@@ -18,13 +27,17 @@ def _sample(shared_data: Path) -> bytes:
     return (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
 
 
-def _feed_chunks(parser: BeastParser | AvrParser, data: bytes, cuts: list[int]) -> list[Frame]:
-    out: list[Frame] = []
+def _feed_chunks(parser: BeastParser | AvrParser, data: bytes, cuts: list[int]) -> FrameBatch:
+    out: list[FrameBatch] = []
     prev = 0
     for cut in [*sorted(set(cuts)), len(data)]:
-        out += parser.feed(data[prev:cut])
+        out.append(parser.feed(data[prev:cut]))
         prev = cut
-    return out
+    return FrameBatch.concat(out)
+
+
+def _df(hex_msg: str) -> int:
+    return int(hex_msg[:2], 16) >> 3
 
 
 def _beast_escape(body: bytes) -> bytes:
@@ -40,13 +53,14 @@ def test_sample_dump1090_has_239_frames_with_provenance_df_counts(shared_data: P
     parser = BeastParser()
     frames = parser.feed(_sample(shared_data))
     assert len(frames) == 239
-    assert sum(len(f.msg) == 7 for f in frames) == 185
-    assert sum(len(f.msg) == 14 for f in frames) == 54
-    assert Counter(f.msg[0] >> 3 for f in frames) == PROVENANCE_DF
+    assert int((frames.n_bytes == 7).sum()) == 185
+    assert int((frames.n_bytes == 14).sum()) == 54
+    assert [len(h) for h in frames.hex] == (2 * frames.n_bytes).tolist()
+    assert Counter(map(_df, frames.hex)) == PROVENANCE_DF
     assert not parser.bad
-    span_s = frames[-1].t_s - frames[0].t_s
+    span_s = frames.t_s[-1] - frames.t_s[0]
     assert 23.0 < span_s < 24.5  # 23.9 s of 12 MHz ticks
-    assert all(-60 < f.rssi_dbfs <= 0 for f in frames)
+    assert ((frames.rssi_dbfs > -60) & (frames.rssi_dbfs <= 0)).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -55,15 +69,16 @@ def test_beast_chunking_gives_the_same_frames(shared_data: Path, cuts: list[int]
     data = _sample(shared_data)
     whole = BeastParser().feed(data)
     chunked = _feed_chunks(BeastParser(), data, [c % len(data) for c in cuts])
-    assert [(f.msg, f.mlat_ticks) for f in chunked] == [(f.msg, f.mlat_ticks) for f in whole]
+    assert chunked.hex == whole.hex
+    assert chunked.mlat_ticks.tolist() == whole.mlat_ticks.tolist()
 
 
 def test_beast_escapes_and_signal() -> None:
     msg = bytes.fromhex("8d1a1a1a58b97218e77d23bead12")[:14]
     frame = Frame(msg=msg, mlat_ticks=0x1A00001A1A1A)
     out = BeastParser().feed(_beast(frame, level=255))
-    assert out[0].msg == msg and out[0].mlat_ticks == 0x1A00001A1A1A
-    assert out[0].rssi_dbfs == 0.0
+    assert out.hex == [msg.hex()] and out.mlat_ticks.tolist() == [0x1A00001A1A1A]
+    assert out.rssi_dbfs.tolist() == [0.0]
     assert signal_to_dbfs(0) < -40
 
 
@@ -83,7 +98,8 @@ def test_beast_counts_bad_kinds_and_resyncs() -> None:
 def test_beast_random_bytes_never_raise(data: bytes, cuts: list[int]) -> None:
     parser = BeastParser()
     frames = _feed_chunks(parser, data, [c % (len(data) + 1) for c in cuts])
-    assert all(len(f.msg) in (2, 7, 14) for f in frames)
+    assert np.isin(frames.n_bytes, (2, 7, 14)).all()
+    assert [len(h) for h in frames.hex] == (2 * frames.n_bytes).tolist()
 
 
 @settings(max_examples=150, deadline=None)
@@ -97,16 +113,16 @@ def test_beast_mutated_sample_never_raises_and_counts(shared_data: Path, pos: in
     else:
         data[pos] = value
     parser = BeastParser()
-    frames = parser.feed(bytes(data)) + parser.finish()
+    frames = FrameBatch.concat([parser.feed(bytes(data)), parser.finish()])
     # One mutation loses at most two frames, and every loss is counted.
     assert len(frames) >= 237
     if len(frames) < 239:
         assert sum(parser.bad.values()) >= 1
 
 
-def _avr_text(frames: list[Frame], stamped: bool) -> bytes:
-    lines = [(f"@{f.mlat_ticks:012X}" if stamped else "*") + f.msg.hex().upper() + ";"
-             for f in frames]
+def _avr_text(frames: FrameBatch, stamped: bool) -> bytes:
+    lines = [(f"@{ticks:012X}" if stamped else "*") + h.upper() + ";"
+             for h, ticks in zip(frames.hex, frames.mlat_ticks.tolist(), strict=True)]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
@@ -117,9 +133,9 @@ def test_avr_round_trip_in_chunks(shared_data: Path, cuts: list[int], stamped: b
     text = _avr_text(frames, stamped)
     parser = AvrParser()
     out = _feed_chunks(parser, text, [c % len(text) for c in cuts])
-    assert [f.msg for f in out] == [f.msg for f in frames]
+    assert out.hex == frames.hex  # lowercase, as rs1090 gives them back
     if stamped:
-        assert [f.mlat_ticks for f in out] == [f.mlat_ticks for f in frames]
+        assert out.mlat_ticks.tolist() == frames.mlat_ticks.tolist()
     assert not parser.bad
 
 
@@ -135,8 +151,9 @@ def test_avr_counts_bad_kinds() -> None:
 @given(data=st.binary(max_size=400) | st.text("*@;0123456789abcdefABCDEF \n").map(str.encode))
 def test_avr_random_input_never_raises(data: bytes) -> None:
     parser = AvrParser()
-    for f in parser.feed(data):
-        assert len(f.msg) in (2, 7, 14)
+    frames = parser.feed(data)
+    assert np.isin(frames.n_bytes, (2, 7, 14)).all()
+    assert [len(h) for h in frames.hex] == (2 * frames.n_bytes).tolist()
 
 
 SBS_LINES = (
@@ -185,3 +202,109 @@ def test_sbs_random_and_mutated_input_never_raises(data: bytes, pos: int, value:
     parser = SbsParser()
     recs = parser.feed(bytes(line))
     assert len(recs) + sum(parser.bad.values()) >= 3
+
+
+def _reference_beast(data: bytes) -> list[tuple[str, float, float, int]]:
+    """(hex, t_s, rssi_dbfs, ticks) of a clean Beast stream read the plain way: unescape each
+    frame, then its fixed fields (12 MHz counter / 12e6 for t, readsb's dBFS for the signal)."""
+    out = []
+    i = 0
+    while i < len(data):
+        assert data[i] == 0x1A
+        size = {0x31: 2, 0x32: 7, 0x33: 14}[data[i + 1]]
+        body = bytearray()
+        j = i + 2
+        while len(body) < 7 + size:
+            if data[j] == 0x1A:
+                assert data[j + 1] == 0x1A
+                j += 1
+            body.append(data[j])
+            j += 1
+        ticks = int.from_bytes(body[:6], "big")
+        out.append((body[7:].hex(), ticks / 12e6, 20 * math.log10(max(body[6], 1) / 255), ticks))
+        i = j
+    return out
+
+
+def _feed_sizes(parser: BeastParser | AvrParser, data: bytes, sizes: list[int]) -> FrameBatch:
+    """Feed `data` in chunks of the given sizes (cycled), then finish."""
+    parts = []
+    pos = k = 0
+    while pos < len(data):
+        step = sizes[k % len(sizes)] if sizes else len(data)
+        parts.append(parser.feed(data[pos:pos + step]))
+        pos += step
+        k += 1
+    parts.append(parser.finish())
+    return FrameBatch.concat(parts)
+
+
+def _columns(batch: FrameBatch) -> list[tuple[str, float, float, int]]:
+    return list(zip(batch.hex, batch.t_s.tolist(), batch.rssi_dbfs.tolist(),
+                    batch.mlat_ticks.tolist(), strict=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 300), max_size=20))
+def test_beast_batches_in_random_chunks_match_the_plain_reading(shared_data: Path,
+                                                                sizes: list[int]) -> None:
+    data = _sample(shared_data)
+    want = _reference_beast(data)
+    assert len(want) == 239 and sum(len(w[0]) == 14 for w in want) == 185
+    parser = BeastParser()
+    got = _feed_sizes(parser, data, sizes)
+    assert _columns(got) == want
+    assert got.receiver.tolist() == [0] * 239 and (got.n_bytes * 2).tolist() == [
+        len(w[0]) for w in want]
+    assert not parser.bad and parser.frames == 239
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 300), max_size=20), stamped=st.lists(st.booleans(),
+                                                                          min_size=1))
+def test_avr_batches_in_random_chunks_match_the_plain_reading(
+        shared_data: Path, sizes: list[int], stamped: list[bool]) -> None:
+    want = _reference_beast(_sample(shared_data))
+    marks = [stamped[k % len(stamped)] for k in range(len(want))]
+    text = "".join((f"@{w[3]:012X}{w[0].upper()};\n" if mark else f"*{w[0]};\r\n")
+                   for w, mark in zip(want, marks, strict=True)).encode()
+    parser = AvrParser()
+    got = _feed_sizes(parser, text, sizes)
+    expected = [(h, t if mark else math.nan, math.nan, ticks if mark else -1)
+                for (h, t, _, ticks), mark in zip(want, marks, strict=True)]
+    assert repr(_columns(got)) == repr(expected)  # repr: NaN equals NaN
+    assert not parser.bad and parser.frames == 239
+
+
+_FRAMES = st.lists(st.builds(
+    Frame, st.sampled_from([2, 7, 14]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+    st.one_of(st.just(math.nan), st.floats(0, 2e9)), st.integers(-1, 2**48 - 1),
+    st.one_of(st.just(math.nan), st.floats(-60, 0)), st.integers(0, 3)), max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames=_FRAMES, cut=st.integers(0, 12), data=st.data())
+def test_frame_batch_from_frames_concat_and_take(frames: list[Frame], cut: int,
+                                                 data: st.DataObject) -> None:
+    batch = FrameBatch.from_frames(frames)
+    assert len(batch) == len(frames)
+    assert repr(batch.frames()) == repr(frames)  # the round trip keeps every field
+    assert batch.hex == [f.msg.hex() for f in frames]
+    assert batch.n_bytes.tolist() == [len(f.msg) for f in frames]
+    cut = min(cut, len(frames))
+    halves = FrameBatch.concat([batch.take(slice(0, cut)), FrameBatch.empty(),
+                                batch.take(slice(cut, None))])
+    assert repr(halves.frames()) == repr(frames)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(frames),
+                                       max_size=len(frames))), bool)
+    assert repr(batch.take(mask).frames()) == repr(
+        [f for f, keep in zip(frames, mask.tolist(), strict=True) if keep])
+    order = data.draw(st.permutations(range(len(frames))))
+    assert repr(batch.take(np.array(order, np.int64)).frames()) == repr(
+        [frames[i] for i in order])
+    assert repr(batch.take(list(order)).frames()) == repr([frames[i] for i in order])
+    empty = FrameBatch.concat([])
+    assert len(empty) == 0 and empty.t_s.dtype == np.float64 and empty.hex == []
+    assert (batch.t_s.dtype, batch.mlat_ticks.dtype, batch.rssi_dbfs.dtype,
+            batch.receiver.dtype, batch.n_bytes.dtype) == (
+        np.float64, np.int64, np.float64, np.int32, np.int8)

@@ -11,12 +11,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airpicture.core.errors import UserError
-from airpicture.sources.framing import BeastParser, Frame
+from airpicture.sources.framing import BeastParser, FrameBatch
 from airpicture.sources.transports import (
     FORMATS,
     FeedStatus,
@@ -36,7 +37,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _frames_bytes(shared_data: Path) -> tuple[list[Frame], list[bytes]]:
+def _frames_bytes(shared_data: Path) -> tuple[FrameBatch, list[bytes]]:
     """The real Beast sample, and each of its frames as wire bytes."""
     data = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
     starts = []
@@ -46,9 +47,9 @@ def _frames_bytes(shared_data: Path) -> tuple[list[Frame], list[bytes]]:
         got = parser.feed(data[i:i + 1])
         if got:
             starts.append(i + 1)
-            frames += got
+            frames.append(got)
     wire = [data[a:b] for a, b in zip([0, *starts[:-1]], starts, strict=True)]
-    return frames, wire
+    return FrameBatch.concat(frames), wire
 
 
 async def _wait_for(cond: Any, timeout_s: float = 5.0) -> None:
@@ -65,7 +66,7 @@ def test_feed_cut_mid_frame_resumes_at_next_frame_after_reconnect(
     frames, wire = _frames_bytes(shared_data)
     first = b"".join(wire[:20]) + wire[20][:9]  # closed in the middle of frame 20
     second = wire[21][5:] + b"".join(wire[22:60])  # restarts mid-frame, like a live receiver
-    got: list[Frame] = []
+    got: list[FrameBatch] = []
 
     async def main() -> FeedStatus:
         conns = 0
@@ -84,10 +85,10 @@ def test_feed_cut_mid_frame_resumes_at_next_frame_after_reconnect(
         port = server.sockets[0].getsockname()[1]
         spec = parse_source(f"tcp://127.0.0.1:{port}", "beast")
         status = FeedStatus("rx")
-        task = asyncio.create_task(run_tcp_client(spec, lambda s, items: got.extend(items),
+        task = asyncio.create_task(run_tcp_client(spec, lambda s, items: got.append(items),
                                                   status, backoff_s=0.05))
         try:
-            await _wait_for(lambda: len(got) >= 58)
+            await _wait_for(lambda: sum(map(len, got)) >= 58)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -97,11 +98,13 @@ def test_feed_cut_mid_frame_resumes_at_next_frame_after_reconnect(
 
     with caplog.at_level(logging.WARNING, logger="airpicture.sources"):
         status = asyncio.run(main())
-    want = [f.msg for f in frames[:20] + frames[22:60]]
-    assert [f.msg for f in got] == want
+    heard = FrameBatch.concat(got)
+    assert heard.hex == frames.hex[:20] + frames.hex[22:60]
+    assert heard.mlat_ticks.tolist() == (frames.mlat_ticks.tolist()[:20]
+                                         + frames.mlat_ticks.tolist()[22:60])
     assert status.reconnects >= 1 and status.connections == 2
     assert status.bad["beast_junk"] >= 1
-    assert status.last_message_t is not None and all(f.t_s > 1e9 for f in got)
+    assert status.last_message_t is not None and (heard.t_s > 1e9).all()  # the wall clock
     assert any("down" in r.getMessage() for r in caplog.records)
 
 
@@ -147,15 +150,15 @@ def test_dead_feed_is_reported_and_does_not_block_another(shared_data: Path) -> 
 
 def test_listening_mode_takes_pushed_avr(shared_data: Path) -> None:
     frames, _ = _frames_bytes(shared_data)
-    text = "".join(f"*{f.msg.hex()};\n" for f in frames).encode()
+    text = "".join(f"*{h};\n" for h in frames.hex).encode()
     port = _free_port()
-    got: list[Frame] = []
+    got: list[FrameBatch] = []
 
     async def main() -> FeedStatus:
         spec = parse_source(f"tcp-listen://127.0.0.1:{port}", "avr")
         status = FeedStatus("push")
         started = asyncio.Event()
-        task = asyncio.create_task(run_tcp_server(spec, lambda s, i: got.extend(i), status,
+        task = asyncio.create_task(run_tcp_server(spec, lambda s, i: got.append(i), status,
                                                   started))
         await started.wait()
         for part in (text[:1000], text[1000:]):  # two receivers connecting in turn
@@ -171,8 +174,9 @@ def test_listening_mode_takes_pushed_avr(shared_data: Path) -> None:
 
     status = asyncio.run(main())
     # The frame cut between the two pushes is lost and counted; the rest arrive.
-    assert len(got) >= 238 and status.connections == 2
-    assert {f.msg for f in got} <= {f.msg for f in frames}
+    heard = FrameBatch.concat(got)
+    assert len(heard) >= 238 and status.connections == 2
+    assert set(heard.hex) <= set(frames.hex)
 
 
 def test_files_plain_gzip_and_jsonl(shared_data: Path, tmp_path: Path) -> None:
@@ -181,9 +185,11 @@ def test_files_plain_gzip_and_jsonl(shared_data: Path, tmp_path: Path) -> None:
     raw = (shared_data / "traffic/raw/sample_dump1090.bin").read_bytes()
     packed = tmp_path / "x.bin.gz"
     packed.write_bytes(gzip.compress(raw))
-    assert len(read_file(parse_source(str(packed)))) == 239
+    beast = read_file(parse_source(str(packed), receiver=2))
+    assert isinstance(beast, FrameBatch) and len(beast) == 239
+    assert (beast.receiver == 2).all()
     jsonl = read_file(parse_source(str(shared_data / "traffic/raw/tutorial.jsonl.gz")))
-    assert len(jsonl) == 71939 and isinstance(jsonl[0], Frame)
+    assert isinstance(jsonl, FrameBatch) and len(jsonl) == 71939
 
     async def main() -> FeedStatus:
         status = FeedStatus("f")
@@ -246,7 +252,8 @@ def test_jsonl_reader_never_raises_and_counts(lines: list[str]) -> None:
         frames, bad = read_jsonl_frames(path)
     nonblank = sum(1 for line in lines if line.replace("\n", " ").encode().strip())
     assert len(frames) + sum(bad.values()) == nonblank
-    assert all(len(f.msg) in (2, 7, 14) and f.t_s == f.t_s for f in frames)
+    assert np.isin(frames.n_bytes, (2, 7, 14)).all() and not np.isnan(frames.t_s).any()
+    assert [len(h) for h in frames.hex] == (2 * frames.n_bytes).tolist()
 
 
 @settings(max_examples=100, deadline=None)
@@ -311,10 +318,35 @@ def test_jsonl_block_reader_agrees_with_line_by_line(lines: list[str], limit: in
         path = Path(d) / "f.jsonl"
         path.write_text(text)
         frames, bad = read_jsonl_frames(path, receiver=receiver, limit=limit)
-    expected: list[Frame] = []
+    hexes: list[str] = []
+    times: list[float] = []
     expected_bad: Counter[str] = Counter()
-    _jsonl_block_lines(text.encode(), receiver, expected, expected_bad, limit)
-    assert [(f.msg, f.t_s, f.receiver) for f in frames] == \
-        [(f.msg, f.t_s, f.receiver) for f in expected]
+    _jsonl_block_lines(text.encode(), hexes, times, expected_bad, limit)
+    assert frames.hex == hexes and frames.t_s.tolist() == times
+    assert frames.receiver.tolist() == [receiver] * len(hexes)
+    assert frames.n_bytes.tolist() == [len(h) // 2 for h in hexes]
     if limit is None:
         assert bad == expected_bad
+
+
+def test_jsonl_reader_agrees_with_json_loads(shared_data: Path, tmp_path: Path) -> None:
+    """Hex strings and times straight from the text equal a plain json.loads of each line
+    (hex lowercased, as rs1090 gives frames back), in the usual and in upper-case hex."""
+    import gzip
+
+    with gzip.open(shared_data / "traffic/raw/full_flight_short.jsonl.gz", "rt") as fh:
+        lines = [next(fh) for _ in range(2000)]
+    rows = [json.loads(line) for line in lines]
+    for name, text in (("lower.jsonl", "".join(lines)),
+                       ("upper.jsonl", "".join(line.replace(r["frame"], r["frame"].upper())
+                                               for line, r in zip(lines, rows, strict=True)))):
+        path = tmp_path / name
+        path.write_text(text)
+        frames, bad = read_jsonl_frames(path, receiver=1)
+        assert not bad and len(frames) == 2000
+        assert frames.hex == [r["frame"].lower() for r in rows]
+        assert frames.t_s.tolist() == [r["timestamp"] for r in rows]
+        assert (frames.receiver == 1).all() and (frames.mlat_ticks == -1).all()
+        assert np.isnan(frames.rssi_dbfs).all()
+        assert frames.n_bytes.tolist() == [len(r["frame"]) // 2 for r in rows]
+    assert read_jsonl_frames(path, limit=700)[0].hex == frames.hex[:700]

@@ -61,14 +61,13 @@ def measure(path: Path, limit: int | None, repeats: int) -> dict[str, Any]:
         decoder = ModeSDecoder([Receiver("lfpg", 49.0097, 2.5479)])
         plots = 0
         for k in range(0, len(frames), BATCH_MESSAGES):
-            plots += len(decoder.decode(frames[k:k + BATCH_MESSAGES]).plots)
+            plots += len(decoder.decode(frames.take(slice(k, k + BATCH_MESSAGES))).plots)
         end = time.perf_counter()
         best = min(best, end - start)
         decode_best = min(decode_best, end - mid)
         messages = len(frames)
         start = time.perf_counter()
-        rs1090.decode([f.msg.hex() for f in frames], [f.t_s for f in frames],
-                      reference=(49.0097, 2.5479))
+        rs1090.decode(frames.hex, frames.t_s.tolist(), reference=(49.0097, 2.5479))
         rs1090_best = min(rs1090_best, time.perf_counter() - start)
     return {"messages": messages, "plots": plots, "wall_s": best,
             "msg_per_s": messages / best, "decode_msg_per_s": messages / decode_best,

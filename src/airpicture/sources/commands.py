@@ -39,7 +39,7 @@ def decode_command(
 ) -> None:
     """Print every decoded message of FILE as one JSON line; counters go to stderr."""
     from airpicture.sources.decode import ModeSDecoder, Receiver
-    from airpicture.sources.framing import Frame
+    from airpicture.sources.framing import FrameBatch
     from airpicture.sources.transports import FeedStatus, parse_source, read_file
 
     if (lat is None) != (lon is None):
@@ -56,10 +56,11 @@ def decode_command(
     decoder = ModeSDecoder([Receiver("receiver", lat_deg, lon_deg)])
     out = sys.stdout
     for k in range(0, len(items), DECODE_CHUNK):
-        part = items[k:k + DECODE_CHUNK]
-        frames = [x for x in part if isinstance(x, Frame)]
-        res = decoder.decode(frames) if frames else decoder.process(
-            sorted(part, key=lambda r: r["timestamp"]))
+        if isinstance(items, FrameBatch):
+            res = decoder.decode(items.take(slice(k, k + DECODE_CHUNK)))
+        else:
+            res = decoder.process(sorted(items[k:k + DECODE_CHUNK],
+                                         key=lambda r: r["timestamp"]))
         for rec in res.records:
             out.write(json.dumps(_clean(rec), default=_json_default) + "\n")
     summary = {"file": str(file), "format": spec.fmt, "items": len(items),

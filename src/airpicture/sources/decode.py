@@ -1,7 +1,7 @@
 """Decode Mode S frames with rs1090 in batches, resolve positions per aircraft, make plots.
 
 One `ModeSDecoder` holds the state of every aircraft heard by any receiver; `decode(frames)` is
-called with each new batch (a file chunk or what the feeds delivered in the last moment):
+called with each new FrameBatch (a file chunk or what the feeds delivered in the last moment):
 
 1. rs1090 decodes each receiver's frames in one batch call (reference: the receiver), which
    checks CRCs, recovers addresses, and resolves even/odd pairs (global CPR).  Frames it
@@ -22,7 +22,7 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -34,7 +34,7 @@ from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.sources import cpr, quality
 from airpicture.sources.columns import all_usable, columns
-from airpicture.sources.framing import Frame
+from airpicture.sources.framing import MODE_AC_BYTES, Frame, FrameBatch
 from airpicture.sources.state import AircraftStates
 
 MLAT_MAGIC_TICKS = 0xFF004D4C4154
@@ -107,55 +107,54 @@ class ModeSDecoder:
             self.frame = LocalFrame(first.lat_deg, first.lon_deg)
         # Otherwise the frame is fixed at the first resolved position (see _plots).
 
-    def decode(self, frames: list[Frame]) -> DecodeResult:
-        """Decode a batch of frames from any of the receivers, in any order."""
-        mode_s = [f for f in frames if len(f.msg) != 2]
-        if len(mode_s) < len(frames):
-            self.counters["mode_ac"] += len(frames) - len(mode_s)
+    def decode(self, frames: FrameBatch | list[Frame]) -> DecodeResult:
+        """Decode a batch of frames from any of the receivers, in any order (a list of Frame
+        objects is turned into a FrameBatch first)."""
+        batch = frames if isinstance(frames, FrameBatch) else FrameBatch.from_frames(frames)
+        mode_ac = batch.n_bytes == MODE_AC_BYTES
+        if mode_ac.any():
+            self.counters["mode_ac"] += int(mode_ac.sum())
+            batch = batch.take(~mode_ac)
         if len(self.receivers) == 1:
-            return self.process(self._rs1090(mode_s, self.receivers[0], 0))
+            return self.process(self._rs1090(batch, self.receivers[0], 0))
         records: list[dict[str, Any]] = []
         for index, receiver in enumerate(self.receivers):
-            mine = [f for f in mode_s if f.receiver == index]
-            if mine:
-                records += self._rs1090(mine, receiver, index)
+            mine = batch.receiver == index
+            if mine.any():
+                records += self._rs1090(batch.take(mine), receiver, index)
         records.sort(key=itemgetter("timestamp"))
         return self.process(records)
 
-    def _rs1090(self, frames: list[Frame], receiver: Receiver, index: int
+    def _rs1090(self, batch: FrameBatch, receiver: Receiver, index: int
                 ) -> list[dict[str, Any]]:
         """One rs1090 batch call for one receiver's frames; records in time order, each with
         its receiver index, rssi (when known) and MLAT mark."""
-        times = np.array([f.t_s for f in frames], float)
+        times = batch.t_s
         if times.size > 1 and (np.diff(times) < 0).any():
-            order = np.argsort(times, kind="stable")
-            frames = [frames[i] for i in order]
-            times = times[order]
+            batch = batch.take(np.argsort(times, kind="stable"))
+            times = batch.t_s
         times = np.where(np.isfinite(times), times, 0.0)
-        hexes = [f.msg.hex() for f in frames]
         ref = (receiver.lat_deg, receiver.lon_deg)
         known = math.isfinite(ref[0]) and math.isfinite(ref[1])
         out = cast(list[dict[str, Any]], rs1090.decode(
-            hexes, times.tolist(), reference=ref if known else None))
-        self.counters["frames"] += len(frames)
-        matched = _align(hexes, out)
-        rejected = np.ones(len(frames), bool)
-        rejected[matched] = False
-        for i in np.flatnonzero(rejected).tolist():
-            self._count_rejected(frames[i].msg)
+            batch.hex, times.tolist(), reference=ref if known else None))
+        self.counters["frames"] += len(batch)
+        matched = np.asarray(_align(batch.hex, out), np.int64)
+        if matched.size < len(batch):
+            rejected = np.ones(len(batch), bool)
+            rejected[matched] = False
+            for i in np.flatnonzero(rejected).tolist():
+                self._count_rejected(batch.hex[i])
         deque(map(dict.__setitem__, out, repeat("receiver"), repeat(index)), maxlen=0)
-        rssi = np.array(list(map(attrgetter("rssi_dbfs"), frames)), float)[matched]
+        rssi = batch.rssi_dbfs[matched]
         for k in np.flatnonzero(np.isfinite(rssi)).tolist():
             out[k]["rssi"] = float(rssi[k])
-        ticks = list(map(attrgetter("mlat_ticks"), frames))
-        if MLAT_MAGIC_TICKS in ticks:
-            for k, i in enumerate(matched):
-                if ticks[i] == MLAT_MAGIC_TICKS:
-                    out[k]["mlat"] = True
+        for k in np.flatnonzero(batch.mlat_ticks[matched] == MLAT_MAGIC_TICKS).tolist():
+            out[k]["mlat"] = True
         return out
 
-    def _count_rejected(self, msg: bytes) -> None:
-        df = msg[0] >> 3
+    def _count_rejected(self, hex_msg: str) -> None:
+        df = int(hex_msg[:2], 16) >> 3
         self.counters["crc" if df in (17, 18) else "undecodable"] += 1
 
     def process(self, records: list[dict[str, Any]]) -> DecodeResult:

@@ -1,16 +1,23 @@
 """Incremental framing parsers for 1090 MHz receiver feeds: Mode S Beast binary and AVR hex.
 
 Each parser is fed bytes in arbitrary chunks (`feed`) and returns the complete frames found so
-far; a frame split across chunks comes out whole on the chunk that completes it.  A bad frame
-never raises: it is counted in `bad` by kind and the parser resynchronises at the next frame.
-SBS/BaseStation lines are already decoded and live in `airpicture.sources.sbs`.
+far as one `FrameBatch`; a frame split across chunks comes out whole on the chunk that
+completes it.  A bad frame never raises: it is counted in `bad` by kind and the parser
+resynchronises at the next frame.  SBS/BaseStation lines are already decoded and live in
+`airpicture.sources.sbs`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 ESC = 0x1A
 BEAST_PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
@@ -20,12 +27,15 @@ BEAST_HEADER_BYTES = 7
 BEAST_CLOCK_HZ = 12_000_000.0
 MAX_PARTIAL_AVR_CHARS = 200
 """Longer text without a ';' cannot be a frame: it is dropped as junk."""
+MODE_AC_BYTES = 2
 
 
 @dataclass(slots=True)
 class Frame:
     """One received message: raw bytes (2 Mode A/C, 7 short or 14 long Mode S).
 
+    A convenience for tests and callers that build a handful of frames by hand; what flows
+    through parsers, feeds and the decoder is a `FrameBatch` (`FrameBatch.from_frames`).
     t_s: receive time in seconds (the transport's clock, or the 12 MHz counter / 12e6 when the
     frame carries one and no wall clock is known); mlat_ticks: the receiver's 12 MHz counter
     (-1 unknown); rssi_dbfs: signal level (NaN unknown); receiver: index of the receiver.
@@ -39,7 +49,92 @@ class Frame:
 
     @property
     def is_mode_ac(self) -> bool:
-        return len(self.msg) == 2
+        return len(self.msg) == MODE_AC_BYTES
+
+
+Index = slice | npt.NDArray[np.bool_] | npt.NDArray[np.int64] | Sequence[int]
+
+
+@dataclass
+class FrameBatch:
+    """Received messages as columns (structure-of-arrays): what parsers, feeds and the decoder
+    pass around, one batch per chunk, never one Python object per message.
+
+    hex: each message in lowercase hex (what rs1090.decode takes); n_bytes: its length in
+    bytes (2 Mode A/C, 7 or 14 Mode S: the decoder counts and skips Mode A/C); t_s, mlat_ticks
+    (-1 unknown), rssi_dbfs (NaN unknown), receiver: as in `Frame`.
+    """
+
+    hex: list[str]
+    t_s: npt.NDArray[np.float64]
+    mlat_ticks: npt.NDArray[np.int64]
+    rssi_dbfs: npt.NDArray[np.float64]
+    receiver: npt.NDArray[np.int32]
+    n_bytes: npt.NDArray[np.int8]
+
+    def __len__(self) -> int:
+        return len(self.hex)
+
+    @classmethod
+    def empty(cls) -> FrameBatch:
+        return cls([], np.empty(0), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int32),
+                   np.empty(0, np.int8))
+
+    @classmethod
+    def create(cls, hex: list[str], t_s: npt.ArrayLike, mlat_ticks: npt.ArrayLike = -1,
+               rssi_dbfs: npt.ArrayLike = math.nan, receiver: npt.ArrayLike = 0,
+               n_bytes: npt.ArrayLike | None = None) -> FrameBatch:
+        """A batch from columns; scalars are broadcast, n_bytes defaults to len(hex) // 2."""
+        n = len(hex)
+
+        def col(value: npt.ArrayLike, dtype: Any) -> Any:
+            arr = np.asarray(value, dtype)
+            return np.full(n, arr, dtype) if arr.ndim == 0 else arr
+
+        if n_bytes is None:
+            n_bytes = np.fromiter(map(len, hex), np.int64, n) // 2
+        return cls(hex, col(t_s, np.float64), col(mlat_ticks, np.int64),
+                   col(rssi_dbfs, np.float64), col(receiver, np.int32), col(n_bytes, np.int8))
+
+    @classmethod
+    def from_frames(cls, frames: Sequence[Frame]) -> FrameBatch:
+        """The batch of a few hand-built frames."""
+        return cls.create([f.msg.hex() for f in frames], [f.t_s for f in frames],
+                          [f.mlat_ticks for f in frames], [f.rssi_dbfs for f in frames],
+                          [f.receiver for f in frames], [len(f.msg) for f in frames])
+
+    def frames(self) -> list[Frame]:
+        """One Frame per message (for tests and debugging, not for hot loops)."""
+        return [Frame(bytes.fromhex(h), t, k, r, rc) for h, t, k, r, rc in zip(
+            self.hex, self.t_s.tolist(), self.mlat_ticks.tolist(), self.rssi_dbfs.tolist(),
+            self.receiver.tolist(), strict=True)]
+
+    @classmethod
+    def concat(cls, parts: Sequence[FrameBatch]) -> FrameBatch:
+        """The batches one after the other."""
+        parts = [p for p in parts if len(p)]
+        if len(parts) <= 1:
+            return parts[0] if parts else cls.empty()
+        return cls(list(chain.from_iterable(p.hex for p in parts)),
+                   np.concatenate([p.t_s for p in parts]),
+                   np.concatenate([p.mlat_ticks for p in parts]),
+                   np.concatenate([p.rssi_dbfs for p in parts]),
+                   np.concatenate([p.receiver for p in parts]),
+                   np.concatenate([p.n_bytes for p in parts]))
+
+    def take(self, index: Index) -> FrameBatch:
+        """The messages at `index`: a slice, a boolean mask or integer positions."""
+        if isinstance(index, slice):
+            hexes = self.hex[index]
+        else:
+            index = np.asarray(index)
+            if index.dtype == np.bool_:
+                hexes = list(compress(self.hex, index.tolist()))
+            else:
+                index = index.astype(np.int64, copy=False)
+                hexes = list(map(self.hex.__getitem__, index.tolist()))
+        return FrameBatch(hexes, self.t_s[index], self.mlat_ticks[index],
+                          self.rssi_dbfs[index], self.receiver[index], self.n_bytes[index])
 
 
 def signal_to_dbfs(level: int) -> float:
@@ -47,8 +142,8 @@ def signal_to_dbfs(level: int) -> float:
     return 20.0 * math.log10(max(level, 1) / 255.0)
 
 
-_DBFS_OF_LEVEL = tuple(signal_to_dbfs(level) for level in range(256))
-"""signal_to_dbfs of every signal byte, looked up per frame."""
+DBFS_OF_LEVEL = np.array([signal_to_dbfs(level) for level in range(256)])
+"""signal_to_dbfs of every signal byte, looked up per batch."""
 
 
 class BeastParser:
@@ -68,11 +163,14 @@ class BeastParser:
         self.bad: Counter[str] = Counter()
         self.frames = 0
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> FrameBatch:
         """Frames completed by `data`; incomplete trailing bytes wait for the next chunk."""
         buf = self._buf
         buf += data
-        out: list[Frame] = []
+        hexes: list[str] = []
+        ticks: list[int] = []
+        levels: list[int] = []
+        sizes: list[int] = []
         pos = 0
         n = len(buf)
         while pos < n:
@@ -101,18 +199,25 @@ class BeastParser:
                 self.bad["beast_bad_escape"] += 1
                 pos = end
                 continue
-            out.append(_beast_frame(body))
+            ticks.append(int.from_bytes(body[0:6], "big"))
+            levels.append(body[6])
+            hexes.append(body[7:].hex())
+            sizes.append(size)
             pos = end
         del buf[:pos]
-        self.frames += len(out)
-        return out
+        self.frames += len(hexes)
+        if not hexes:
+            return FrameBatch.empty()
+        stamp = np.array(ticks, np.int64)
+        return FrameBatch(hexes, stamp / BEAST_CLOCK_HZ, stamp, DBFS_OF_LEVEL[levels],
+                          np.zeros(len(hexes), np.int32), np.array(sizes, np.int8))
 
-    def finish(self) -> list[Frame]:
+    def finish(self) -> FrameBatch:
         """End of stream: bytes of an incomplete last frame are counted, then dropped."""
         if self._buf:
             self.bad["beast_truncated"] += 1
             self._buf.clear()
-        return []
+        return FrameBatch.empty()
 
 
 def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
@@ -146,11 +251,6 @@ def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
     return bytes(out), pos
 
 
-def _beast_frame(body: bytes) -> Frame:
-    ticks = int.from_bytes(body[0:6], "big")
-    return Frame(body[7:], ticks / BEAST_CLOCK_HZ, ticks, _DBFS_OF_LEVEL[body[6]])
-
-
 class AvrParser:
     """AVR raw hex framing (dump1090 port 30002): one frame per `;`-terminated token.
 
@@ -164,55 +264,59 @@ class AvrParser:
         self.bad: Counter[str] = Counter()
         self.frames = 0
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> FrameBatch:
         """Frames completed by `data`; the text after the last ';' waits for the next chunk."""
         tokens = (self._partial + data).split(b";")
         self._partial = tokens.pop()
         if len(self._partial.strip()) > MAX_PARTIAL_AVR_CHARS:
             self.bad["avr_junk"] += 1
             self._partial = b""
-        out: list[Frame] = []
+        hexes: list[str] = []
+        ticks: list[int] = []
         for raw in tokens:
-            frame = self._token(raw.strip())
-            if frame is not None:
-                out.append(frame)
-        self.frames += len(out)
-        return out
+            self._token(raw.strip(), hexes, ticks)
+        self.frames += len(hexes)
+        if not hexes:
+            return FrameBatch.empty()
+        stamp = np.array(ticks, np.int64)
+        t_s = np.where(stamp >= 0, stamp / BEAST_CLOCK_HZ, math.nan)
+        return FrameBatch.create(hexes, t_s, stamp)
 
-    def finish(self) -> list[Frame]:
+    def finish(self) -> FrameBatch:
         """End of stream: an unterminated last token is counted, then dropped."""
         if self._partial.strip():
             self.bad["avr_truncated"] += 1
         self._partial = b""
-        return []
+        return FrameBatch.empty()
 
-    def _token(self, token: bytes) -> Frame | None:
+    def _token(self, token: bytes, hexes: list[str], ticks: list[int]) -> None:
+        """Append one token's message (lowercase hex) and counter, or count it as bad."""
         if not token:
-            return None
+            return
         prefix, text = token[:1], token[1:]
-        ticks = -1
+        stamp = -1
         if prefix == b"@":
             if len(text) < 12:
                 self.bad["avr_bad_length"] += 1
-                return None
-            stamp, text = text[:12], text[12:]
+                return
+            head, text = text[:12], text[12:]
             try:
-                ticks = int(stamp, 16)
+                stamp = int(head, 16)
             except ValueError:
                 self.bad["avr_bad_hex"] += 1
-                return None
+                return
         elif prefix != b"*":
             self.bad["avr_bad_prefix"] += 1
-            return None
+            return
         if len(text) not in (4, 14, 28):
             self.bad["avr_bad_length"] += 1
-            return None
+            return
         try:
             msg = bytes.fromhex(text.decode("ascii"))
         except (ValueError, UnicodeDecodeError):
             msg = b""
         if 2 * len(msg) != len(text):  # fromhex skips spaces: a short result is bad hex
             self.bad["avr_bad_hex"] += 1
-            return None
-        t_s = ticks / BEAST_CLOCK_HZ if ticks >= 0 else math.nan
-        return Frame(msg=msg, t_s=t_s, mlat_ticks=ticks)
+            return
+        hexes.append(msg.hex())
+        ticks.append(stamp)

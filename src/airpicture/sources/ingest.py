@@ -1,7 +1,7 @@
 """`airpicture ingest`: run feeds from several receivers into the decoder and the tracker.
 
-Feeds put frames on a shared list; every `step_s` the pending frames are decoded in one batch
-(`ModeSDecoder`), the plots that pass the speed check go to the tracker
+Feeds put frame batches (or SBS records) on a shared list; every `step_s` the pending frames
+are decoded in one batch (`ModeSDecoder`), the plots that pass the speed check go to the tracker
 (`airpicture.tracker.stream.InProcessTracker`, loaded lazily; without it plots are only
 counted), and aircraft.json is rewritten at 1 Hz from the tracker's picture (or, without a
 tracker, from the per-aircraft Mode S state).
@@ -25,8 +25,8 @@ from airpicture.core.sensors import Sensor
 from airpicture.io import aircraft_json
 from airpicture.policy.egress import Egress
 from airpicture.sources.decode import ModeSDecoder, Receiver
-from airpicture.sources.framing import Frame
-from airpicture.sources.transports import FeedStatus, SourceSpec, run_feed
+from airpicture.sources.framing import FrameBatch
+from airpicture.sources.transports import FeedStatus, Items, SourceSpec, run_feed
 
 log = logging.getLogger("airpicture.sources")
 
@@ -78,7 +78,7 @@ class Ingest:
     enrichment: int = 0
     prune_after_s: float = 3600.0
     status_log_s: float = 60.0
-    _pending: list[list[Any]] = field(default_factory=list)
+    _pending: list[Items] = field(default_factory=list)
     _latest_t: float = -math.inf
     _pruned_t: float = -math.inf
 
@@ -96,19 +96,17 @@ class Ingest:
         self.keep_outputs = self.plots_path is not None
         """Keep every batch's plots (and enrichment) for `write_plots`."""
 
-    def sink(self, spec: SourceSpec, items: list[Any]) -> None:
+    def sink(self, spec: SourceSpec, items: Items) -> None:
+        """Keep what a feed delivered (a FrameBatch or a list of SBS records) for `step`."""
         self._pending.append(items)
 
     def step(self) -> None:
         """Decode what the feeds delivered since the last step and feed the tracker."""
         pending, self._pending = self._pending, []
-        frames: list[Frame] = []
-        records: list[dict[str, Any]] = []
-        for items in pending:
-            for item in items:
-                (frames if isinstance(item, Frame) else records).append(item)
+        frames = FrameBatch.concat([p for p in pending if isinstance(p, FrameBatch)])
+        records = [r for p in pending if not isinstance(p, FrameBatch) for r in p]
         results = []
-        if frames:
+        if len(frames):
             results.append(self.decoder.decode(frames))
         if records:
             records.sort(key=lambda r: r["timestamp"])

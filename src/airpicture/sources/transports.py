@@ -1,8 +1,9 @@
 """Feeds (asyncio): files, JSON-lines frame files, TCP clients and listening TCP servers.
 
-Every feed turns bytes into frames (or SBS records) with its own parser and puts them, tagged
-with its receiver, on a shared asyncio.Queue; no feed waits for another.  Each feed keeps a
-`FeedStatus` (state, last message time, reconnects, counters) that the API and log report.
+Every feed turns bytes into frames (a FrameBatch per chunk; SBS: record dicts) with its own
+parser and hands them, tagged with its receiver, to a sink; no feed waits for another.  Each
+feed keeps a `FeedStatus` (state, last message time, reconnects, counters) that the API and log
+report.
 A TCP client that loses its receiver logs it, marks itself `down`, and reconnects with
 exponential back-off; each connection gets a fresh parser, so a frame cut by the disconnect is
 dropped and decoding resumes at the next whole frame.
@@ -11,8 +12,8 @@ dropped and decoding resumes at the next whole frame.
 from __future__ import annotations
 
 import asyncio
-import binascii
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -28,9 +29,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+import numpy.typing as npt
 
 from airpicture.core.errors import UserError
-from airpicture.sources.framing import AvrParser, BeastParser, Frame
+from airpicture.sources.framing import AvrParser, BeastParser, FrameBatch
 from airpicture.sources.sbs import SbsParser
 
 log = logging.getLogger("airpicture.sources")
@@ -131,8 +133,11 @@ def parse_source(text: str, fmt: str | None = None, receiver: int = 0,
                       speed=speed)
 
 
-Sink = Callable[[SourceSpec, list[Any]], None]
-"""Called with a feed's spec and a list of Frames (or SBS records) as they arrive."""
+Items = FrameBatch | list[dict[str, Any]]
+"""What a feed delivers: a FrameBatch (Beast, AVR, JSON lines) or a list of SBS records."""
+Sink = Callable[[SourceSpec, Items], None]
+"""Called with a feed's spec and what it delivered (a FrameBatch, or a list of SBS record
+dicts from `airpicture.sources.sbs`) as it arrives."""
 
 
 def _open_binary(path: Path) -> Any:
@@ -157,9 +162,11 @@ def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
 
 
 _JSONL_LINE = re.compile(
-    rb'\n\{"timestamp":(-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?),"frame":"([0-9a-fA-F]*)"')
-"""A line as written by jet1090/traffic: {"timestamp":T,"frame":"HEX",... (newline before)."""
-_JSONL_HEX_LENGTHS = frozenset({4, 14, 28})
+    r'\n\{"timestamp":(-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?),"frame":"([0-9a-f]*)"')
+"""A line as written by jet1090/traffic: {"timestamp":T,"frame":"hex",... (newline before);
+matched on the block decoded as latin-1 (one character per byte), so groups are str."""
+_JSONL_LINE_ANY_CASE = re.compile(_JSONL_LINE.pattern.replace("0-9a-f", "0-9a-fA-F"))
+"""The same with upper-case hex (tried second: its messages are lowercased one by one)."""
 JSONL_BLOCK_BYTES = 1 << 18
 
 
@@ -176,24 +183,33 @@ def _jsonl_blocks(fh: Any) -> Iterator[bytes]:
         yield rest
 
 
-def _jsonl_block_fast(block: bytes, receiver: int) -> list[Frame] | None:
-    """Frames of a block whose every line has the usual layout, in a few C-level passes (one
-    regex search, no per-line Python parsing); None when any line differs (then the block is
+def _jsonl_block_fast(block: bytes) -> tuple[list[str], npt.NDArray[np.float64],
+                                             npt.NDArray[np.int8]] | None:
+    """(hex, t_s, n_bytes) of a block whose every line has the usual layout, in a few C-level
+    passes (one regex search; hex strings straight from the text, lowercased only in a block
+    written in upper case); None when any line differs or has a bad length (then the block is
     read line by line)."""
-    found = _JSONL_LINE.findall(b"\n" + block)
+    text = "\n" + block.decode("latin-1")
     lines = block.count(b"\n") + (not block.endswith(b"\n"))
-    if len(found) != lines or any(len(h) not in _JSONL_HEX_LENGTHS for _, h in found):
+    found = _JSONL_LINE.findall(text)
+    lowercase = len(found) == lines
+    if not lowercase:
+        found = _JSONL_LINE_ANY_CASE.findall(text)
+    if len(found) != lines or not found:
         return None
-    times = [float(t) for t, _ in found]
-    msgs = [binascii.unhexlify(h) for _, h in found]
-    if receiver == 0:
-        return list(map(Frame, msgs, times))
-    return [Frame(m, t, receiver=receiver) for m, t in zip(msgs, times, strict=True)]
+    times, hexes = zip(*found, strict=True)
+    n = len(hexes)
+    chars = np.fromiter(map(len, hexes), np.int64, n)
+    if not ((chars == 28) | (chars == 14) | (chars == 4)).all():
+        return None
+    hex_list = list(hexes) if lowercase else [h.lower() for h in hexes]
+    return hex_list, np.fromiter(map(float, times), np.float64, n), (chars // 2).astype(np.int8)
 
 
-def _jsonl_block_lines(block: bytes, receiver: int, frames: list[Frame], bad: Counter[str],
+def _jsonl_block_lines(block: bytes, hexes: list[str], times: list[float], bad: Counter[str],
                        limit: int | None) -> None:
-    """Frames of a block parsed line by line (any JSON layout; bad lines counted)."""
+    """Append the messages (lowercase hex) and times of a block parsed line by line (any JSON
+    layout; bad lines counted), until `hexes` holds `limit`."""
     for line in io.BytesIO(block):  # lines keep their newline, as read from the file
         fast = _jsonl_fast(line)
         if fast is None:
@@ -209,33 +225,44 @@ def _jsonl_block_lines(block: bytes, receiver: int, frames: list[Frame], bad: Co
         if len(msg) not in (2, 7, 14) or t != t:
             bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
             continue
-        frames.append(Frame(msg=msg, t_s=t, receiver=receiver))
-        if limit is not None and len(frames) >= limit:
+        hexes.append(msg.hex())
+        times.append(t)
+        if limit is not None and len(hexes) >= limit:
             return
 
 
 def read_jsonl_frames(path: Path, receiver: int = 0, limit: int | None = None
-                      ) -> tuple[list[Frame], Counter[str]]:
+                      ) -> tuple[FrameBatch, Counter[str]]:
     """Frames of a JSON-lines frame file ({"timestamp": epoch_s, "frame": hex, ...} per line);
     the reference decode fields beside them are ignored.  Bad lines are counted.  At most
     `limit` frames when given."""
-    frames: list[Frame] = []
+    parts: list[FrameBatch] = []
     bad: Counter[str] = Counter()
+    count = 0
     with _open_binary(path) as fh:
         for block in _jsonl_blocks(fh):
-            fast = _jsonl_block_fast(block, receiver)
+            fast = _jsonl_block_fast(block)
             if fast is None:
-                _jsonl_block_lines(block, receiver, frames, bad, limit)
+                hexes: list[str] = []
+                times: list[float] = []
+                _jsonl_block_lines(block, hexes, times, bad,
+                                   None if limit is None else limit - count)
+                part = FrameBatch.create(hexes, times, receiver=receiver)
             else:
-                frames += fast
-            if limit is not None and len(frames) >= limit:
-                del frames[limit:]
+                part = FrameBatch.create(fast[0], fast[1], receiver=receiver, n_bytes=fast[2])
+            parts.append(part)
+            count += len(part)
+            if limit is not None and count >= limit:
                 break
+    frames = FrameBatch.concat(parts)
+    if limit is not None and len(frames) > limit:
+        frames = frames.take(slice(0, limit))
     return frames, bad
 
 
-def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> list[Any]:
-    """All frames (or SBS records) of a file source, at once (for `decode` and replay)."""
+def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> Items:
+    """All frames (a FrameBatch; SBS: a list of records) of a file source, at once (for
+    `decode` and replay)."""
     path = Path(spec.where)
     status = status or FeedStatus(spec.where)
     try:
@@ -245,35 +272,39 @@ def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> list[Any]:
             status.frames += len(frames)
             return frames
         parser = make_parser(spec.fmt)
-        out: list[Any] = []
+        parts: list[Any] = []
         with _open_binary(path) as fh:
             while chunk := fh.read(CHUNK_BYTES):
                 status.bytes += len(chunk)
-                out += parser.feed(chunk)
-        out += parser.finish()
+                parts.append(parser.feed(chunk))
+        parts.append(parser.finish())
     except (OSError, EOFError) as exc:
         raise UserError(path, f"cannot read: {exc}") from None
-    for item in out:
-        if isinstance(item, Frame):
-            item.receiver = spec.receiver
-        else:
-            item["receiver"] = spec.receiver
     status.bad.update(parser.bad)
-    status.frames += len(out)
-    return out
+    if isinstance(parser, SbsParser):
+        records = [rec for part in parts for rec in part]
+        for rec in records:
+            rec["receiver"] = spec.receiver
+        status.frames += len(records)
+        return records
+    batch = FrameBatch.concat(parts)
+    batch = dataclasses.replace(batch, receiver=np.full(len(batch), spec.receiver, np.int32))
+    status.frames += len(batch)
+    return batch
 
 
-def _stamp(items: list[Any], spec: SourceSpec, now_s: float) -> None:
+def _stamp(items: Items, spec: SourceSpec, now_s: float) -> Items:
     """Frames heard live get the wall clock (their 12 MHz counter stays in mlat_ticks); so do
     SBS records, whose own time stamps may be the receiver's local time."""
+    if isinstance(items, FrameBatch):
+        n = len(items)
+        return dataclasses.replace(items, t_s=np.full(n, now_s),
+                                   receiver=np.full(n, spec.receiver, np.int32))
     for item in items:
-        if isinstance(item, Frame):
-            item.t_s = now_s
-            item.receiver = spec.receiver
-        else:
-            item["sbs_timestamp"] = item["timestamp"]
-            item["timestamp"] = now_s
-            item["receiver"] = spec.receiver
+        item["sbs_timestamp"] = item["timestamp"]
+        item["timestamp"] = now_s
+        item["receiver"] = spec.receiver
+    return items
 
 
 async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
@@ -292,10 +323,9 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
                 parser.bad.clear()
             if items:
                 now = time.time()
-                _stamp(items, spec, now)
                 status.frames += len(items)
                 status.last_message_t = now
-                sink(spec, items)
+                sink(spec, _stamp(items, spec, now))
     finally:
         parser.finish()
         status.bad.update(parser.bad)
@@ -361,20 +391,34 @@ async def run_tcp_server(spec: SourceSpec, sink: Sink, status: FeedStatus,
         await server.serve_forever()
 
 
-def _item_t(item: Any) -> float:
-    return float(item.t_s if isinstance(item, Frame) else item["timestamp"])
+def _times(items: Items) -> npt.NDArray[np.float64]:
+    """Each item's time (a frame's t_s, a record's timestamp)."""
+    if isinstance(items, FrameBatch):
+        return items.t_s
+    return np.array([r["timestamp"] for r in items], float)
+
+
+def _part(items: Items, index: slice | npt.NDArray[np.int64]) -> Items:
+    """The items at `index` (a slice or positions)."""
+    if isinstance(items, FrameBatch):
+        return items.take(index)
+    if isinstance(index, slice):
+        return items[index]
+    return [items[i] for i in index.tolist()]
 
 
 async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus,
                    tick_s: float = 0.1) -> None:
     """Replay a file: as fast as the decoder takes it (in slices, yielding between them), or
-    at `spec.speed` times the recorded pace (items sorted by time)."""
+    at `spec.speed` times the recorded pace (items sorted by time; unknown times count as
+    the earliest known)."""
     status.state = "up"
     items = await asyncio.to_thread(read_file, spec, status)
-    if spec.speed > 0 and items:
-        items.sort(key=_item_t)
-        times = np.array([_item_t(x) for x in items])
+    times = _times(items)
+    if spec.speed > 0 and len(items):
         times = np.where(np.isfinite(times), times, times[np.isfinite(times)].min(initial=0.0))
+        order = np.argsort(times, kind="stable")
+        items, times = _part(items, order), times[order]
         loop = asyncio.get_running_loop()
         start = loop.time()
         done = 0
@@ -382,15 +426,15 @@ async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus,
             horizon = times[0] + (loop.time() - start) * spec.speed
             upto = int(np.searchsorted(times, horizon, side="right"))
             if upto > done:
-                sink(spec, items[done:upto])
+                sink(spec, _part(items, slice(done, upto)))
                 status.last_message_t = float(times[upto - 1])
                 done = upto
             await asyncio.sleep(tick_s)
     else:
         for k in range(0, len(items), FILE_SLICE):
-            part = items[k:k + FILE_SLICE]
-            sink(spec, part)
-            status.last_message_t = _item_t(part[-1])
+            upto = min(k + FILE_SLICE, len(items))
+            sink(spec, _part(items, slice(k, upto)))
+            status.last_message_t = float(times[upto - 1])
             await asyncio.sleep(0)
     status.state = "done"
 
