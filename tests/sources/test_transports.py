@@ -188,8 +188,11 @@ def test_files_plain_gzip_and_jsonl(shared_data: Path, tmp_path: Path) -> None:
     beast = read_file(parse_source(str(packed), receiver=2))
     assert isinstance(beast, FrameBatch) and len(beast) == 239
     assert (beast.receiver == 2).all()
-    jsonl = read_file(parse_source(str(shared_data / "traffic/raw/tutorial.jsonl.gz")))
+    tutorial = shared_data / "traffic/raw/tutorial.jsonl.gz"
+    seen = FeedStatus("t")
+    jsonl = read_file(parse_source(str(tutorial)), seen)
     assert isinstance(jsonl, FrameBatch) and len(jsonl) == 71939
+    assert seen.frames == 71939 and seen.bytes == tutorial.stat().st_size
 
     async def main() -> FeedStatus:
         status = FeedStatus("f")

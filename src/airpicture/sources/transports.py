@@ -270,6 +270,7 @@ def read_file(spec: SourceSpec, status: FeedStatus | None = None) -> Items:
             frames, bad = read_jsonl_frames(path, spec.receiver)
             status.bad.update(bad)
             status.frames += len(frames)
+            status.bytes += path.stat().st_size  # as read from disk (compressed if gzip)
             return frames
         parser = make_parser(spec.fmt)
         parts: list[Any] = []
