@@ -1,8 +1,9 @@
-"""CAT062 system tracks: encode a TrackTable (libasterix), and read CAT062 back.
+"""CAT062 system tracks: encode a TrackTable, and read CAT062 back.
 
 Callers pass tables that went through airpicture.policy.egress.Egress.tracks (see output.py):
 this module only formats. Items: 010, 015, 040, 060, 070, 080, 100, 105, 136, 185, 200, 220,
-290, 295, 380 (ADR, ID) and 500 (APC).
+290, 295, 380 (ADR, ID) and 500 (APC). Records come from numpy (cat062_encode.py); the
+libasterix path (`record_bytes_libasterix`, items built by libasterix) is its oracle and peer.
 """
 
 from __future__ import annotations
@@ -15,24 +16,21 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.core.geo import LocalFrame
-from airpicture.core.plots import PlotFlag
 from airpicture.core.tracks import TrackStatus, TrackTable
 from airpicture.io.asterix.blocks import Block
+from airpicture.io.asterix.cat062_encode import (
+    AFF_FLAGS,
+    KIND_AGE_ITEMS,
+    LEVEL_FPM,
+    MAX_AGE_S,
+    PFT_FLAGS,
+    track_records,
+)
+from airpicture.io.asterix.encode import fspec_bytes
 from airpicture.io.asterix.layout import record_layout, spec_class
 from airpicture.io.asterix.libx import parse_block, quantity, sub, uint
 
 DEFAULT_EDITION = "1.21"
-AFF_FLAGS = PlotFlag.KINEMATIC_MISMATCH | PlotFlag.SPEED_CHECK_FAILED
-"""Track flags that set I062/080 AFF (ADS-B data inconsistent with other surveillance)."""
-PFT_FLAGS = PlotFlag.IDENTITY_MISMATCH
-"""Track flags that set I062/080 PFT (potential false track)."""
-MAX_AGE_S = 63.75
-"""Largest age I062/290 and 295 can carry (8 bits of 1/4 s)."""
-LEVEL_FPM = 300.0
-"""|vertical rate| below which I062/200 says level flight."""
-
-KIND_AGE_ITEMS = {"psr": ("PSR",), "ssr": ("SSR", "MDS"), "adsb": ("ES",), "mlat": ("MLT",)}
-"""Which I062/290 ages (and I062/080 staleness bits) each sensor kind feeds."""
 
 
 @dataclass
@@ -64,16 +62,59 @@ class Cat062Encoder:
 
     def blocks(self, tracks: TrackTable, max_bytes: int = 65535) -> list[bytes]:
         """As few data blocks as hold every track's record within max_bytes each."""
-        return pack_blocks(self.record_bytes(tracks), max_bytes)
+        return pack_buffer(*self.record_buffer(tracks), max_bytes)
 
     def record_bytes(self, tracks: TrackTable, ending: bool = False) -> list[bytes]:
         """Each track's record (FSPEC and items); `ending`: the tracks' last records, with
         I062/080 TSE (track service end) set."""
+        buf, ends = self.record_buffer(tracks, ending)
+        stops = ends.tolist()
+        return [buf[a:b] for a, b in zip([0, *stops], stops, strict=False)]
+
+    def record_buffer(self, tracks: TrackTable, ending: bool = False
+                      ) -> tuple[bytes, npt.NDArray[np.int64]]:
+        """`record_bytes` laid end to end, and each record's end offset (for `pack_buffer`,
+        which makes blocks without a bytes object per record)."""
+        tracks = self._finite(tracks)
+        if len(tracks) == 0:
+            return b"", np.zeros(0, np.int64)
+        lat, lon = self.frame.ground_to_geodetic(tracks.x, tracks.y)
+        return track_records(
+            tracks, lat, lon, self._kind_ages(tracks), self._first_time(tracks, ending), ending,
+            edition=self.edition, sac=self.sac, sic=self.sic, service_id=self.service_id,
+            t0_utc_s=self.t0_utc_s, stale_s=self.stale_s)
+
+    def _finite(self, tracks: TrackTable) -> TrackTable:
+        """The tracks whose time, position and velocity are finite (the others counted)."""
         finite = (np.isfinite(tracks.x) & np.isfinite(tracks.y) & np.isfinite(tracks.vx)
                   & np.isfinite(tracks.vy) & np.isfinite(tracks.t))
-        if not finite.all():
-            self.skipped_nonfinite += int((~finite).sum())
-            tracks = tracks.take(finite)
+        if finite.all():
+            return tracks
+        self.skipped_nonfinite += int((~finite).sum())
+        return tracks.take(finite)
+
+    def _first_time(self, tracks: TrackTable, ending: bool) -> npt.NDArray[np.bool_]:
+        """I062/080 TSB per record: the first record of a track number not sent before (an
+        ending record never; it forgets the number, so a track that comes back begins again)."""
+        ids = tracks.track_id.tolist()
+        if ending:
+            self._seen.difference_update(ids)
+            return np.zeros(len(ids), bool)
+        seen = self._seen
+        new = np.array([t not in seen for t in ids], bool).reshape(-1)
+        idx = np.flatnonzero(new)
+        if idx.size > 1:  # a number twice in one table: its first record only
+            _, first = np.unique(tracks.track_id[idx], return_index=True)
+            if first.size < idx.size:
+                new[:] = False
+                new[idx[first]] = True
+        seen.update(ids)
+        return new
+
+    def record_bytes_libasterix(self, tracks: TrackTable, ending: bool = False) -> list[bytes]:
+        """`record_bytes` with every item built by libasterix from `records` (the oracle of
+        the numpy path, byte for byte, and its benchmark peer)."""
+        tracks = self._finite(tracks)
         if len(tracks) == 0:
             return []
         cls = spec_class(62, self.edition)
@@ -157,13 +198,13 @@ class Cat062Encoder:
             "010": (("SAC", self.sac), ("SIC", self.sic)),
             "015": self.service_id,
             "040": tid & 0xFFFF,
-            "070": (_q(tod, 1 / 128), "s"),
+            "070": (_q(tod, 1 / 128) % 86400.0, "s"),
             "080": i080,
-            "100": (("X", (_clip(tr.x[i], 2**23 * 0.5), "m")),
-                    ("Y", (_clip(tr.y[i], 2**23 * 0.5), "m"))),
+            "100": (("X", (_clip(tr.x[i], 2**23 * 0.5, 0.5), "m")),
+                    ("Y", (_clip(tr.y[i], 2**23 * 0.5, 0.5), "m"))),
             "105": (("LAT", (lat, "°")), ("LON", (lon, "°"))),
-            "185": (("VX", (_clip(tr.vx[i], 2**15 * 0.25), "m/s")),
-                    ("VY", (_clip(tr.vy[i], 2**15 * 0.25), "m/s"))),
+            "185": (("VX", (_clip(tr.vx[i], 2**15 * 0.25, 0.25), "m/s")),
+                    ("VY", (_clip(tr.vy[i], 2**15 * 0.25, 0.25), "m/s"))),
             "200": (("TRANS", 3), ("LONG", 3), ("VERT", _vert(float(tr.vrate_fpm[i]))),
                     ("ADF", 0), 0),
         }
@@ -174,12 +215,12 @@ class Cat062Encoder:
             rec["060"] = int(tr.squawk[i]) & 0xFFF
         alt = float(tr.alt_ft[i])
         if np.isfinite(alt):
-            rec["136"] = (_q(_clip(alt / 100.0, 2**15 / 4.0), 0.25), "FL")
+            rec["136"] = (_q(_clip(alt / 100.0, 2**15 / 4.0, 0.25), 0.25), "FL")
             if np.isfinite(trk_age_s):
                 rec["295"] = {"MFL": (_q(min(trk_age_s, MAX_AGE_S), 0.25), "s")}
         vr = float(tr.vrate_fpm[i])
         if np.isfinite(vr):
-            rec["220"] = (_q(_clip(vr, 2**15 * 6.25), 6.25), "ft/min")
+            rec["220"] = (_q(_clip(vr, 2**15 * 6.25, 6.25), 6.25), "ft/min")
         adr = int(tr.icao24[i])
         callsign = str(tr.callsign[i] or "")
         c380: dict[str, Any] = {}
@@ -230,42 +271,27 @@ def _q(value: float, lsb: float) -> float:
 
 def pack_blocks(records: list[bytes], max_bytes: int = 65535) -> list[bytes]:
     """CAT062 records into as few data blocks as hold them within max_bytes each."""
+    lengths = np.fromiter(map(len, records), np.int64, len(records))
+    return pack_buffer(b"".join(records), np.cumsum(lengths), max_bytes)
+
+
+def pack_buffer(buf: bytes, ends: npt.NDArray[np.int64], max_bytes: int = 65535) -> list[bytes]:
+    """Records laid end to end in buf (record k ends at ends[k]) into as few data blocks as
+    hold them within max_bytes each, filled in order (a longer record goes alone)."""
     out: list[bytes] = []
-    cur: list[bytes] = []
-    size = 3
-    for rec in records:
-        if size + len(rec) > max_bytes and cur:
-            out.append(_block(cur))
-            cur, size = [], 3
-        cur.append(rec)
-        size += len(rec)
-    if cur:
-        out.append(_block(cur))
+    first, start = 0, 0
+    while first < len(ends):
+        stop = max(int(np.searchsorted(ends, start + max_bytes - 3, side="right")), first + 1)
+        end = int(ends[stop - 1])
+        out.append(bytes([62]) + (end - start + 3).to_bytes(2, "big") + buf[start:end])
+        first, start = stop, end
     return out
 
 
-def _block(records: list[bytes]) -> bytes:
-    """A CAT062 data block (CAT, LEN, records)."""
-    body = b"".join(records)
-    return bytes([62]) + (len(body) + 3).to_bytes(2, "big") + body
-
-
-def fspec_bytes(frn_indices: list[int]) -> bytes:
-    """FSPEC for the given FRN indices (0 = FRN 1): 7 bits a byte, FX on all but the last."""
-    if not frn_indices:
-        return b"\x00"
-    n = max(frn_indices) // 7 + 1
-    out = bytearray(n)
-    for i in frn_indices:
-        out[i // 7] |= 0x80 >> (i % 7)
-    for j in range(n - 1):
-        out[j] |= 1
-    return bytes(out)
-
-
-def _clip(v: float, limit: float) -> float:
-    """Keep a value inside a signed field's range (the range's last step excluded)."""
-    return min(max(float(v), -limit), limit * (1 - 1e-6))
+def _clip(v: float, limit: float, lsb: float) -> float:
+    """Keep a value inside a signed field's range: -limit to limit - lsb (its largest value;
+    limit itself would wrap to -limit)."""
+    return min(max(float(v), -limit), limit - lsb)
 
 
 def _vert(vrate_fpm: float) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from airpicture.io.asterix.cat062 import fspec_bytes
 from airpicture.io.asterix.fields import ICAO_CHARS
 from airpicture.io.asterix.layout import record_layout
 
@@ -39,6 +38,19 @@ def icao_packed(callsigns: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
             v = (v << 6) | _ICAO_CODE.get(ch, 0x20)
         packed[k] = v
     return packed[inverse.reshape(-1)]
+
+
+def fspec_bytes(frn_indices: list[int]) -> bytes:
+    """FSPEC for the given FRN indices (0 = FRN 1): 7 bits a byte, FX on all but the last."""
+    if not frn_indices:
+        return b"\x00"
+    n = max(frn_indices) // 7 + 1
+    out = bytearray(n)
+    for i in frn_indices:
+        out[i // 7] |= 0x80 >> (i % 7)
+    for j in range(n - 1):
+        out[j] |= 1
+    return bytes(out)
 
 
 def pack_records(n: int, items: list[Item]) -> list[bytes]:

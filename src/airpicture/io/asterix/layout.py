@@ -328,3 +328,12 @@ def quantity_info(category: int, edition: str, item: str, sub: str | None = None
     content = rule.cv_content if issubclass(rule, ab.RuleContentContextFree) \
         else rule.cv_default_content
     return float(content.cv_lsb), issubclass(content.cv_signedness, ab.Signed)
+
+
+@cache
+def compound_indices(category: int, edition: str, item: str) -> dict[str, int]:
+    """Sub-item name -> index (its bit in the item's own FSPEC) of a compound item."""
+    v = _concrete(spec_class(category, edition).cv_uap.cv_record.cv_items_dict[item].cv_rule)
+    if not issubclass(v, ab.Compound):
+        raise LayoutError(f"I{category:03d}/{item} is not compound")
+    return {nsp.cv_name: k for k, nsp in enumerate(v.cv_items_list) if nsp is not None}

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from airpicture.core.tracks import TrackTable
-from airpicture.io.asterix.cat062 import Cat062Encoder, pack_blocks
+from airpicture.io.asterix.cat062 import Cat062Encoder, pack_buffer
 from airpicture.io.asterix.transport import UdpSender
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 
@@ -67,10 +67,11 @@ def split_tracks(
 ) -> list[bytes]:
     """Blocks for one cycle: one when it fits in MAX_BLOCK_BYTES, else the fewest that do.
     `ended` tracks get their last record again, with TSE (track service end) set."""
-    records = encoder.record_bytes(tracks)
+    buf, ends = encoder.record_buffer(tracks)
     if ended is not None and len(ended):
-        records += encoder.record_bytes(ended, ending=True)
-    return pack_blocks(records, max_block_bytes)
+        more, more_ends = encoder.record_buffer(ended, ending=True)
+        buf, ends = buf + more, np.concatenate([ends, more_ends + len(buf)])
+    return pack_buffer(buf, ends, max_block_bytes)
 
 
 @dataclass
