@@ -17,20 +17,48 @@ from airpicture.service.config import (
 )
 
 
-def test_example_config_is_valid_and_equals_the_defaults(tmp_path: Path) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(example_config_text())
+@pytest.mark.parametrize("fmt", ["toml", "yaml"])
+def test_example_config_is_valid_and_equals_the_defaults(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"c.{fmt}"
+    path.write_text(example_config_text(fmt))
     assert load_config(path) == ServiceConfig()
 
 
-def test_example_config_documents_every_key() -> None:
-    text = example_config_text()
+@pytest.mark.parametrize("fmt", ["toml", "yaml"])
+def test_example_config_documents_every_key(fmt: str) -> None:
+    text = example_config_text(fmt)
     for section, model in ServiceConfig.model_fields.items():
-        assert f"[{section}]" in text
+        assert (f"[{section}]" if fmt == "toml" else f"\n{section}:") in text
         sub = model.annotation
         assert sub is not None
         for key in sub.model_fields:  # type: ignore[union-attr]
-            assert f"\n{key} =" in text or f"# {key} =" in text, (section, key)
+            if fmt == "toml":
+                assert f"\n{key} =" in text or f"# {key} =" in text, (section, key)
+            else:
+                assert f"\n  {key}:" in text or f"  # {key}:" in text, (section, key)
+    # The comments come along: the YAML example documents as much as the TOML one.
+    assert example_config_text("yaml").count("#") == example_config_text("toml").count("#")
+
+
+def test_yaml_config_values_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("server:\n  port: 9001\ninput:\n  kind: modes\n"
+                    "  sources: [tcp://127.0.0.1:30005]\n  receivers: ['home:49.0:2.5']\n")
+    cfg = load_config(path)
+    assert cfg.server.port == 9001 and cfg.input.sources == ["tcp://127.0.0.1:30005"]
+    assert cfg.input.receivers == ["home:49.0:2.5"]
+    path.write_text("server:\n  prot: 1\n")
+    with pytest.raises(UserError, match=r"unknown key 'server.prot'"):
+        load_config(path)
+    path.write_text("server: [1, 2\n")
+    with pytest.raises(UserError, match="invalid YAML") as bad:
+        load_config(path)
+    assert "\n" not in bad.value.problem
+    path.write_text("- a list\n")
+    with pytest.raises(UserError, match="top level"):
+        load_config(path)
+    path.write_text("")
+    assert load_config(path) == ServiceConfig()
 
 
 def test_unknown_key_is_rejected(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ def _overrides(host: str | None, port: int | None, record: Path | None,
 
 
 def serve(
-    config: Path = typer.Option(None, "--config", help="TOML configuration file "
-                                "(see `airpicture serve-config` for every key)."),
+    config: Path = typer.Option(None, "--config", help="TOML or YAML (.yaml, .yml) "
+                                "configuration file (see `airpicture serve-config` for every "
+                                "key)."),
     host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
     port: int = typer.Option(None, "--port", help="Port to listen on [8080]; 0 picks one."),
     record: Path = typer.Option(None, "--record", help="Record plots and tracks to this "
@@ -39,7 +40,8 @@ def serve(
 def replay(
     recording: Path = typer.Argument(..., help="DuckDB recording made by `serve --record`."),
     speed: float = typer.Option(1.0, "--speed", help="Replay speed (10: ten times faster)."),
-    config: Path = typer.Option(None, "--config", help="TOML configuration file."),
+    config: Path = typer.Option(None, "--config", help="TOML or YAML (.yaml, .yml) "
+                                "configuration file."),
     host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
     port: int = typer.Option(None, "--port", help="Port to listen on [8080]; 0 picks one."),
     loop: bool = typer.Option(False, "--loop/--no-loop", help="Start again at the end."),
@@ -53,11 +55,14 @@ def replay(
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
 
 
-def serve_config() -> None:
+def serve_config(
+    fmt: str = typer.Option("toml", "--format", help="toml or yaml: the same keys, defaults "
+                            "and comments."),
+) -> None:
     """Print the documented example configuration of `airpicture serve`."""
     from airpicture.service.config import example_config_text
 
-    typer.echo(example_config_text(), nl=False)
+    typer.echo(example_config_text(fmt), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""The service's configuration: one TOML file, validated by pydantic, overridden by CLI flags.
+"""The service's configuration: one TOML or YAML file, validated by pydantic, overridden by
+CLI flags.
 
 Every key is documented in the shipped example (`example_config_text()`); unknown keys are
 rejected so a typo never passes silently.
@@ -6,11 +7,13 @@ rejected so a typo never passes silently.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airpicture.core.errors import UserError
@@ -100,20 +103,65 @@ def validate_config(data: dict[str, Any], where: str | Path) -> ServiceConfig:
         raise UserError(where, f"{loc}: {err['msg']}") from None
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
 def load_config(path: str | Path | None) -> ServiceConfig:
-    """Read and validate a TOML config file; None gives the defaults."""
+    """Read and validate a config file, YAML by its suffix (.yaml, .yml), else TOML; None
+    gives the defaults."""
     if path is None:
         return ServiceConfig()
     p = Path(path)
     if not p.is_file():
         raise UserError(p, "config file not found")
     try:
-        data = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(p, f"invalid TOML ({exc})") from None
+        text = p.read_text()
+    except UnicodeDecodeError:
+        raise UserError(p, "not a text file") from None
+    if p.suffix.lower() in YAML_SUFFIXES:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UserError(p, f"invalid YAML ({' '.join(str(exc).split())})") from None
+        data = {} if data is None else data
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise UserError(p, "the top level must map section names to their keys")
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(p, f"invalid TOML ({exc})") from None
     return validate_config(data, p)
 
 
-def example_config_text() -> str:
-    """The commented example configuration shipped in the package (every key, its default)."""
-    return (resources.files("airpicture.service") / "static" / EXAMPLE_CONFIG).read_text()
+def example_config_text(fmt: str = "toml") -> str:
+    """The commented example configuration shipped in the package (every key, its default),
+    as TOML or, derived from it line by line, as YAML."""
+    toml_text = (resources.files("airpicture.service") / "static" / EXAMPLE_CONFIG).read_text()
+    if fmt == "toml":
+        return toml_text
+    if fmt == "yaml":
+        return _toml_example_to_yaml(toml_text)
+    raise UserError(None, f"unknown config format {fmt!r}: toml or yaml")
+
+
+def _toml_example_to_yaml(text: str) -> str:
+    """The example's `[section]` / `key = value` / `# key = value` lines as YAML, comments
+    kept: one source for both formats.  Its values (quoted strings, numbers, booleans, [])
+    are written the same way in YAML."""
+    out = []
+    in_section = False
+    for line in text.splitlines():
+        section = re.fullmatch(r"\[(\w+)\]", line)
+        key = re.fullmatch(r"(# )?(\w+) = (.*)", line)
+        if section:
+            out.append(f"{section.group(1)}:")
+            in_section = True
+        elif key:
+            out.append(f"  {key.group(1) or ''}{key.group(2)}: {key.group(3)}")
+        elif line.startswith("#") and in_section:
+            out.append(f"  {line}")
+        else:
+            out.append(line)
+    return "\n".join(out).replace("`airpicture serve --config FILE`",
+                                   "`airpicture serve --config FILE.yaml`") + "\n"
