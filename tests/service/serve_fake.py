@@ -20,7 +20,8 @@ def main() -> None:
     source = TrackerSource(meta, small_plots(), FakeRuntime(meta.sensors))
     cfg = ServiceConfig().with_overrides({
         "server": {"port": 0}, "input": {"speed": speed},
-        "recording": {"path": str(Path(record)), "flush_s": 0.1}})
+        "recording": {"path": str(Path(record)), "flush_s": 0.1,
+                      "checkpoint_s": 0.5}})
     run(build_pipeline(cfg, source), "127.0.0.1", 0, announce=lambda s: print(s, flush=True))
 
 

@@ -150,3 +150,37 @@ def test_recording_again_into_a_file_carries_on_after_it(tmp_path: Path) -> None
     times = [t for (t,) in con.execute(
         "SELECT DISTINCT t FROM track_states WHERE track_id = 3932161 ORDER BY t").fetchall()]
     assert times == [1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+
+
+@pytest.mark.slow
+def test_replay_of_a_recording_a_running_service_writes(tmp_path: Path) -> None:
+    # DuckDB lets one process hold the file: replay copies it as of the writer's last
+    # checkpoint (every 0.5 s here) and replays the copy; the service keeps recording.
+    db = tmp_path / "live.duckdb"
+    proc, url = start([sys.executable, "-m", "tests.service.serve_fake", str(db), "20"])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if httpx.get(url + "api/recording").json()["rows_committed"]["track_states"] >= 40:
+                break
+            time.sleep(0.05)
+        time.sleep(1.5)  # a checkpoint after those rows
+        with pytest.raises(duckdb.IOException, match=r"(?i)lock"):
+            duckdb.connect(str(db), read_only=True)
+        source = RecordingSource(db, tick_s=1.0, loop=False)
+        assert source.snapshot is not None and source.snapshot != db
+        ids = source.con.execute("SELECT DISTINCT track_id FROM track_states ORDER BY 1")
+        assert [i for (i,) in ids.fetchall()] == [0x3C0001, 0x3C0002, 0x3C0003]
+        tracks, _ = source.step(source.t_last_s)
+        assert len(tracks) >= 1 and (tracks.t <= source.t_last_s).all()
+        assert source.t_last_s - source.t_first_s >= 10.0
+        assert proc.poll() is None  # the service was not disturbed
+        folder = source.snapshot.parent
+        del source, tracks
+        import gc
+
+        gc.collect()
+        assert not folder.exists()  # the copy goes with the source
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)

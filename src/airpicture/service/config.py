@@ -63,6 +63,7 @@ class RecordingConfig(_Strict):
     path: str = ""
     retention_s: float = Field(default=3600.0, gt=0.0)
     flush_s: float = Field(default=0.5, gt=0.0, le=60.0)
+    checkpoint_s: float = Field(default=10.0, gt=0.0, le=3600.0)
 
 
 class SensorStatusConfig(_Strict):

@@ -34,6 +34,9 @@ PLOTS_DDL = """CREATE TABLE IF NOT EXISTS plots (
     squawk SMALLINT, callsign VARCHAR, t_arrival DOUBLE)"""
 META_DDL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
 TABLES = ("track_states", "plots")
+CHECKPOINT_S = 10.0
+"""Default seconds between checkpoints of a file recording: the age of what another process
+can read (`airpicture replay` copies the file while a service holds it)."""
 
 
 def track_rows(tracks: TrackTable, frame: LocalFrame, index: SensorIndex) -> pa.Table:
@@ -59,10 +62,11 @@ class Recorder:
     """Owns one DuckDB database (a file, or memory when path is None) and its writer thread."""
 
     def __init__(self, path: Path | None, retention_s: float = 3600.0,
-                 flush_s: float = 0.5) -> None:
+                 flush_s: float = 0.5, checkpoint_s: float = CHECKPOINT_S) -> None:
         self.path = path
         self.retention_s = retention_s
         self.flush_s = flush_s
+        self.checkpoint_s = checkpoint_s
         try:
             self._con = duckdb.connect(str(path) if path else ":memory:")
         except duckdb.Error as exc:
@@ -157,11 +161,17 @@ class Recorder:
 
     def _run(self) -> None:
         stop = False
+        checkpointed = time.monotonic()
         while not stop:
             items, stop = self._drain()
             if items:
                 self._commit(items)
             self._retain()
+            if time.monotonic() - checkpointed >= self.checkpoint_s:
+                # Fold the WAL into the file, so that a copy of it (what `replay` reads
+                # while this process holds the lock) is at most checkpoint_s old.
+                self._con.execute("CHECKPOINT")
+                checkpointed = time.monotonic()
         self._con.execute("CHECKPOINT")
 
     # Queries: each on its own cursor, safe beside the writer thread.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -12,7 +16,10 @@ from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.io.scenario import ScenarioMeta
-from airpicture.service.recorder import open_recording_meta
+from airpicture.service.recorder import CHECKPOINT_S, open_recording_meta
+
+log = logging.getLogger("airpicture.service")
+SNAPSHOT_ATTEMPTS = 3
 
 
 def tracks_from_rows(rows: pa.Table, sensor_ids: np.ndarray) -> TrackTable:
@@ -45,10 +52,9 @@ class RecordingSource:
     def __init__(self, path: Path, tick_s: float = 1.0, loop: bool = True) -> None:
         if not Path(path).is_file():
             raise UserError(path, "recording not found")
-        try:
-            self.con = duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            raise UserError(path, f"cannot open the recording ({exc})") from None
+        self.snapshot: Path | None = None
+        """The copy replayed when a running service holds the recording (None otherwise)."""
+        self.con = self._connect(Path(path))
         self.meta: ScenarioMeta = open_recording_meta(self.con, Path(path))
         self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
         t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchall()[0]
@@ -58,6 +64,38 @@ class RecordingSource:
         self.tick_s = tick_s
         self.loop = loop
         self._prev_s: float | None = None
+
+    def _connect(self, path: Path) -> duckdb.DuckDBPyConnection:
+        """The recording read-only; while a running service writes it (DuckDB lets one
+        process hold a file), a copy of it as of the writer's last checkpoint, which the
+        recorder takes every `recording.checkpoint_s`."""
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise UserError(path, f"cannot open the recording ({exc})") from None
+            locked = exc
+        except duckdb.Error as exc:
+            raise UserError(path, f"cannot open the recording ({exc})") from None
+        for _ in range(SNAPSHOT_ATTEMPTS):  # a checkpoint may land mid-copy: check, retry
+            folder = Path(tempfile.mkdtemp(prefix="airpicture-replay-"))
+            copy = folder / path.name
+            shutil.copyfile(path, copy)
+            try:
+                con = duckdb.connect(str(copy), read_only=True)
+                con.execute("SELECT count(*) FROM track_states").fetchall()
+            except duckdb.Error:
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            self.snapshot = copy
+            weakref.finalize(self, shutil.rmtree, folder, True)  # at exit at the latest
+            log.warning("%s is being written by a running service: replaying a snapshot as "
+                        "of its last checkpoint (recording.checkpoint_s, %.0f s by default)",
+                        path, CHECKPOINT_S)
+            return con
+        raise UserError(path, f"cannot open the recording ({locked}); a consistent snapshot "
+                        "could not be taken either: stop the service writing it, or use its "
+                        "own history (/api/history)") from None
 
     def _local(self, t_s: float) -> float:
         """Recording time for stream time t_s (stream time starts at the recording's start)."""

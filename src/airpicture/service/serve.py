@@ -87,7 +87,8 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
                    egress: Egress | None = None) -> Pipeline:
     """A pipeline around `source` with the configured recorder and output settings."""
     rec = config.recording
-    recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s)
+    recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s,
+                        rec.checkpoint_s)
     recorder.write_meta(source.meta)
     out = config.output
     last_s = recorder.time_range()[1]
