@@ -113,6 +113,25 @@ def test_track_detail_history_sensors_health_metrics(client: tuple[TestClient, P
     assert "airpicture_tracks 3.0" in text and "process_cpu_seconds_total" in text
 
 
+def test_aircraft_json_for_tar1090(client: tuple[TestClient, Pipeline]) -> None:
+    # readsb's layout at tar1090's paths: the same aircraft, where the API puts them.
+    c, p = client
+    for k in range(1, 4):
+        p.tick(float(k))
+    tracks = {t["icao24"]: t for t in c.get("/api/tracks").json()["tracks"]}
+    doc = c.get("/data/aircraft.json").json()
+    assert doc["now"] == 3.0
+    by_hex = {a["hex"]: a for a in doc["aircraft"]}
+    assert set(by_hex) == set(tracks) == {"3c0001", "3c0002", "3c0003"}
+    for hex_, ac in by_hex.items():
+        assert abs(ac["lat"] - tracks[hex_]["lat"]) < 1e-5
+        assert abs(ac["lon"] - tracks[hex_]["lon"]) < 1e-5
+        assert ac["alt_baro"] == tracks[hex_]["alt_ft"]
+    assert by_hex["3c0001"]["flight"] == "AFR1    " and by_hex["3c0001"]["squawk"] == "1000"
+    receiver = c.get("/data/receiver.json").json()
+    assert (receiver["lat"], receiver["lon"], receiver["refresh"]) == (48.85, 2.35, 1000)
+
+
 def test_websocket_snapshot_then_deltas(client: tuple[TestClient, Pipeline]) -> None:
     c, p = client
     p.tick(1.0)

@@ -135,6 +135,13 @@ def test_feed_status_reaches_the_api_health_and_metrics(shared_data: Path,
             assert sum(n for k, n in body["decoder"].items() if k.startswith("bad_")) >= 1
             health = c.get("/api/health").json()
             assert health["status"] == "degraded" and health["feeds_down"] == [dead_url]
+            # tar1090's aircraft.json: every aircraft the feed made trustworthy, Mode S-only
+            # ones (no track yet) without a position.
+            listed = {int(a["hex"], 16): a for a in c.get("/data/aircraft.json").json()[
+                "aircraft"] if not a["hex"].startswith("~")}
+            verified = source.ingest.decoder.aircraft.verified  # type: ignore[attr-defined]
+            assert listed and set(listed) == set(verified)
+            assert any("lat" not in a and a["messages"] > 0 for a in listed.values())
             metrics = c.get("/metrics").text
             assert f'airpicture_feed_up{{feed="{live_url}"}} 1.0' in metrics
             assert f'airpicture_feed_up{{feed="{dead_url}"}} 0.0' in metrics

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection
 
+from airpicture import __version__
 from airpicture.policy.egress import LOCAL, Consumer
 from airpicture.service.encode import take_view, view_rows
 from airpicture.service.hub import ClientSlot, Hub
@@ -222,6 +223,21 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
     def sensors() -> dict[str, Any]:
         return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+
+    @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)")
+    def aircraft_json(request: Request) -> dict[str, Any]:
+        """The picture as readsb's aircraft.json, at tar1090's usual path: the released tracks
+        and, with Mode S feeds, the aircraft heard without a track (no lat/lon)."""
+        consumer = consumer_for(request)
+        pipeline.consumers.add(consumer)
+        return pipeline.aircraft_json(consumer)
+
+    @app.get("/data/receiver.json", summary="readsb-compatible receiver.json (tar1090)")
+    def receiver_json() -> dict[str, Any]:
+        """What tar1090 reads first: refresh period (ms) and the map's centre."""
+        return {"version": f"airpicture {__version__}", "refresh": int(pipeline.tick_s * 1000),
+                "history": 0, "lat": pipeline.meta.origin_lat_deg,
+                "lon": pipeline.meta.origin_lon_deg}
 
     @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters")
     def feeds() -> dict[str, Any]:

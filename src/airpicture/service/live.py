@@ -49,6 +49,8 @@ class ModeSSource:
         self.picture_t_s = float("nan")
         self._thread: threading.Thread | None = None
         self.feeds_done = threading.Event()
+        self.state_lock = threading.Lock()
+        """Held while a step changes the per-aircraft Mode S state and while it is read."""
 
     def start(self) -> None:
         """Run the feeds in a background thread (its own event loop)."""
@@ -64,6 +66,11 @@ class ModeSSource:
                                for spec in ing.specs))
         self.feeds_done.set()
 
+    def mode_s_states(self) -> tuple[Any, threading.Lock]:
+        """The per-aircraft Mode S state (airpicture.sources.state.AircraftStates) and the
+        lock to hold while reading it: aircraft.json lists Mode S-only aircraft from it."""
+        return self.ingest.decoder.aircraft, self.state_lock
+
     def feeds(self) -> dict[str, Any]:
         """Each feed's state (up, down and retrying, ...) and the decoder's counters, bad
         frames by kind included: for /api/feeds, /api/health and /metrics."""
@@ -78,7 +85,8 @@ class ModeSSource:
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Decode and track what arrived; the picture at the feeds' clock."""
         ing = self.ingest
-        ing.step()
+        with self.state_lock:
+            ing.step()
         plots = PlotBatch.concat(ing.plot_batches)
         ing.plot_batches.clear()
         ing.enrichment_batches.clear()

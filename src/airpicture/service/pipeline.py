@@ -251,6 +251,23 @@ class Pipeline:
             self.error = exc
             raise
 
+    def aircraft_json(self, consumer: Consumer) -> dict[str, Any]:
+        """readsb's aircraft.json for `consumer`: its released tracks and, with Mode S feeds,
+        the aircraft heard without a track (airpicture.io.aircraft_json, through Egress)."""
+        from airpicture.io import aircraft_json
+        from airpicture.sources.state import AircraftStates
+
+        frame = self.latest.get(consumer)
+        tracks = frame.tracks if frame is not None else TrackTable.empty(self.index.ids)
+        mode_s = getattr(self.source, "mode_s_states", None)
+        if mode_s is None:
+            return aircraft_json.from_tracks(tracks, AircraftStates(), self.frame, self.t_s,
+                                             self.egress, consumer)
+        states, lock = mode_s()
+        with lock:
+            return aircraft_json.from_tracks(tracks, states, self.frame, self.t_s, self.egress,
+                                             consumer)
+
     def feed_status(self) -> dict[str, Any]:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
         feeds = getattr(self.source, "feeds", None)
