@@ -310,3 +310,16 @@ def test_tracked_aircraft_keeps_only_track_fields_when_its_replies_are_withheld(
     assert not {"rssi", "nic", "nac_p", "sil", "version"} & set(only)
     released = from_tracks(_tracks(1), _states(), FRAME, 100.0, Egress(_WithholdSensor(9)))
     assert released["aircraft"][0]["rssi"] == -12.3 and released["messages"] == 1234
+
+
+def test_type_of_tracks_without_mode_s_state_comes_from_their_sensors() -> None:
+    tracks = _tracks()  # one sensor (id 1); track 1 has an address, track 2 none
+    for kind, with_address, without in (("adsb", "adsb_icao", "adsb_other"),
+                                         ("mlat", "mlat", "mlat"),
+                                         ("ssr", "mode_s", "mode_ac"), ("psr", "other", "other")):
+        doc = from_tracks(tracks, AircraftStates(), FRAME, 100.0, Egress(),
+                          sensor_kinds={1: kind})
+        assert [a["type"] for a in doc["aircraft"]] == [with_address, without], kind
+    # The Mode S state's own type wins where there is one.
+    doc = from_tracks(tracks, _states(), FRAME, 100.0, Egress(), sensor_kinds={1: "psr"})
+    assert doc["aircraft"][0]["type"] == "adsb_icao"

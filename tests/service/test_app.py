@@ -128,6 +128,8 @@ def test_aircraft_json_for_tar1090(client: tuple[TestClient, Pipeline]) -> None:
         assert abs(ac["lon"] - tracks[hex_]["lon"]) < 1e-5
         assert ac["alt_baro"] == tracks[hex_]["alt_ft"]
     assert by_hex["3c0001"]["flight"] == "AFR1    " and by_hex["3c0001"]["squawk"] == "1000"
+    # readsb's type from the contributing sensors: 3c0003 has no ADS-B, only the SSR.
+    assert by_hex["3c0001"]["type"] == "adsb_icao" and by_hex["3c0003"]["type"] == "mode_s"
     receiver = c.get("/data/receiver.json").json()
     assert (receiver["lat"], receiver["lon"], receiver["refresh"]) == (48.85, 2.35, 1000)
 

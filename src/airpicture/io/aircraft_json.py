@@ -21,7 +21,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +116,24 @@ def _mode_s_entry(st: AircraftState, rows: ModeSEnrichment, i: int, now_s: float
     return ac
 
 
+def _track_type(kinds: set[str], has_address: bool) -> str:
+    """readsb's `type` of a track with no Mode S state, from its contributing sensor kinds."""
+    if "adsb" in kinds:
+        return "adsb_icao" if has_address else "adsb_other"
+    if "mlat" in kinds:
+        return "mlat"
+    if "ssr" in kinds:
+        return "mode_s" if has_address else "mode_ac"
+    return "other"
+
+
 def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, now_s: float,
-                egress: Egress, consumer: Consumer = LOCAL, max_age_s: float = 300.0
-                ) -> dict[str, Any]:
+                egress: Egress, consumer: Consumer = LOCAL, max_age_s: float = 300.0,
+                sensor_kinds: Mapping[int, str] | None = None) -> dict[str, Any]:
     """aircraft.json content: the released tracks (Egress.tracks), then the aircraft heard
-    within `max_age_s` without a released track whose summary rows pass Egress.replies."""
+    within `max_age_s` without a released track whose summary rows pass Egress.replies.
+    `sensor_kinds` (sensor id -> psr, ssr, adsb, mlat) gives `type` to tracks that have no
+    Mode S state (radar and scenario tracks)."""
     released = egress.tracks(tracks, consumer)
     lat, lon = frame.ground_to_geodetic(released.x, released.y)
     gs = np.hypot(released.vx, released.vy) * MPS_TO_KT
@@ -133,6 +146,10 @@ def from_tracks(tracks: TrackTable, states: AircraftStates, frame: LocalFrame, n
         st = states.by_icao.get(icao) if icao in latest else None
         ac: dict[str, Any] = {"hex": f"{icao:06x}" if icao > 0 else f"~{released.track_id[i]:06x}"}
         ac.update(_state_fields(st, now_s))
+        if "type" not in ac and sensor_kinds is not None:
+            seen = np.isfinite(released.sensor_last_t[i])
+            kinds = {sensor_kinds.get(int(s), "") for s in released.sensor_ids[seen]}
+            ac["type"] = _track_type(kinds, icao > 0)
         alt = _num(released.alt_ft[i], 0)
         if alt is None and st is not None:  # a track without altitude: the last Mode S one
             alt = _num(st.alt_baro_ft, 0)

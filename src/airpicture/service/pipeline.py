@@ -259,14 +259,15 @@ class Pipeline:
 
         frame = self.latest.get(consumer)
         tracks = frame.tracks if frame is not None else TrackTable.empty(self.index.ids)
+        kinds = {s.id: s.kind for s in self.sensors}
         mode_s = getattr(self.source, "mode_s_states", None)
         if mode_s is None:
             return aircraft_json.from_tracks(tracks, AircraftStates(), self.frame, self.t_s,
-                                             self.egress, consumer)
+                                             self.egress, consumer, sensor_kinds=kinds)
         states, lock = mode_s()
         with lock:
             return aircraft_json.from_tracks(tracks, states, self.frame, self.t_s, self.egress,
-                                             consumer)
+                                             consumer, sensor_kinds=kinds)
 
     def feed_status(self) -> dict[str, Any]:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""

@@ -142,8 +142,9 @@ class Ingest:
         """aircraft.json content now, through the egress gate (tracks and Mode S replies)."""
         now = self.now_s()
         if self.tracker is not None and self.decoder.frame is not None:
-            return aircraft_json.from_tracks(self.tracker.picture(now), self.decoder.aircraft,
-                                             self.decoder.frame, now, self.egress)
+            return aircraft_json.from_tracks(
+                self.tracker.picture(now), self.decoder.aircraft, self.decoder.frame, now,
+                self.egress, sensor_kinds={s.id: s.kind for s in receiver_sensors(self.receivers)})
         return aircraft_json.from_states(self.decoder.aircraft, now, self.egress)
 
     def write_plots(self, path: Path) -> int:
