@@ -327,8 +327,7 @@ class ModeSDecoder:
         if not usable.any():
             return np.full(t_rows.size, NAN), np.full(t_rows.size, NAN)
         k_t, k_lat, k_lon = k_t[usable], k_lat[usable], k_lon[usable]
-        nearest = np.abs(t_rows[:, None] - k_t[None, :]).argmin(axis=1) if k_t.size < 256 \
-            else _nearest_in_time(k_t, t_rows)
+        nearest = _nearest_in_time(k_t, t_rows)
         return k_lat[nearest], k_lon[nearest]
 
     def _remember_surface(self, cols: dict[str, Any], srt: npt.NDArray[np.int64],
