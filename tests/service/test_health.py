@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from airpicture.service.app import create_app
 from tests.service.test_app import make_pipeline
 
 
 def test_health_checks_and_source_problems_make_it_degraded() -> None:
     p = make_pipeline()
-    with TestClient(create_app_started_by_hand(p)) as c:
+    with TestClient(create_app(p, start=False)) as c:
         p.tick(1.0)
         assert c.get("/api/health").json()["problems"] == []
         p.health_checks.append(lambda: ["output cat062 cannot send (network unreachable)"])
@@ -25,8 +26,3 @@ def test_health_checks_and_source_problems_make_it_degraded() -> None:
                                  "output cat062 cannot send (network unreachable)"]
     assert "boom" in h["problems"][2]
 
-
-def create_app_started_by_hand(p):  # type: ignore[no-untyped-def]
-    from airpicture.service.app import create_app
-
-    return create_app(p, start=False)
