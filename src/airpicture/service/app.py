@@ -247,14 +247,16 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         frames are counted by kind, never fatal."""
         return {"t": pipeline.t_s, **pipeline.feed_status()}
 
-    @app.get("/api/recording", summary="Rows durably committed to the recording")
+    @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
+             "last error")
     def recording() -> dict[str, Any]:
-        rec = pipeline.recorder
-        return {"path": str(rec.path) if rec.path else None, "rows_committed": rec.committed(),
-                "batches_committed": rec.batches_committed}
+        """state: ok, retrying (the last write failed: last_error; retried with back-off),
+        stopped. Rows count as committed once durable; dropped rows were never recorded."""
+        return pipeline.recorder.status()
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:
+        pipeline.update_recording_metrics()
         return Response(generate_latest(pipeline.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
 

@@ -108,6 +108,16 @@ class Metrics:
                              registry=r)
         self.feed_frames = Gauge("airpicture_feed_frames", "Frames a feed delivered",
                                  ["feed"], registry=r)
+        self.recording_up = Gauge("airpicture_recording_up", "1 while the recording writes "
+                                  "(or is idle), 0 while its writes fail and are retried",
+                                  registry=r)
+        self.recording_errors = Gauge("airpicture_recording_write_errors",
+                                      "Failed recording writes since start", registry=r)
+        self.recording_dropped = Gauge("airpicture_recording_rows_dropped", "Rows never "
+                                       "recorded (queue full, or a write that failed for good)",
+                                       ["table"], registry=r)
+        self.recording_queued = Gauge("airpicture_recording_queue_tables",
+                                      "Tables waiting for the recording's writer", registry=r)
         self.decoder_events = Gauge("airpicture_decoder_events", "Decoder counters (messages, "
                                     "positions, bad frames by kind, ...)", ["kind"],
                                     registry=r)
@@ -117,6 +127,8 @@ FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
 Publisher = Callable[[dict[Consumer, Frame]], None]
+STOP_TIMEOUT_S = 5.0
+"""At most this long for the tick in progress when the service stops."""
 HealthCheck = Callable[[], list[str]]
 """A health check: the problems it sees now, one human-readable line each (empty: fine)."""
 
@@ -212,8 +224,7 @@ class Pipeline:
         m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
         m.ticks.inc()
         m.stream_t.set(t_s)
-        for table, n in self.recorder.committed().items():
-            m.recorded.labels(table=table).set(n)
+        self.update_recording_metrics()
         status = self.feed_status()
         for feed in status["feeds"]:
             m.feed_up.labels(feed=feed["name"]).set(feed["state"] in FEED_UP_STATES)
@@ -232,10 +243,11 @@ class Pipeline:
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop ticking; waits at most timeout_s for the tick in progress (never hangs)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
         """Tick every tick_s of stream time: tick_s / speed of wall time."""
@@ -278,13 +290,25 @@ class Pipeline:
         feeds = getattr(self.source, "feeds", None)
         return feeds() if feeds is not None else {"feeds": [], "decoder": {}}
 
+    def update_recording_metrics(self) -> None:
+        """The recorder's counters into Prometheus (each tick, and on each /metrics scrape,
+        so they stay current when the pipeline is not ticking)."""
+        m, rec = self.metrics, self.recorder
+        for table, n in rec.committed().items():
+            m.recorded.labels(table=table).set(n)
+        for table, n in rec.dropped().items():
+            m.recording_dropped.labels(table=table).set(n)
+        m.recording_up.set(rec.state in ("ok", "idle"))
+        m.recording_errors.set(rec.errors)
+        m.recording_queued.set(rec.queued())
+
     def problems(self) -> list[str]:
         """Every problem /api/health reports: the source's own (`problems()` when it has it)
         and each of `health_checks`; a check that raises is itself a problem."""
-        checks: list[HealthCheck] = list(self.health_checks)
+        checks: list[HealthCheck] = [self.recorder.problems, *self.health_checks]
         source_problems = getattr(self.source, "problems", None)
         if source_problems is not None:
-            checks.insert(0, source_problems)
+            checks.insert(1, source_problems)
         out: list[str] = []
         for check in checks:
             try:
