@@ -36,11 +36,10 @@ def test_failed_writes_are_reported_retried_and_their_rows_kept(
     monkeypatch.setattr(recorder_module, "BACKOFF_MIN_S", 0.05)
     rec = Recorder(tmp_path / "r.duckdb", flush_s=0.02)
     real_commit = rec._commit
-    failures = {"left": 3}
+    disk = {"full": True}
 
     def flaky_commit(items):  # type: ignore[no-untyped-def]
-        if failures["left"]:
-            failures["left"] -= 1
+        if disk["full"]:
             raise OSError(27, "File too large")
         real_commit(items)
 
@@ -53,8 +52,12 @@ def test_failed_writes_are_reported_retried_and_their_rows_kept(
         assert "File too large" in (rec.last_error or "")
         assert any("writes failing" in p for p in rec.problems())
         assert rec.status()["retry_in_s"] > 0
+        wait_until(lambda: rec.errors >= 3)  # retried, with a growing back-off
+        assert rec.status()["retry_in_s"] >= 0.2 and rec.committed()["track_states"] == 0
+        disk["full"] = False
         wait_until(lambda: rec.committed()["track_states"] == 15)
-        assert rec.state == "ok" and rec.problems() == [] and rec.errors == 3
+        wait_until(lambda: rec.state == "ok")
+        assert rec.problems() == []
         assert rec.dropped() == {"track_states": 0, "plots": 0}
     finally:
         rec.close()

@@ -168,12 +168,14 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/health", summary="Is the pipeline running")
     def health() -> dict[str, Any]:
+        """status: ok; degraded (each problem named in `problems`: feeds, recording, falling
+        behind, frozen picture, ...); error (the pipeline stopped: `error`). docs/operations.md
+        says what each means and what to do."""
         err = pipeline.error
-        down = pipeline.feeds_down()
-        problems = [f"feed {name} is not delivering" for name in down] + pipeline.problems()
-        status = "error" if err else "degraded" if problems else "ok"
-        return {"status": status, "error": repr(err) if err else None, "feeds_down": down,
-                "problems": problems,
+        health = pipeline.health()
+        return {"status": health["status"], "error": repr(err) if err else None,
+                "feeds_down": pipeline.feeds_down(), "problems": health["problems"],
+                "pipeline": health["pipeline"], "pace": health["pace"],
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,
@@ -293,7 +295,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:
-        pipeline.update_recording_metrics()
+        pipeline.update_status_metrics(scrape=True)
         return Response(generate_latest(pipeline.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
 
