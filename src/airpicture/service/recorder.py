@@ -133,12 +133,19 @@ class Recorder:
     def write_meta(self, meta: ScenarioMeta) -> None:
         """Store the scenario description (sensors, frame origin) so replay can rebuild views."""
         value = json.dumps(meta.to_json())
-        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+        try:
+            self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+        except duckdb.Error as exc:
+            raise UserError(self.path, f"cannot write the recording ({exc})") from None
 
     def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame,
             index: SensorIndex) -> None:
         """Queue one tick's plots and track states (already released by Egress); never blocks:
         when the writer is behind (full queue), the rows are dropped and counted."""
+        if self._queue.full():  # not even worth converting
+            self._count_dropped("plots", len(plots))
+            self._count_dropped("track_states", len(tracks))
+            return
         if len(plots):
             self._offer("plots", plot_rows(plots))
         if len(tracks):
@@ -151,6 +158,8 @@ class Recorder:
             self._count_dropped(name, table.num_rows)
 
     def _count_dropped(self, name: str, rows: int) -> None:
+        if rows <= 0:
+            return
         with self._lock:
             self._dropped[name] += rows
         self._last_drop_monotonic = time.monotonic()
