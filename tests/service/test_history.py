@@ -140,3 +140,21 @@ def test_cursor_round_trip_is_exact() -> None:
     assert decode_cursor(encode_cursor(t, 42)) == (t, 42)
     with pytest.raises(HistoryError):
         decode_cursor("inf_3")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(t0=st.floats(allow_nan=True, allow_infinity=True),
+       t1=st.floats(allow_nan=True, allow_infinity=True),
+       cursor=st.none() | st.text(max_size=30), limit=st.integers(-5, 300_000))
+def test_any_parameters_give_rows_or_a_clear_422(client: TestClient, t0: float, t1: float,
+                                                 cursor: str | None, limit: int) -> None:
+    params: dict[str, object] = {"t0": repr(t0), "t1": repr(t1), "limit": limit}
+    if cursor is not None:
+        params["cursor"] = cursor
+    r = client.get("/api/history", params=params)
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert r.json()["detail"]
+    else:
+        assert r.json()["count"] <= limit
