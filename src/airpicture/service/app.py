@@ -174,7 +174,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         err = pipeline.error
         health = pipeline.health()
         return {"status": health["status"], "error": repr(err) if err else None,
-                "feeds_down": pipeline.feeds_down(), "problems": health["problems"],
+                "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,

@@ -356,7 +356,8 @@ class Pipeline:
         error: the pipeline thread died; degraded: any problem (feeds, recording, falling
         behind, frozen, the source's problems(), each of health_checks)."""
         state = self.running()
-        problems = [f"feed {name} is not delivering" for name in self.feeds_down()]
+        down = self.feeds_down()
+        problems = [f"feed {name} is not delivering" for name in down]
         if state == "dead":
             problems.insert(0, f"pipeline stopped: {self.error!r}")
         own_clock = bool(np.isfinite(float(getattr(self.source, "picture_t_s", np.nan))))
@@ -365,7 +366,7 @@ class Pipeline:
         problems += self.problems()
         status = "error" if self.error is not None or state == "dead" else \
             "degraded" if problems else "ok"
-        return {"status": status, "pipeline": state, "problems": problems,
+        return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
                 "pace": {**self.pace.status(), "backlog": self.backlog()}}
 
     def problems(self) -> list[str]:
