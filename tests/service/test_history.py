@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -123,13 +124,24 @@ def test_absurd_parameters_are_a_clear_422(client: TestClient, query: str,
     assert r.status_code == 422 and message in r.text
 
 
-def test_excess_heavy_queries_get_503_with_retry_after(client: TestClient) -> None:
+def test_excess_heavy_queries_get_503_with_retry_after(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import airpicture.service.app as app_module
+
+    def slow_read_page(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+        return read_page(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "read_page", slow_read_page)
     gate = client.app.state.history_gate  # type: ignore[attr-defined]
-    gate.wait_s = 0.05
-    with gate, gate:  # both slots taken by queries still running
-        r = client.get("/api/history", params={"t0": 0, "t1": 10})
-    assert r.status_code == 503 and r.headers["retry-after"] == "1"
-    assert gate.refused == 1
+    gate.wait_s = 0.2
+    with ThreadPoolExecutor(3) as pool:  # two run, the third waits 0.2 s and is refused
+        replies = list(pool.map(lambda _: client.get("/api/history", params={"t0": 0, "t1": 5}),
+                                range(3)))
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [200, 200, 503] and gate.refused == 1
+    refused = next(r for r in replies if r.status_code == 503)
+    assert refused.headers["retry-after"] == "1" and "retry" in refused.json()["detail"]
     assert client.get("/api/history", params={"t0": 0, "t1": 10}).status_code == 200
 
 

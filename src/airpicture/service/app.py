@@ -27,6 +27,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from airpicture import __version__
@@ -221,7 +222,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/history", summary="Recorded track states in a time window and bbox, "
              "a page at a time", response_class=Response)
-    def history(
+    async def history(
         request: Request,
         t0: Annotated[float, Query(description="start, stream seconds")],
         t1: Annotated[float, Query(description="end, stream seconds")],
@@ -239,9 +240,10 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         try:
             check_window(t0, t1)
             box = parse_bbox(bbox)
-            with history_gate:
-                page, following = read_page(pipeline.recorder, pipeline.egress,
-                                            consumer_for(request), t0, t1, box, cursor, limit)
+            async with history_gate.slot():
+                page, following = await run_in_threadpool(
+                    read_page, pipeline.recorder, pipeline.egress, consumer_for(request), t0,
+                    t1, box, cursor, limit)
         except HistoryError as exc:
             raise HTTPException(422, str(exc)) from None
         except TimeoutError as exc:

@@ -9,10 +9,11 @@ whole page; heavy queries run at most `HISTORY_CONCURRENCY` at a time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -142,18 +143,27 @@ def arrow_stream(table: pa.Table) -> Iterator[bytes]:
 
 
 class QueryGate:
-    """At most `slots` heavy queries at once; others wait up to `wait_s`, then are refused."""
+    """At most `slots` heavy queries at once; others wait up to `wait_s`, then are refused.
+    Waiting is async: a queue of waiting requests holds no worker thread (/api/health and
+    the other routes keep theirs)."""
 
     def __init__(self, slots: int = HISTORY_CONCURRENCY, wait_s: float = HISTORY_WAIT_S) -> None:
-        self._slots = threading.BoundedSemaphore(slots)
+        self.slots = slots
         self.wait_s = wait_s
         self.refused = 0
+        self._sem: asyncio.Semaphore | None = None
 
-    def __enter__(self) -> QueryGate:
-        if not self._slots.acquire(timeout=self.wait_s):
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the block; TimeoutError when none frees up within wait_s."""
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.slots)
+        try:
+            await asyncio.wait_for(self._sem.acquire(), self.wait_s)
+        except TimeoutError:
             self.refused += 1
-            raise TimeoutError("too many history queries at once")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._slots.release()
+            raise TimeoutError("too many history queries at once") from None
+        try:
+            yield
+        finally:
+            self._sem.release()
