@@ -62,8 +62,10 @@ class ModeSSource:
         from airpicture.sources.transports import run_feed
 
         ing = self.ingest
+        # run_feed never raises (each feed is isolated and restarted); return_exceptions keeps
+        # one feed's surprise from ending the others all the same.
         await asyncio.gather(*(run_feed(spec, ing.sink, ing.statuses[spec.where])
-                               for spec in ing.specs))
+                               for spec in ing.specs), return_exceptions=True)
         self.feeds_done.set()
 
     def mode_s_states(self) -> tuple[Any, threading.Lock]:

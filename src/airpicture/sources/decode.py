@@ -35,6 +35,7 @@ from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.sources import cpr, quality
 from airpicture.sources.columns import all_usable, columns
 from airpicture.sources.framing import MODE_AC_BYTES, Frame, FrameBatch
+from airpicture.sources.limits import columns_ok, times_ok
 from airpicture.sources.state import AircraftStates
 
 MLAT_MAGIC_TICKS = 0xFF004D4C4154
@@ -111,6 +112,10 @@ class ModeSDecoder:
         """Decode a batch of frames from any of the receivers, in any order (a list of Frame
         objects is turned into a FrameBatch first)."""
         batch = frames if isinstance(frames, FrameBatch) else FrameBatch.from_frames(frames)
+        good_t = times_ok(batch.t_s)  # NaN (unknown) passes; inf and out of range do not
+        if not good_t.all():
+            self.counters["bad_time"] += int((~good_t).sum())
+            batch = batch.take(good_t)
         mode_ac = batch.n_bytes == MODE_AC_BYTES
         if mode_ac.any():
             self.counters["mode_ac"] += int(mode_ac.sum())
@@ -167,8 +172,16 @@ class ModeSDecoder:
             records = usable
         if not records:
             return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
-        self.counters["messages"] += len(records)
         cols = columns(records)
+        ok = columns_ok(cols)
+        if not ok.all():
+            # A value outside its physical range (limits.RANGES): the record is bad, counted.
+            self.counters["out_of_range"] += int((~ok).sum())
+            records = [records[i] for i in np.flatnonzero(ok).tolist()]
+            if not records:
+                return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
+            cols = columns(records)
+        self.counters["messages"] += len(records)
         self._verify_addresses(records, cols)
         self.aircraft.update(records, cols)
         plots = self._positions(records, cols)

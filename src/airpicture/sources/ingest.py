@@ -24,7 +24,7 @@ from airpicture.core.plots import PlotBatch
 from airpicture.core.sensors import Sensor
 from airpicture.io import aircraft_json
 from airpicture.policy.egress import Egress
-from airpicture.sources.decode import ModeSDecoder, Receiver
+from airpicture.sources.decode import DecodeResult, ModeSDecoder, Receiver
 from airpicture.sources.framing import FrameBatch
 from airpicture.sources.transports import FeedStatus, Items, SourceSpec, run_feed
 
@@ -78,7 +78,8 @@ class Ingest:
     enrichment: int = 0
     prune_after_s: float = 3600.0
     status_log_s: float = 60.0
-    _pending: list[Items] = field(default_factory=list)
+    _pending: list[tuple[str, Items]] = field(default_factory=list)
+    """(feed name, what it delivered) since the last step."""
     _latest_t: float = -math.inf
     _pruned_t: float = -math.inf
 
@@ -98,11 +99,9 @@ class Ingest:
 
     def sink(self, spec: SourceSpec, items: Items) -> None:
         """Keep what a feed delivered (a FrameBatch or a list of SBS records) for `step`."""
-        self._pending.append(items)
+        self._pending.append((spec.where, items))
 
-    def step(self) -> None:
-        """Decode what the feeds delivered since the last step and feed the tracker."""
-        pending, self._pending = self._pending, []
+    def _decode(self, pending: list[Items]) -> list[DecodeResult]:
         frames = FrameBatch.concat([p for p in pending if isinstance(p, FrameBatch)])
         records = [r for p in pending if not isinstance(p, FrameBatch) for r in p]
         results = []
@@ -111,7 +110,41 @@ class Ingest:
         if records:
             records.sort(key=lambda r: r["timestamp"])
             results.append(self.decoder.process(records))
-        for res in results:
+        return results
+
+    def _decode_isolated(self, pending: list[tuple[str, Items]]) -> list[DecodeResult]:
+        """Decode all frames in one batch and all SBS records in another; should one raise
+        (input nothing foresaw), decode each of its deliveries alone and drop only those that
+        fail, counted (`decode_error`) and shown as their feed's `last_error`: one feed's bad
+        input never stops the others.  (Deliveries of a failed batch are decoded again, so
+        some of their messages may be counted twice: a rare path, kept simple.)"""
+        results: list[DecodeResult] = []
+        frames = [(n, p) for n, p in pending if isinstance(p, FrameBatch)]
+        records = [(n, p) for n, p in pending if not isinstance(p, FrameBatch)]
+        for parts in (frames, records):
+            if not parts:
+                continue
+            try:
+                results += self._decode([items for _, items in parts])
+                continue
+            except Exception:  # isolated below
+                log.exception("decoding a batch failed; decoding each feed's part alone")
+            for name, items in parts:
+                try:
+                    results += self._decode([items])
+                except Exception as exc:  # dropped, counted
+                    self.decoder.counters["decode_error"] += len(items)
+                    status = self.statuses.get(name)
+                    if status is not None:
+                        status.bad["decode_error"] += len(items)
+                        status.last_error = (f"decoding failed: {type(exc).__name__}: "
+                                             f"{exc}")[:500]
+        return results
+
+    def step(self) -> None:
+        """Decode what the feeds delivered since the last step and feed the tracker."""
+        pending, self._pending = self._pending, []
+        for res in self._decode_isolated(pending):
             self.plots += len(res.plots)
             self.enrichment += len(res.enrichment)
             if len(res.plots):

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.core.enrichment import ModeSEnrichment
+from airpicture.sources.limits import in_range
 
 NAN = math.nan
 F64 = npt.NDArray[np.float64]
@@ -264,7 +265,7 @@ class AircraftStates:
             for item in left.copy():  # usually one or two fields still unseen, often none
                 fields_ = rec.get(item[0])
                 if isinstance(fields_, dict) and _set(self.get(icao), item[2],
-                                                      fields_.get(item[1])):
+                                                      fields_.get(item[1]), item[1]):
                     left.remove(item)
 
     def _nac_v(self, icao: npt.NDArray[np.int64], recs: list[dict[str, Any]]) -> None:
@@ -385,9 +386,10 @@ _COMM_B_FIELDS = (("bds40", "selected_mcp", "nav_altitude_mcp_ft"),
 """(register, rs1090 field, AircraftState field) of the Comm-B values kept; as _details."""
 
 
-def _set(st: AircraftState, name: str, value: object) -> bool:
-    """Set a numeric field (as float); False (nothing set) when the value is not a number."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def _set(st: AircraftState, name: str, value: object, key: str = "") -> bool:
+    """Set a numeric field (as float); False (nothing set) when the value is not a number or
+    lies outside the physical range of `key` (the rs1090 field name, `limits.RANGES`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and in_range(key, value):
         setattr(st, name, float(value))
         return True
     return False
@@ -403,17 +405,17 @@ def _details(rec: dict[str, Any], st: AircraftState) -> None:
         st.category = "DCBA"[(me >> 3) - 1] + str(me & 7) if 1 <= me >> 3 <= 4 else ""
     if rec.get("bds") == "62":
         key = "nav_altitude_fms_ft" if rec.get("source") == "FMS" else "nav_altitude_mcp_ft"
-        _set(st, key, rec.get("selected_altitude"))
-        _set(st, "nav_qnh_hpa", rec.get("barometric_setting"))
+        _set(st, key, rec.get("selected_altitude"), "selected_altitude")
+        _set(st, "nav_qnh_hpa", rec.get("barometric_setting"), "barometric_setting")
     b40, b50, b60 = rec.get("bds40"), rec.get("bds50"), rec.get("bds60")
     if isinstance(b40, dict):
-        _set(st, "nav_altitude_mcp_ft", b40.get("selected_mcp"))
-        _set(st, "nav_altitude_fms_ft", b40.get("selected_fms"))
-        _set(st, "nav_qnh_hpa", b40.get("barometric_setting"))
+        _set(st, "nav_altitude_mcp_ft", b40.get("selected_mcp"), "selected_mcp")
+        _set(st, "nav_altitude_fms_ft", b40.get("selected_fms"), "selected_fms")
+        _set(st, "nav_qnh_hpa", b40.get("barometric_setting"), "barometric_setting")
     if isinstance(b50, dict):
-        _set(st, "roll_deg", b50.get("roll"))
-        _set(st, "tas_kt", b50.get("TAS"))
+        _set(st, "roll_deg", b50.get("roll"), "roll")
+        _set(st, "tas_kt", b50.get("TAS"), "TAS")
     if isinstance(b60, dict):
-        _set(st, "mag_heading_deg", b60.get("heading"))
-        _set(st, "ias_kt", b60.get("IAS"))
-        _set(st, "mach", b60.get("Mach"))
+        _set(st, "mag_heading_deg", b60.get("heading"), "heading")
+        _set(st, "ias_kt", b60.get("IAS"), "IAS")
+        _set(st, "mach", b60.get("Mach"), "Mach")

@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from airpicture.core.errors import UserError
 from airpicture.sources.framing import AvrParser, BeastParser, FrameBatch
+from airpicture.sources.limits import TIME_MAX_S, TIME_MIN_S, timestamp_ok
 from airpicture.sources.sbs import SbsParser
 
 log = logging.getLogger("airpicture.sources")
@@ -43,6 +44,9 @@ CHUNK_BYTES = 65536
 FILE_SLICE = 5000
 IDLE_TIMEOUT_S = 60.0
 """A receiver connection that sends nothing for this long is dead: reconnect."""
+RESTART_BACKOFF_S = 1.0
+RESTART_BACKOFF_MAX_S = 60.0
+"""A network feed that failed with an unexpected exception restarts after 1, 2, 4 ... 60 s."""
 Parser = BeastParser | AvrParser | SbsParser
 
 
@@ -55,6 +59,8 @@ class FeedStatus:
     """starting, connecting, up, down (retrying), listening, done, failed."""
     last_message_t: float | None = None
     reconnects: int = 0
+    restarts: int = 0
+    """Restarts after an unexpected exception (see `run_feed`)."""
     connections: int = 0
     frames: int = 0
     bytes: int = 0
@@ -63,7 +69,8 @@ class FeedStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "state": self.state, "last_message_t": self.last_message_t,
-                "reconnects": self.reconnects, "connections": self.connections,
+                "reconnects": self.reconnects, "restarts": self.restarts,
+                "connections": self.connections,
                 "frames": self.frames, "bytes": self.bytes, "bad": dict(self.bad),
                 "last_error": self.last_error}
 
@@ -157,7 +164,7 @@ def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
     stop = line.find(b",", j + 12)
     try:
         return float(line[j + 12:stop]), bytes.fromhex(line[i + 9:end].decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
 
 
@@ -188,7 +195,8 @@ def _jsonl_block_fast(block: bytes) -> tuple[list[str], npt.NDArray[np.float64],
     """(hex, t_s, n_bytes) of a block whose every line has the usual layout, in a few C-level
     passes (one regex search; hex strings straight from the text, lowercased only in a block
     written in upper case); None when any line differs or has a bad length (then the block is
-    read line by line)."""
+    read line by line).  A time out of range (e.g. 1e400, inf) also sends the block there, to
+    be counted."""
     text = "\n" + block.decode("latin-1")
     lines = block.count(b"\n") + (not block.endswith(b"\n"))
     found = _JSONL_LINE.findall(text)
@@ -202,14 +210,19 @@ def _jsonl_block_fast(block: bytes) -> tuple[list[str], npt.NDArray[np.float64],
     chars = np.fromiter(map(len, hexes), np.int64, n)
     if not ((chars == 28) | (chars == 14) | (chars == 4)).all():
         return None
+    t_s = np.fromiter(map(float, times), np.float64, n)
+    if not ((t_s >= TIME_MIN_S) & (t_s <= TIME_MAX_S)).all():
+        return None
     hex_list = list(hexes) if lowercase else [h.lower() for h in hexes]
-    return hex_list, np.fromiter(map(float, times), np.float64, n), (chars // 2).astype(np.int8)
+    return hex_list, t_s, (chars // 2).astype(np.int8)
 
 
 def _jsonl_block_lines(block: bytes, hexes: list[str], times: list[float], bad: Counter[str],
                        limit: int | None) -> None:
     """Append the messages (lowercase hex) and times of a block parsed line by line (any JSON
-    layout; bad lines counted), until `hexes` holds `limit`."""
+    layout; bad lines counted), until `hexes` holds `limit`.  A time that is not a finite
+    plausible epoch (`limits.timestamp_ok`: 1e400, Infinity, 1e308, negative) is a bad line
+    (`jsonl_bad_time`), never read as t = 0."""
     for line in io.BytesIO(block):  # lines keep their newline, as read from the file
         fast = _jsonl_fast(line)
         if fast is None:
@@ -218,12 +231,18 @@ def _jsonl_block_lines(block: bytes, hexes: list[str], times: list[float], bad: 
             try:
                 obj = json.loads(line)
                 fast = float(obj["timestamp"]), bytes.fromhex(obj["frame"])
+            except OverflowError:  # an integer time too large for a float (1, 400 zeros)
+                bad["jsonl_bad_time"] += 1
+                continue
             except (ValueError, KeyError, TypeError):
                 bad["jsonl_bad_line"] += 1
                 continue
         t, msg = fast
-        if len(msg) not in (2, 7, 14) or t != t:
-            bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
+        if not timestamp_ok(t):
+            bad["jsonl_bad_time"] += 1
+            continue
+        if len(msg) not in (2, 7, 14):
+            bad["jsonl_bad_length"] += 1
             continue
         hexes.append(msg.hex())
         times.append(t)
@@ -440,18 +459,41 @@ async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus,
     status.state = "done"
 
 
-async def run_feed(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
-    """Run one feed of any kind; a failure is reported in its status, never raised."""
-    try:
-        if spec.kind == "file":
-            await run_file(spec, sink, status)
-        elif spec.kind == "tcp":
-            await run_tcp_client(spec, sink, status)
-        else:
-            await run_tcp_server(spec, sink, status)
-    except UserError as exc:
-        status.state, status.last_error = "failed", str(exc)
-        log.error("feed %s: %s", status.name, exc)
-    except OSError as exc:
-        status.state, status.last_error = "failed", str(exc)
-        log.error("feed %s: %s", status.name, exc)
+async def _run_once(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
+    if spec.kind == "file":
+        await run_file(spec, sink, status)
+    elif spec.kind == "tcp":
+        await run_tcp_client(spec, sink, status)
+    else:
+        await run_tcp_server(spec, sink, status)
+
+
+async def run_feed(spec: SourceSpec, sink: Sink, status: FeedStatus,
+                   restart_backoff_s: float = RESTART_BACKOFF_S,
+                   restart_backoff_max_s: float = RESTART_BACKOFF_MAX_S) -> None:
+    """Run one feed of any kind, isolated from every other: nothing it does is raised.
+
+    A file that cannot be read, or a port that cannot be bound, fails for good (`failed`, the
+    reason in `last_error`).  Any other exception (input or a bug nothing foresaw) is logged
+    with its traceback, shown as the feed's `failed` state and `last_error`, and a network feed
+    is restarted after a back-off (doubling up to `restart_backoff_max_s`; `restarts` counts
+    them).  A file feed is not restarted: it would deliver its frames a second time.
+    """
+    delay = restart_backoff_s
+    while True:
+        try:
+            await _run_once(spec, sink, status)
+            return
+        except (UserError, OSError) as exc:
+            status.state, status.last_error = "failed", str(exc)
+            log.error("feed %s: %s", status.name, exc)
+            return
+        except Exception as exc:  # must not end the others
+            status.state, status.last_error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            log.exception("feed %s: failed", status.name)
+            if spec.kind == "file":
+                return
+        status.restarts += 1
+        log.warning("feed %s: restarting in %.1f s", status.name, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, restart_backoff_max_s)
