@@ -30,7 +30,7 @@ class ModeSSource:
     """
 
     def __init__(self, sources: list[str], receivers: list[str], fmt: str | None = None,
-                 speed: float = 0.0) -> None:
+                 speed: float = 0.0, stale_after_s: float = 30.0) -> None:
         from airpicture.sources.ingest import Ingest, parse_receiver, receiver_sensors
         from airpicture.sources.transports import parse_source
 
@@ -39,7 +39,7 @@ class ModeSSource:
         recs = [parse_receiver(r, i) for i, r in enumerate(receivers)]
         specs = [parse_source(s, fmt, receiver=min(i, len(recs) - 1), speed=speed)
                  for i, s in enumerate(sources)]
-        self.ingest: Any = Ingest(specs, recs, use_tracker=True)
+        self.ingest: Any = Ingest(specs, recs, use_tracker=True, stale_after_s=stale_after_s)
         if self.ingest.tracker is None:
             raise UserError(None, "the tracker (airpicture.tracker.stream) is not available")
         self.ingest.keep_outputs = True  # hand each step's plots to the service, then drop them

@@ -26,7 +26,14 @@ from airpicture.io import aircraft_json
 from airpicture.policy.egress import Egress
 from airpicture.sources.decode import DecodeResult, ModeSDecoder, Receiver
 from airpicture.sources.framing import FrameBatch
-from airpicture.sources.transports import FeedStatus, Items, SourceSpec, run_feed
+from airpicture.sources.transports import (
+    HEALTHY_STATES,
+    STALE_AFTER_S,
+    FeedStatus,
+    Items,
+    SourceSpec,
+    run_feed,
+)
 
 log = logging.getLogger("airpicture.sources")
 
@@ -78,6 +85,8 @@ class Ingest:
     enrichment: int = 0
     prune_after_s: float = 3600.0
     status_log_s: float = 60.0
+    stale_after_s: float = STALE_AFTER_S
+    """A network feed connected but silent this long is reported `stale`."""
     _pending: list[tuple[str, Items]] = field(default_factory=list)
     """(feed name, what it delivered) since the last step."""
     _latest_t: float = -math.inf
@@ -87,7 +96,8 @@ class Ingest:
         self.decoder = ModeSDecoder(self.receivers)
         self.tracker = make_tracker(self.receivers) if self.use_tracker else None
         for spec in self.specs:
-            self.statuses[spec.where] = FeedStatus(spec.where)
+            self.statuses[spec.where] = FeedStatus(
+                spec.where, stale_after_s=None if spec.kind == "file" else self.stale_after_s)
         self.live = any(s.kind != "file" for s in self.specs)
         """Receivers on the network: the clock is the wall clock."""
         self.paced = self.live or any(s.speed > 0 for s in self.specs)
@@ -193,8 +203,9 @@ class Ingest:
     def log_status(self) -> None:
         """One log line per feed: state, frames, reconnects; a warning for feeds not up."""
         for st in self.statuses.values():
-            level = logging.INFO if st.state in ("up", "done", "listening") else logging.WARNING
-            log.log(level, "feed %s: %s, %d frames, %d reconnects%s", st.name, st.state,
+            state = st.current_state()
+            level = logging.INFO if state in HEALTHY_STATES else logging.WARNING
+            log.log(level, "feed %s: %s, %d frames, %d reconnects%s", st.name, state,
                     st.frames, st.reconnects, f", last error: {st.last_error}"
                     if st.last_error else "")
 

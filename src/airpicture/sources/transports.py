@@ -44,10 +44,19 @@ CHUNK_BYTES = 65536
 FILE_SLICE = 5000
 IDLE_TIMEOUT_S = 60.0
 """A receiver connection that sends nothing for this long is dead: reconnect."""
+STALE_AFTER_S = 30.0
+"""A network feed connected but silent this long is `stale` (not healthy) until data comes."""
+MAX_PUSHERS = 16
+"""Pushing receivers a tcp-listen feed takes at once; more are refused (counted)."""
 RESTART_BACKOFF_S = 1.0
 RESTART_BACKOFF_MAX_S = 60.0
 """A network feed that failed with an unexpected exception restarts after 1, 2, 4 ... 60 s."""
 Parser = BeastParser | AvrParser | SbsParser
+
+
+HEALTHY_STATES = frozenset({"up", "listening", "done"})
+"""Feed states that need no attention; anything else (stale, down, failed, connecting,
+starting) is a problem for /api/health."""
 
 
 @dataclass
@@ -56,7 +65,18 @@ class FeedStatus:
 
     name: str
     state: str = "starting"
-    """starting, connecting, up, down (retrying), listening, done, failed."""
+    """starting, connecting, up, down (retrying), listening, done, failed, as the transport
+    sets it; `current_state` adds `stale` (up but silent for `stale_after_s`)."""
+    stale_after_s: float | None = None
+    """Network feeds: the longest silence of a connected feed before it is `stale`."""
+    up_since_s: float = math.nan
+    """Wall clock when the current connection opened (NaN: none)."""
+    last_data_s: float = math.nan
+    """Wall clock when the last frames arrived (NaN: none yet)."""
+    pushers: int = 0
+    """tcp-listen: receivers pushing to it now."""
+    refused: int = 0
+    """tcp-listen: connections refused because `MAX_PUSHERS` were already connected."""
     last_message_t: float | None = None
     reconnects: int = 0
     restarts: int = 0
@@ -67,10 +87,22 @@ class FeedStatus:
     bad: Counter[str] = field(default_factory=Counter)
     last_error: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "state": self.state, "last_message_t": self.last_message_t,
+    def current_state(self, now_s: float | None = None) -> str:
+        """`state`, or `stale` when the feed is up but nothing arrived for `stale_after_s`
+        (since the last frames, or since the connection opened when none came yet)."""
+        if self.state != "up" or self.stale_after_s is None:
+            return self.state
+        now_s = time.time() if now_s is None else now_s
+        since = max((t for t in (self.up_since_s, self.last_data_s) if t == t),
+                    default=-math.inf)
+        return "stale" if now_s - since > self.stale_after_s else "up"
+
+    def to_json(self, now_s: float | None = None) -> dict[str, Any]:
+        return {"name": self.name, "state": self.current_state(now_s),
+                "last_message_t": self.last_message_t,
                 "reconnects": self.reconnects, "restarts": self.restarts,
-                "connections": self.connections,
+                "connections": self.connections, "pushers": self.pushers,
+                "refused": self.refused,
                 "frames": self.frames, "bytes": self.bytes, "bad": dict(self.bad),
                 "last_error": self.last_error}
 
@@ -131,7 +163,7 @@ def parse_source(text: str, fmt: str | None = None, receiver: int = 0,
         if chosen == "jsonl":
             raise UserError(text, "jsonl is a file format, not a TCP feed format")
         kind = "tcp" if url.scheme == "tcp" else "listen"
-        host = url.hostname or ("127.0.0.1" if kind == "tcp" else "0.0.0.0")
+        host = url.hostname or "127.0.0.1"  # listen on other interfaces only when asked
         return SourceSpec(kind, text, chosen, host, port, receiver)
     path = Path(text)
     if not path.is_file():
@@ -332,8 +364,10 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
     """Read one connection until EOF, with a fresh parser (a cut frame is dropped).
 
     TimeoutError when nothing arrives for `idle_timeout_s`: a silent feed is a dead feed.
+    The first frames of the connection clear the feed's `last_error` (a good reconnect).
     """
     parser = make_parser(spec.fmt)
+    good = False
     try:
         while chunk := await asyncio.wait_for(reader.read(CHUNK_BYTES), idle_timeout_s):
             status.bytes += len(chunk)
@@ -343,8 +377,10 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
                 parser.bad.clear()
             if items:
                 now = time.time()
+                if not good:
+                    status.last_error, good = "", True
                 status.frames += len(items)
-                status.last_message_t = now
+                status.last_message_t = status.last_data_s = now
                 sink(spec, _stamp(items, spec, now))
     finally:
         parser.finish()
@@ -365,6 +401,7 @@ async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
             status.last_error = str(exc)
         else:
             status.state = "up"
+            status.up_since_s = time.time()
             status.connections += 1
             delay = backoff_s
             log.info("feed %s: connected", status.name)
@@ -388,19 +425,42 @@ async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
 
 
 async def run_tcp_server(spec: SourceSpec, sink: Sink, status: FeedStatus,
-                         started: asyncio.Event | None = None) -> None:
-    """Listen for receivers that push their feed; each connection has its own parser."""
+                         started: asyncio.Event | None = None,
+                         idle_timeout_s: float = IDLE_TIMEOUT_S,
+                         max_pushers: int = MAX_PUSHERS) -> None:
+    """Listen for receivers that push their feed; each connection has its own parser.
+
+    `pushers` counts the live connections (the feed is `up` while there is one, else
+    `listening`); one silent for `idle_timeout_s` is closed, and beyond `max_pushers` a new
+    connection is closed at once and counted in `refused`.
+    """
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if status.pushers >= max_pushers:
+            status.refused += 1
+            log.warning("feed %s: refused a pushing receiver (%d connected already)",
+                        status.name, status.pushers)
+            writer.close()
+            return
         status.connections += 1
+        status.pushers += 1
+        if status.pushers == 1:
+            status.up_since_s = time.time()
         status.state = "up"
         try:
-            await _pump(reader, spec, sink, status)
-        except OSError as exc:
+            await _pump(reader, spec, sink, status, idle_timeout_s)
+        except TimeoutError:
+            status.last_error = f"a pushing receiver sent nothing for {idle_timeout_s:g} s"
+        except (OSError, asyncio.IncompleteReadError) as exc:
             status.last_error = str(exc)
+        except Exception as exc:  # one connection's surprise must not reach the server
+            status.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.exception("feed %s: a pushing receiver's connection failed", status.name)
         finally:
             writer.close()
-            status.state = "listening"
+            status.pushers -= 1
+            if status.pushers == 0:
+                status.state = "listening"
             log.warning("feed %s: a pushing receiver disconnected", status.name)
 
     server = await asyncio.start_server(handle, spec.host, spec.port)
