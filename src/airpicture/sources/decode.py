@@ -51,6 +51,9 @@ REF_MAX_AGE_SURFACE_S = 300.0
 SURFACE_PAIR_MAX_S = 25.0
 """Longest gap between the even and odd surface messages of a pair (DO-260B, > 25 kt)."""
 SBS_ASSUMED_NUCP = 7
+MAX_PENDING_SURFACE = 4096
+"""Most unresolved surface CPR messages kept waiting for their pair (older than
+SURFACE_PAIR_MAX_S go first, then the oldest)."""
 ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
 NAN = math.nan
 
@@ -97,6 +100,7 @@ class ModeSDecoder:
     _surface_cpr: dict[tuple[int, bool], tuple[float, int, int]] = field(
         default_factory=dict, repr=False)
     """(address, odd) -> (t, lat_cpr, lon_cpr) of surface messages still unresolved."""
+    max_pending_surface: int = MAX_PENDING_SURFACE
 
     def __post_init__(self) -> None:
         if not self.receivers:
@@ -186,6 +190,7 @@ class ModeSDecoder:
         self.aircraft.update(records, cols)
         plots = self._positions(records, cols)
         enrichment = self._enrichment(cols)
+        self.aircraft.enforce_bounds()
         return DecodeResult(records, plots, enrichment)
 
     def _verify_addresses(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
@@ -353,10 +358,13 @@ class ModeSDecoder:
         for i in rows.tolist():  # few: surface aircraft with no reference yet
             self._surface_cpr[(int(cols["icao"][i]), bool(cols["odd"][i]))] = (
                 float(cols["t"][i]), int(cols["lat_cpr"][i]), int(cols["lon_cpr"][i]))
-        if len(self._surface_cpr) > 4096:
+        if len(self._surface_cpr) > self.max_pending_surface:
             newest = float(cols["t"][rows].max())
             self._surface_cpr = {k: v for k, v in self._surface_cpr.items()
                                  if newest - v[0] <= SURFACE_PAIR_MAX_S}
+        if len(self._surface_cpr) > self.max_pending_surface:  # all recent: the newest
+            kept = sorted(self._surface_cpr.items(), key=lambda kv: kv[1][0])
+            self._surface_cpr = dict(kept[-self.max_pending_surface:])
 
     def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                      lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]

@@ -20,6 +20,13 @@ from airpicture.sources.limits import in_range
 
 NAN = math.nan
 F64 = npt.NDArray[np.float64]
+MAX_AIRCRAFT = 20_000
+"""Most aircraft states kept (a busy receiver hears ~1,000-3,000; an aggregated network feed
+more): beyond it, those heard longest ago are forgotten first.  Besides, aircraft not heard
+for an hour are forgotten (`prune`)."""
+MAX_ALL_CALL_ONCE = 20_000
+"""Most DF11 addresses heard once and waiting 60 s for a second hearing; beyond it, the
+oldest are forgotten (random bit errors create a fresh address per bad reply)."""
 
 
 @dataclass(slots=True)
@@ -87,6 +94,29 @@ class AircraftStates:
     receiver_sensors: list[tuple[int, int]] = field(default_factory=list)
     """(ADS-B sensor id, MLAT sensor id) of each receiver index, for `heard_by`; empty:
     receiver i has 2i+1 and 2i+2 (as `ingest.parse_receiver` numbers them)."""
+    max_aircraft: int = MAX_AIRCRAFT
+    max_all_call_once: int = MAX_ALL_CALL_ONCE
+    evicted: int = 0
+    """Aircraft forgotten because `max_aircraft` was reached."""
+
+    def enforce_bounds(self) -> None:
+        """Keep at most `max_aircraft` states (forgetting those heard longest ago, and their
+        verification) and `max_all_call_once` pending DF11 addresses (the oldest go)."""
+        excess = len(self.by_icao) - self.max_aircraft
+        if excess > 0:
+            icaos = np.fromiter(self.by_icao.keys(), np.int64, len(self.by_icao))
+            last = np.fromiter((st.last_t for st in self.by_icao.values()), float, icaos.size)
+            oldest = np.argpartition(np.nan_to_num(last, nan=-np.inf), excess - 1)[:excess]
+            for icao in icaos[oldest].tolist():
+                del self.by_icao[icao]
+                self.verified.discard(icao)
+            self.evicted += excess
+        if len(self.verified) > self.max_aircraft:  # verified without a state: none expected
+            self.verified.intersection_update(self.by_icao.keys())
+        excess = len(self.all_call_once) - self.max_all_call_once
+        if excess > 0:
+            newest = sorted(self.all_call_once.items(), key=lambda kv: kv[1])[excess:]
+            self.all_call_once = dict(newest)
 
     def verify(self, squitter_icao: npt.NDArray[np.int64], all_call_icao: npt.NDArray[np.int64],
                all_call_t: F64) -> None:
