@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.errors import UserError
@@ -36,6 +40,10 @@ from airpicture.sources.transports import (
 )
 
 log = logging.getLogger("airpicture.sources")
+CLOCKS = ("wall", "data")
+MAX_CLOCK_OFFSET_S = 30.0
+"""Messages further than this from the wall clock are counted (`FeedStatus.far_from_clock`)
+and, with the wall clock, reported as a problem."""
 
 
 def parse_receiver(text: str, index: int) -> Receiver:
@@ -87,12 +95,26 @@ class Ingest:
     status_log_s: float = 60.0
     stale_after_s: float = STALE_AFTER_S
     """A network feed connected but silent this long is reported `stale`."""
+    clock: str | None = None
+    """Stream time: "data" follows the messages' own times (a recording replayed at 10x is
+    tracked as at 1x; network SBS keeps its own stamps); "wall" is the wall clock, and
+    messages far from it are counted and reported (`clock_offset`, `clock_problems`); None
+    (default): the wall clock with network feeds, the messages' times when only files."""
     _pending: list[tuple[str, Items]] = field(default_factory=list)
     """(feed name, what it delivered) since the last step."""
     _latest_t: float = -math.inf
+    """The latest plot time (the tracker is advanced to it)."""
+    _latest_msg_t: float = -math.inf
+    """The latest decoded message time (the data clock)."""
+    _clock_offset_s: float = math.nan
     _pruned_t: float = -math.inf
 
     def __post_init__(self) -> None:
+        if self.clock is not None and self.clock not in CLOCKS:
+            raise UserError(None, f"clock must be one of {CLOCKS}, got {self.clock!r}")
+        if self.clock == "data":
+            self.specs = [dataclasses.replace(s, own_time=True)
+                          if s.kind != "file" and s.fmt == "sbs" else s for s in self.specs]
         self.decoder = ModeSDecoder(self.receivers)
         self.tracker = make_tracker(self.receivers) if self.use_tracker else None
         for spec in self.specs:
@@ -108,8 +130,19 @@ class Ingest:
         """Keep every batch's plots (and enrichment) for `write_plots`."""
 
     def sink(self, spec: SourceSpec, items: Items) -> None:
-        """Keep what a feed delivered (a FrameBatch or a list of SBS records) for `step`."""
+        """Keep what a feed delivered (a FrameBatch or a list of SBS records) for `step`;
+        note how far its times are from the wall clock."""
         self._pending.append((spec.where, items))
+        status = self.statuses.get(spec.where)
+        if status is None or not len(items):
+            return
+        t = (items.t_s if isinstance(items, FrameBatch)
+             else np.fromiter((r["timestamp"] for r in items), float, len(items)))
+        t = t[np.isfinite(t)]
+        if t.size:
+            now = time.time()
+            status.clock_offset_s = self._clock_offset_s = float(t.max()) - now
+            status.far_from_clock += int((np.abs(t - now) > MAX_CLOCK_OFFSET_S).sum())
 
     def _decode(self, pending: list[Items]) -> list[DecodeResult]:
         frames = FrameBatch.concat([p for p in pending if isinstance(p, FrameBatch)])
@@ -159,6 +192,9 @@ class Ingest:
             self.enrichment += len(res.enrichment)
             if len(res.plots):
                 self._latest_t = max(self._latest_t, float(res.plots.t.max()))
+            if res.records:
+                self._latest_msg_t = max(self._latest_msg_t,
+                                         max(map(itemgetter("timestamp"), res.records)))
             if self.keep_outputs:
                 self.plot_batches.append(res.plots)
                 self.enrichment_batches.append(res.enrichment)
@@ -176,14 +212,34 @@ class Ingest:
             self._pruned_t = now
 
     def now_s(self) -> float:
-        """Wall clock for live feeds; the latest message time when replaying files."""
-        if self.live or not math.isfinite(self._latest_t):
+        """The stream time (see `clock`): the wall clock, or the latest message time (NaN
+        before the first with the data clock; without a clock set, the wall clock then)."""
+        if self.clock == "wall" or (self.clock is None and self.live):
             return time.time()
-        return self._latest_t
+        if self.clock == "data":
+            return self._latest_msg_t if math.isfinite(self._latest_msg_t) else math.nan
+        return self._latest_t if math.isfinite(self._latest_t) else time.time()
+
+    def clock_offset(self) -> tuple[float, int]:
+        """(offset, count): the newest delivery's message time minus the wall clock (s, NaN
+        before any), and how many messages arrived more than MAX_CLOCK_OFFSET_S from it."""
+        return self._clock_offset_s, sum(st.far_from_clock for st in self.statuses.values())
+
+    def clock_problems(self) -> list[str]:
+        """With the wall clock: each feed whose latest messages are far from it (data that
+        would otherwise be held silently, e.g. a recording replayed into a live service)."""
+        if self.clock != "wall":
+            return []
+        return [f"feed {st.name}: message times {st.clock_offset_s:+.0f} s from the wall "
+                f"clock ({st.far_from_clock} messages more than {MAX_CLOCK_OFFSET_S:g} s off)"
+                for st in self.statuses.values()
+                if abs(st.clock_offset_s) > MAX_CLOCK_OFFSET_S]
 
     def aircraft(self) -> dict[str, Any]:
         """aircraft.json content now, through the egress gate (tracks and Mode S replies)."""
         now = self.now_s()
+        if not math.isfinite(now):  # the data clock before the first message
+            now = time.time()
         if self.tracker is not None and self.decoder.frame is not None:
             return aircraft_json.from_tracks(
                 self.tracker.picture(now), self.decoder.aircraft, self.decoder.frame, now,

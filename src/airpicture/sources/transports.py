@@ -78,6 +78,10 @@ class FeedStatus:
     refused: int = 0
     """tcp-listen: connections refused because `MAX_PUSHERS` were already connected."""
     last_message_t: float | None = None
+    clock_offset_s: float = math.nan
+    """Time of the newest message of the latest delivery minus the wall clock then."""
+    far_from_clock: int = 0
+    """Messages more than `ingest.MAX_CLOCK_OFFSET_S` from the wall clock on arrival."""
     reconnects: int = 0
     restarts: int = 0
     """Restarts after an unexpected exception (see `run_feed`)."""
@@ -100,6 +104,9 @@ class FeedStatus:
     def to_json(self, now_s: float | None = None) -> dict[str, Any]:
         return {"name": self.name, "state": self.current_state(now_s),
                 "last_message_t": self.last_message_t,
+                "clock_offset_s": (round(self.clock_offset_s, 3)
+                                   if math.isfinite(self.clock_offset_s) else None),
+                "far_from_clock": self.far_from_clock,
                 "reconnects": self.reconnects, "restarts": self.restarts,
                 "connections": self.connections, "pushers": self.pushers,
                 "refused": self.refused,
@@ -120,6 +127,10 @@ class SourceSpec:
     receiver: int = 0
     speed: float = 0.0
     """Files: replay pace (1 = as recorded, 10 = ten times faster); 0 = as fast as possible."""
+    own_time: bool = False
+    """Network SBS: keep the records' own time stamps (the data clock) instead of stamping
+    them with the wall clock on arrival.  Beast and AVR frames carry no epoch time: always
+    the arrival time."""
 
 
 def make_parser(fmt: str) -> Parser:
@@ -354,7 +365,8 @@ def _stamp(items: Items, spec: SourceSpec, now_s: float) -> Items:
                                    receiver=np.full(n, spec.receiver, np.int32))
     for item in items:
         item["sbs_timestamp"] = item["timestamp"]
-        item["timestamp"] = now_s
+        if not spec.own_time:
+            item["timestamp"] = now_s
         item["receiver"] = spec.receiver
     return items
 
