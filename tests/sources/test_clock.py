@@ -138,3 +138,19 @@ def test_data_clock_tracks_a_replay_at_10x_exactly_as_at_1x(shared_data: Path) -
         assert len(a) == len(b) and np.array_equal(a.icao24, b.icao24)
         assert np.array_equal(a.status, b.status)
         assert np.allclose(a.x, b.x, atol=1e-6) and np.allclose(a.y, b.y, atol=1e-6)
+
+
+def test_mode_s_source_reports_its_feeds_thread_gone(tmp_path: Path) -> None:
+    import threading
+
+    from airpicture.service.live import ModeSSource
+
+    spec = _file(tmp_path)
+    src = ModeSSource([spec.where], ["lfpg:49.0:2.55"])
+    src._thread = threading.Thread(target=lambda: None)
+    src._thread.start()
+    src._thread.join()
+    (problem,) = src.problems()
+    assert "thread has ended" in problem and spec.where in problem
+    src.ingest.statuses[spec.where].state = "done"
+    assert src.problems() == []

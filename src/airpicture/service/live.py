@@ -92,8 +92,14 @@ class ModeSSource:
 
     def problems(self) -> list[str]:
         """Health problems beyond the feed states of `feeds` (which /api/health reads
-        already): with the wall clock, feeds whose message times are far from it."""
-        return list(self.ingest.clock_problems())
+        already): with the wall clock, feeds whose message times are far from it; the feeds'
+        thread gone while some feed should still be running."""
+        out = list(self.ingest.clock_problems())
+        running = [st.name for st in self.ingest.statuses.values()
+                   if st.state not in ("done", "failed")]
+        if self._thread is not None and not self._thread.is_alive() and running:
+            out.append(f"the Mode S feeds' thread has ended; not running: {', '.join(running)}")
+        return out
 
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Decode and track what arrived; the picture at the feeds' clock (with the data
