@@ -37,11 +37,11 @@ def with_parity(body: npt.NDArray[np.uint8]) -> list[str]:
 
 def fresh_address_frames(n: int, rng: np.random.Generator) -> list[str]:
     """`n` frames, each from a fresh random address: DF17 identification and airborne
-    positions, DF11 all-calls in turn, and one surface position in 40 (random content; as
+    positions, DF11 all-calls in turn, and one surface position in 200 (random content; as
     rare as on a real feed: rs1090 takes ~1 ms for each surface message near a reference)."""
     icao = rng.integers(0, 1 << 24, n)
     i = np.arange(n)
-    kind = np.where(i % 40 == 39, 2, np.where(i % 4 == 2, 1, i % 4))
+    kind = np.where(i % 200 == 199, 2, np.where(i % 4 == 2, 1, i % 4))
     long_rows = np.flatnonzero(kind < 3)
     body = np.zeros((long_rows.size, 11), np.uint8)
     body[:, 0] = 0x8D
