@@ -87,7 +87,7 @@ def _sbs_line(kind: str, icao: str, date: str, time: str, values: tuple[str, ...
               st.sampled_from(["4CA2D6", "406B90", "4ca2d7", "ZZZZZZ"]),
               st.sampled_from(["2024/06/06", "9999/12/31", "1969/12/31", "0001/01/01", "x"]),
               st.sampled_from(["08:58:39.123", "23:59:59", "25:00:00.0", ""]),
-              st.tuples(st.sampled_from(["", "RYR1AB"]), MAYBE, MAYBE, MAYBE,
+              st.tuples(st.sampled_from(["", "RYR1AB", "RYR1AB" * 50, "A\tB"]), MAYBE, MAYBE, MAYBE,
                         st.one_of(MAYBE, st.just("43.6")), st.one_of(MAYBE, st.just("1.3")),
                         MAYBE, st.sampled_from(["", "7421", "7778", "1e300"]))),
     st.text(max_size=60)), max_size=30))

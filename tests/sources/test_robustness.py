@@ -170,11 +170,12 @@ def test_sbs_numbers_outside_their_physical_range_are_bad_records() -> None:
              _sbs(4, gs="-5"), _sbs(4, gs="99999"), _sbs(4, track="1e20"),
              _sbs(4, vrate="1e6"), _sbs(3, alt=HUGE), _sbs(3, lat="43.6"),
              _sbs(3, alt="36000", lat="43.6", lon="1.3"), _sbs(4, gs="420.5", vrate="-64")]
+    lines.append(_sbs(4).replace(",,,,", ",RYR1AB" + "X" * 300 + ",,,", 1))
     parser = SbsParser()
     recs = parser.feed(("\n".join(lines) + "\n").encode())
     assert len(recs) == 2 and recs[0]["altitude"] == 36000
     assert parser.bad["sbs_bad_range"] == 6 and parser.bad["sbs_bad_number"] == 1
-    assert parser.bad["sbs_bad_position"] == 1
+    assert parser.bad["sbs_bad_position"] == 1 and parser.bad["sbs_bad_callsign"] == 1
 
 
 def test_records_from_any_source_with_absurd_values_are_counted_and_dropped() -> None:
@@ -235,5 +236,5 @@ def assert_all_in_range(results: list[DecodeResult], states: AircraftStates) -> 
     for st in states.by_icao.values():
         for name, key in STATE_RANGES.items():
             assert _within(getattr(st, name), key), (name, getattr(st, name))
-        assert -1 <= st.squawk <= 0o7777
+        assert -1 <= st.squawk <= 0o7777 and len(st.callsign) <= 8
         assert all(_within(t, "timestamp") for t in st.heard_by.values())

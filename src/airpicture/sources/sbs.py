@@ -69,6 +69,8 @@ def parse_sbs_line(line: str) -> dict[str, Any]:
         rec["bds"] = _BDS_OF_TYPE[kind]
     callsign = f[10].strip()
     if callsign:
+        if len(callsign) > 8 or not callsign.isprintable():  # Mode S carries 8 characters
+            raise KeyError("sbs_bad_callsign")
         rec["callsign"] = callsign
     for key, idx in (("altitude", 11), ("groundspeed", 12), ("track", 13), ("latitude", 14),
                      ("longitude", 15), ("vertical_rate", 16)):
