@@ -68,7 +68,7 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
 
         inp = config.input
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                           inp.feed_speed)
+                           inp.feed_speed, stale_after_s=inp.feed_stale_s)
     if config.input.kind == "asterix":
         from airpicture.service.live import AsterixSource
 
