@@ -271,7 +271,7 @@ def test_pcapng_is_read_like_pcap(shared_data, tmp_path):
 
 
 def test_replay_real_recording_over_udp(shared_data):
-    from airpicture.io.asterix.emit import replay_file
+    from airpicture.io.asterix.replay import replay_file
     from airpicture.io.asterix.transport import read_any
 
     sock = bind_udp("udp://127.0.0.1:0")
