@@ -224,6 +224,9 @@ def test_listen_prints_records_and_plot_counts(shared_data, tmp_path):
     lines = asyncio.run(session(cfg))
     assert json.loads(lines[0])["plots"] == 1
     assert json.loads(lines[-1])["counts"]["plots:cat048"] == 1
+    summary = json.loads(lines[-1])
+    assert summary["udp"]["datagrams"] == 1 and summary["udp"]["bytes"] == len(raw)
+    assert [r["sic"] for r in summary["radars"]] == [201]
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
             pq.write_table(result.plots.to_arrow(), out)
         typer.echo(json.dumps({
             "plots": len(result.plots), "counts": dict(sorted(counts.items())),
-            "radars": [s.to_json() for s in dec.status.values()],
+            "radars": dec.radar_status(now_s=dec.clock_utc_s - cfg.t0_utc_s),
         }, indent=1))
 
     @asterix.command("tracks")

@@ -190,6 +190,11 @@ class AsterixDecoder:
         counts["service:cat034"] += len(kept)
         return kept
 
+    @property
+    def clock_utc_s(self) -> float:
+        """The newest data time seen (UTC s; t0_utc_s before any)."""
+        return self._clock_utc_s
+
     def scan_periods(self) -> dict[int, float]:
         """Tracker sensor id -> scan period measured from CAT034 (s), for the PSR and the SSR
         id of every configured radar that has one measured."""
