@@ -39,6 +39,10 @@ def test_unread_small_buffer_socket_reports_drops():
         sender.close()
         assert stats.drops() > 100  # a few fit in the buffer, the rest are dropped
         assert stats.to_json()["drops"] == stats.drops()
+        dec = AsterixDecoder(AsterixConfig(frame=LocalFrame(45.0, 16.0)))
+        dec.udp_stats[url] = stats
+        (problem,) = dec.problems()
+        assert problem.startswith(f"{url}: ") and "dropped by the kernel" in problem
     finally:
         sock.close()
     assert stats.drops() > 100  # the last value read stays after the socket is gone
