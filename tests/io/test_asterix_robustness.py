@@ -217,3 +217,18 @@ def test_libasterix_cat021_editions_keep_a_record_budget_per_datagram():
     per_datagram = BUDGET // 100 * 100
     assert len(res.cat021) == per_datagram + 100
     assert res.counts["blocks_rejected:cat021_over_datagram_budget"] == 5 - BUDGET // 100
+
+
+def test_scan_period_from_sector_crossings_alone():
+    """A radar that sends only sector crossings (no north markers): the period from the
+    azimuth advance between them, within 1 %."""
+    t0 = 1_800_000_000.0
+    dec = AsterixDecoder(_radar_config())
+    steps = np.arange(8 * 6) * 4.8 / 8
+    k = np.arange(steps.size) % 8
+    recs = encode.cat034_records("1.29", 0, 7, (t0 + steps) % 86400, np.full(steps.size, 2),
+                                 k * 45.0)
+    for s, r in zip(steps, recs, strict=True):
+        dec.decode([(t0 + s + 0.05, encode.block(34, [r]))])
+    assert dec.scan_periods()[7] == pytest.approx(4.8, rel=0.01)
+    assert dec.radar_status(now_s=t0 + 30)[0]["north_markers"] == 0
