@@ -47,9 +47,9 @@ def block_time_of_day(block: Block, edition: str | None = None) -> float:
     names = [n for n in items if n in layout.names]
     walked = walk_records(block.buf, block.start, block.end, layout,
                           tuple(layout.frn(n) for n in names), max_records=1 << 16)
-    if isinstance(walked, str) or not walked[1]:
+    if isinstance(walked, str) or not walked[0]:
         return float("nan")
-    for name, off in zip(names, walked[1][0], strict=True):
+    for name, off in zip(names, walked[1][:len(names)], strict=True):
         if off >= 0:
             lsb, _signed = quantity_info(block.category, edition, name)
             return int.from_bytes(block.buf[off:off + 3], "big") * lsb
