@@ -1,0 +1,131 @@
+"""`LabelPolicy`: the `ReleasePolicy` of a loaded policy file, applied as numpy masks.
+
+Per consumer: rows from sensors it is not cleared for are withheld (a track counts as from
+every sensor that ever updated it; by design each class's picture is tracked from its cleared
+sensors only, so this mask then keeps everything and is the last line of defence); rows
+outside its area of responsibility are withheld; identity fields (address, callsign, squawk)
+are blanked where Cedar denies them, or for privacy-listed aircraft without the right, whose
+history is withheld too.  An unknown consumer gets nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from airpicture.core.enrichment import ModeSEnrichment
+from airpicture.core.geo import LocalFrame
+from airpicture.core.plots import PlotBatch
+from airpicture.core.tracks import TrackTable
+from airpicture.policy.egress import Consumer
+from airpicture.policy.release import ConsumerRelease, LoadedPolicy
+
+
+def inside_area(release: ConsumerRelease, frame: LocalFrame, x_m: npt.NDArray[np.float64],
+                y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """True where the ground point (x_m, y_m) of `frame` lies in the consumer's area."""
+    if release.area_shape is None:
+        return np.ones(x_m.shape[0], bool)
+    if x_m.shape[0] == 0:
+        return np.zeros(0, bool)
+    lat, lon = frame.ground_to_geodetic(x_m, y_m)
+    return np.asarray(shapely.contains_xy(release.area_shape, lon, lat), bool)
+
+
+def blank_identity(release: ConsumerRelease, listed: npt.NDArray[np.bool_]) -> (
+        npt.NDArray[np.bool_]):
+    """Rows whose identity `release`'s consumer may not see."""
+    if not release.identity:
+        return np.ones(listed.shape[0], bool)
+    return listed if not release.privacy_identity else np.zeros(listed.shape[0], bool)
+
+
+@dataclass
+class LabelPolicy:
+    """Release by a loaded policy file; `frame` maps positions to lat/lon for areas and
+    `sensor_order` is the sensor list `sensor_mask` columns of recorded rows refer to."""
+
+    loaded: LoadedPolicy
+    frame: LocalFrame
+    sensor_order: tuple[int, ...]
+
+    def _release(self, consumer: Consumer) -> ConsumerRelease | None:
+        return self.loaded.consumer(consumer.name)
+
+    def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
+        release = self._release(consumer)
+        if release is None:
+            return TrackTable.empty(tracks.sensor_ids)
+        uncleared = ~np.isin(tracks.sensor_ids, np.asarray(release.sensors, np.int32))
+        keep = ~np.isfinite(tracks.sensor_last_t[:, uncleared]).any(axis=1)
+        keep &= inside_area(release, self.frame, tracks.x, tracks.y)
+        out = tracks.take(keep)
+        blank = blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign))
+        if blank.any():
+            out.icao24 = np.where(blank, 0, out.icao24)
+            out.callsign = np.where(blank, "", out.callsign).astype(object)
+            out.squawk = np.where(blank, -1, out.squawk).astype(np.int16)
+        return out
+
+    def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
+        release = self._release(consumer)
+        if release is None:
+            return PlotBatch.empty()
+        keep = np.isin(plots.sensor_id, np.asarray(release.sensors, np.int32))
+        keep &= inside_area(release, self.frame, plots.x, plots.y)
+        out = plots.take(keep)
+        blank = blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign))
+        if blank.any():
+            out = replace(out, icao24=np.where(blank, 0, out.icao24),
+                          callsign=np.where(blank, "", out.callsign).astype(object),
+                          squawk=np.where(blank, -1, out.squawk).astype(np.int16))
+        return out
+
+    def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
+        release = self._release(consumer)
+        if release is None:
+            return rows.slice(0, 0)
+        cleared_bits = sum(1 << j for j, s in enumerate(self.sensor_order)
+                           if s in release.sensors)
+        mask = np.asarray(rows.column("sensor_mask").to_numpy(zero_copy_only=False), np.uint64)
+        keep = (mask & ~np.uint64(cleared_bits)) == 0
+        if "x" in rows.column_names and "y" in rows.column_names:
+            keep &= inside_area(release, self.frame,
+                                np.asarray(rows.column("x").to_numpy(zero_copy_only=False), float),
+                                np.asarray(rows.column("y").to_numpy(zero_copy_only=False), float))
+        icao = (np.asarray(rows.column("icao24").to_numpy(zero_copy_only=False), np.int64)
+                if "icao24" in rows.column_names else np.zeros(rows.num_rows, np.int64))
+        names = (np.asarray(rows.column("callsign").to_pylist(), object)
+                 if "callsign" in rows.column_names else np.full(rows.num_rows, "", object))
+        listed = self.loaded.privacy.listed(icao, names)
+        if not release.privacy_identity:
+            keep &= ~listed  # no history of privacy-listed aircraft
+        out = rows.filter(pa.array(keep))
+        if not release.identity:
+            for name, blank in (("icao24", 0), ("callsign", ""), ("squawk", -1)):
+                if name in out.column_names:
+                    col = out.column(name)
+                    out = out.set_column(out.column_names.index(name), name,
+                                         pc.if_else(pa.scalar(True), pa.scalar(blank, col.type),
+                                                    col))
+        return out
+
+    def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
+        release = self._release(consumer)
+        if release is None:
+            return ModeSEnrichment.empty()
+        keep = np.isin(replies.sensor_id, np.asarray(release.sensors, np.int32))
+        listed = self.loaded.privacy.listed(replies.icao24, replies.callsign)
+        if not release.privacy_identity:
+            keep &= ~listed
+        if not release.identity:
+            keep[:] = False  # a reply is an address and what it said: all identity
+        return ModeSEnrichment(t=replies.t[keep], icao24=replies.icao24[keep],
+                               df=replies.df[keep], alt_ft=replies.alt_ft[keep],
+                               squawk=replies.squawk[keep], callsign=replies.callsign[keep],
+                               sensor_id=replies.sensor_id[keep])
