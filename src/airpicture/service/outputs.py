@@ -16,6 +16,7 @@ becomes degraded or recovers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -285,10 +286,8 @@ class Cat062Out:
                 self.errors += 1
                 self.state = "down"
                 self.last_error = str(exc)
-            try:
+            with contextlib.suppress(OSError):
                 self.sink.close()  # reopened on the next cycle
-            except OSError:
-                pass
         else:
             with self._lock:
                 self.state = "up"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from airpicture.io.asterix.blocks import Block
-from airpicture.io.asterix.libx import parse_block, record_value
 from airpicture.io.asterix.layout import spec_class
+from airpicture.io.asterix.libx import parse_block, record_value
 
 EDITION = "1.6"
 """The edition written: tshark 4.0's default for CAT063 (libasterix has 1.6 and 1.7)."""
