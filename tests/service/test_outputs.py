@@ -71,12 +71,14 @@ def test_config_tables_flag_and_bad_values(tmp_path: Path) -> None:
     more = cfg.with_overrides({"output": {"cat062": [{"url": "udp://239.1.2.3:9000?iface="
                                                              "127.0.0.1"}]}})
     assert len(more.output.cat062) == 3 and more.output.cat062[2].url.startswith("udp://239")
-    for bad, match in [({"url": "tcp://x:1"}, "udp://HOST:PORT"),
-                       ({"url": "udp://host.example:1"}, "IPv4"),
-                       ({"url": "file://"}, "needs a path"),
-                       ({"url": "udp://127.0.0.1:1", "edition": "1.3"}, "edition"),
-                       ({"url": "udp://127.0.0.1:1", "period_s": 0}, "period_s"),
-                       ({"url": "udp://127.0.0.1:1", "colour": 1}, "unknown key")]:
+    bad_values: list[tuple[dict[str, object], str]] = [
+        ({"url": "tcp://x:1"}, "udp://HOST:PORT"),
+        ({"url": "udp://host.example:1"}, "IPv4"),
+        ({"url": "file://"}, "needs a path"),
+        ({"url": "udp://127.0.0.1:1", "edition": "1.3"}, "edition"),
+        ({"url": "udp://127.0.0.1:1", "period_s": 0}, "period_s"),
+        ({"url": "udp://127.0.0.1:1", "colour": 1}, "unknown key")]
+    for bad, match in bad_values:
         with pytest.raises(UserError, match=match):
             config(bad)
 
@@ -194,7 +196,7 @@ def test_a_full_queue_drops_the_oldest_cycle_and_counts_it() -> None:
     out = p.outputs.outputs[0]  # not started: nothing takes cycles off its queue
     for k in range(5):
         out.offer(Cycle(float(k), TrackTable.empty(), [], False))
-    assert out.dropped == 3 and [c.t_s for c in list(out.queue.queue)] == [3.0, 4.0]  # type: ignore[union-attr]
+    assert out.dropped == 3 and [c.t_s for c in list(out.queue.queue)] == [3.0, 4.0]
 
 
 def test_api_outputs_and_metrics(tmp_path: Path) -> None:
