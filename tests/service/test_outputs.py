@@ -270,3 +270,13 @@ def test_serve_cli_sends_cat062_until_sigint(small_scenario: Path, tmp_path: Pat
     assert sum(len(b.raw) for b in blocks) == len(data) and not counts  # whole blocks only
     assert {b.category for b in blocks} == {62, 63, 65}
     assert len(cat062.decode(blocks, Counter())) > 0
+
+
+def test_period_tolerates_a_live_clocks_jitter() -> None:
+    p = small_pipeline({"url": "udp://127.0.0.1:9"}, {"url": "udp://127.0.0.1:9",
+                                                      "period_s": 3.0})
+    assert p.outputs is not None
+    every, third = p.outputs.outputs
+    ticks = [100.0, 100.98, 101.99, 102.97, 104.01, 104.96, 106.0]
+    assert [every.due(t, 1.0) for t in ticks] == [True] * 7
+    assert [third.due(t, 1.0) for t in ticks] == [True, False, False, True, False, False, True]

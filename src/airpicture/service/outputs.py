@@ -192,9 +192,10 @@ class Cat062Out:
         self._lock = threading.Lock()
         self._export()
 
-    def due(self, t_s: float) -> bool:
-        """True once per period_s of stream time (every tick when period_s <= tick_s)."""
-        if self._next_due_t is not None and t_s < self._next_due_t - 1e-6:
+    def due(self, t_s: float, tick_s: float = 0.0) -> bool:
+        """True once per period_s of stream time (every tick when period_s <= tick_s); a tick
+        up to half a tick early counts as on time (a live clock's ticks jitter)."""
+        if self._next_due_t is not None and t_s < self._next_due_t - 0.5 * tick_s - 1e-6:
             return False
         self._next_due_t = t_s + self.cfg.period_s
         return True
@@ -350,8 +351,9 @@ class Outputs:
 
     def publish(self, frames: dict[Consumer, Frame]) -> None:
         """The pipeline's publisher: hand each due output its consumer's released picture."""
+        tick_s = self.pipeline.tick_s
         due = [(o, frames[o.consumer]) for o in self.outputs
-               if o.consumer in frames and o.due(frames[o.consumer].t_s)]
+               if o.consumer in frames and o.due(frames[o.consumer].t_s, tick_s)]
         if not due:
             return
         p = self.pipeline
