@@ -207,7 +207,8 @@ def measure(n_aircraft: int, seconds: float, warmup_s: float = 6.0, tick_s: floa
     t_from = source.t0_s + warmup_s
     ticks = [t for t in source.ticks if t.wall_s >= t_from]
     total, processing, counts = latencies(ticks, receipts(receiver.received))
-    samples = {s.name: s.value for s in pipeline.metrics.step_s.collect()[0].samples}
+    samples = {s.name: s.value for metric in pipeline.metrics.step_s.collect()
+               for s in metric.samples}
     tick_ms = 1e3 * samples["airpicture_tick_seconds_sum"] / max(
         samples["airpicture_tick_seconds_count"], 1.0)
     status = pipeline.outputs.status()[0]
