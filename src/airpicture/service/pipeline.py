@@ -120,6 +120,8 @@ FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
 Publisher = Callable[[dict[Consumer, Frame]], None]
+HealthCheck = Callable[[], list[str]]
+"""A health check: the problems it sees now, one human-readable line each (empty: fine)."""
 
 
 class Pipeline:
@@ -154,6 +156,8 @@ class Pipeline:
         self.seq = 0
         self.t_s = t0_s
         self.error: BaseException | None = None
+        self.health_checks: list[HealthCheck] = []
+        """Extra checks for /api/health: each returns human-readable problems (empty: fine)."""
         self._recorded_ids = np.empty(0, np.int64)
         self._recorded_t = np.empty(0)
         self._stop = threading.Event()
@@ -284,6 +288,22 @@ class Pipeline:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
         feeds = getattr(self.source, "feeds", None)
         return feeds() if feeds is not None else {"feeds": [], "decoder": {}}
+
+    def problems(self) -> list[str]:
+        """Every problem /api/health reports: the source's own (`problems()` when it has it)
+        and each of `health_checks`; a check that raises is itself a problem."""
+        checks: list[HealthCheck] = list(self.health_checks)
+        source_problems = getattr(self.source, "problems", None)
+        if source_problems is not None:
+            checks.insert(0, source_problems)
+        out: list[str] = []
+        for check in checks:
+            try:
+                out.extend(check())
+            except Exception as exc:
+                out.append(f"health check {getattr(check, '__qualname__', check)!s} "
+                           f"failed: {exc!r}")
+        return out
 
     def feeds_down(self) -> list[str]:
         """Names of the feeds that are not delivering (down and retried, or failed)."""
