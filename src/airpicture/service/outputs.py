@@ -352,9 +352,7 @@ class Outputs:
                       name=c.url if names.count(c.url) == 1 else f"{c.url}#{i}")
             for i, c in enumerate(configs)]
         pipeline.picture_listeners.append(self.publish)
-        checks = getattr(pipeline, "health_checks", None)  # wt/health's health contract
-        if checks is not None:
-            checks.append(self.problems)
+        pipeline.health_checks.append(self.problems)
 
     def publish(self, t_s: float, tracks: TrackTable) -> None:
         """The pipeline's picture listener: hand each due output the picture released for its
