@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from airpicture.core.geo import LocalFrame
 from airpicture.core.tracks import TrackStatus, TrackTable
@@ -60,6 +61,7 @@ def test_live_source_sends_one_plot_per_aircraft_per_second() -> None:
     assert plots.t.min() > src.t0_s + 10.0 and plots.t.max() <= src.t0_s + 13.0
 
 
+@pytest.mark.slow  # ~5 s: two seconds of real-time ticks and a receiver process
 def test_measure_through_the_real_pipeline_at_small_size() -> None:
     m = measure(30, seconds=1.5, warmup_s=0.5, factory=lambda meta: FakeRuntime(meta.sensors))
     total, processing = m["total_s"], m["processing_s"]

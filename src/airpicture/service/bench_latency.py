@@ -15,10 +15,10 @@ reported apart: processing = receipt - the tick's start.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,6 @@ from airpicture.core.tracks import TrackTable
 from airpicture.io.asterix import cat062, cat065
 from airpicture.io.asterix.blocks import split_blocks
 from airpicture.io.asterix.cat063 import time_of_day
-from airpicture.io.asterix.transport import bind_udp
 from airpicture.io.scenario import ScenarioMeta
 from airpicture.service.sources import RuntimeFactory, default_runtime
 
@@ -108,31 +107,65 @@ class LiveAdsbSource:
         return self.runtime.picture(now), plots
 
 
+RECEIVER = """
+import pickle, socket, sys, time
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+sock.bind(("127.0.0.1", 0))
+sock.settimeout(0.1)
+print(sock.getsockname()[1], flush=True)
+rows = []
+stop = sys.argv[2]
+import os
+while not os.path.exists(stop):
+    try:
+        data = sock.recv(65536)
+    except TimeoutError:
+        continue
+    rows.append((time.time(), data))
+with open(sys.argv[1], "wb") as f:
+    pickle.dump(rows, f)
+"""
+"""The receiver: a plain Python process (no GIL shared with the service, nothing imported)
+that timestamps each datagram as it arrives, until the stop file exists."""
+
+
 class UdpRecorder:
-    """A loopback UDP socket whose thread timestamps every datagram on arrival."""
+    """A loopback UDP socket in its own process that timestamps every datagram on arrival;
+    `received` is filled by `close`."""
 
     def __init__(self) -> None:
-        self.sock = bind_udp("udp://127.0.0.1:0")
-        self.sock.setblocking(True)
-        self.sock.settimeout(0.2)
-        self.url = f"udp://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.received: list[tuple[float, bytes]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cat062 receiver", daemon=True)
-        self._thread.start()
+        import subprocess
+        import sys
+        import tempfile
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            self.received.append((time.time(), data))
+        self._dir = tempfile.TemporaryDirectory(prefix="cat062-latency-")
+        self._out = f"{self._dir.name}/received.pickle"
+        self._stop = f"{self._dir.name}/stop"
+        self._proc = subprocess.Popen([sys.executable, "-c", RECEIVER, self._out, self._stop],
+                                      stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        port = self._proc.stdout.readline().strip()
+        if not port.isdigit():
+            self._proc.kill()
+            raise RuntimeError("the CAT062 receiver process did not start")
+        self.url = f"udp://127.0.0.1:{port}"
+        self.received: list[tuple[float, bytes]] = []
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5.0)
-        self.sock.close()
+        import pickle
+        import subprocess
+
+        Path(self._stop).touch()  # tells the receiver to save and exit
+        try:
+            self._proc.wait(30)
+            with open(self._out, "rb") as f:
+                self.received = pickle.load(f)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        finally:
+            self._dir.cleanup()
 
 
 @dataclass
