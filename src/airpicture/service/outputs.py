@@ -21,9 +21,7 @@ import contextlib
 import os
 import queue
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -114,7 +112,6 @@ class Cycle:
     tracks: TrackTable
     sensors: list[dict[str, Any]]
     sdps_degraded: bool
-    published_wall_s: float = field(default_factory=time.time)
 
 
 class OutputMetrics:
@@ -183,8 +180,6 @@ class Cat062Out:
         self.cycles = 0
         self.last_error: str | None = None
         self.last_sent_t: float | None = None
-        self.on_sent: Callable[[Cycle, float], None] | None = None
-        """Called after each cycle is sent with the wall time it was (the latency bench)."""
         self._next_due_t: float | None = None
         self._next_status_t: float | None = None
         self._degraded = False
@@ -300,8 +295,6 @@ class Cat062Out:
             self.datagrams += sent
             self.bytes += nbytes
         self._export()
-        if self.on_sent is not None and self.state == "up":
-            self.on_sent(cycle, time.time())
 
     def failed(self, exc: BaseException) -> None:
         """Count and report a failure outside sending (e.g. releasing the picture)."""
