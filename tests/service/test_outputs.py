@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
@@ -81,6 +83,18 @@ def test_config_tables_flag_and_bad_values(tmp_path: Path) -> None:
     for bad, match in bad_values:
         with pytest.raises(UserError, match=match):
             config(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.builds(lambda s, t: s + t, st.sampled_from(
+    ["udp://", "file://", "udp://127.0.0.1:", "udp://239.1.2.3:9?iface="]), st.text(max_size=30))))
+def test_any_output_url_parses_or_is_one_clear_error(url: str) -> None:
+    try:
+        kind, target = parse_output_url(url)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert kind in ("udp", "file") and target
 
 
 def test_parse_output_url() -> None:
@@ -326,3 +340,27 @@ def test_each_output_gets_its_consumers_release_and_a_broken_one_stops_nothing(
     assert callsigns("local.ast") == {"AFR1", "DLH2", ""} and callsigns("partner.ast") == {
         "AFR1", ""}
     assert p.seq == 4 and p.error is None
+
+
+def test_an_encoding_failure_is_reported_and_the_thread_carries_on(tmp_path: Path) -> None:
+    p = small_pipeline({"url": f"file://{tmp_path}/a.ast"})
+    assert p.outputs is not None
+    out = p.outputs.outputs[0]
+    real = out.encoder.record_buffer
+    calls = []
+
+    def broken_once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("bad track data")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    out.encoder.record_buffer = broken_once  # type: ignore[method-assign,assignment]
+    out.start()
+    out.offer(Cycle(1.0, TrackTable.empty(), [], False))
+    out.wait_sent()
+    assert out.status()["state"] == "down" and "ValueError: bad track data" in out.problems()[0]
+    out.offer(Cycle(2.0, TrackTable.empty(), [], False))
+    out.wait_sent()
+    out.close()
+    assert out.status()["state"] == "up" and out.status()["cycles"] == 1

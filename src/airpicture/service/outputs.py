@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Gauge
@@ -54,17 +54,24 @@ UP_STATES = frozenset({"starting", "up"})
 def parse_output_url(url: str) -> tuple[str, str]:
     """`udp://HOST:PORT[?iface=ADDR]` -> ("udp", url); `file:///path` -> ("file", path).
 
-    UserError for anything else (a relative `file://name.ast` is taken as `name.ast`)."""
+    One-line UserError for anything else (a relative `file://name.ast` is taken as
+    `name.ast`)."""
+    where = url if url.isprintable() else repr(url)
     if url.startswith("udp://"):
-        parse_udp_url(url)
+        try:
+            parse_udp_url(url)
+        except (UserError, ValueError) as exc:  # urllib: a port out of range, ...
+            problem = exc.problem if isinstance(exc, UserError) else str(exc)
+            raise UserError(where, f"expected udp://HOST:PORT[?iface=ADDR] ({problem})"
+                            ) from None
         return "udp", url
     if url.startswith("file://"):
-        u = urlparse(url)
-        path = unquote(u.netloc + u.path)
-        if not path:
-            raise UserError(url, "a file:// output needs a path, e.g. file:///var/tmp/out.ast")
+        path = unquote(url[len("file://"):])  # by hand: urlparse rejects e.g. "[" in a path
+        if not path or "\x00" in path:
+            raise UserError(where, "a file:// output needs a path, e.g. "
+                            "file:///var/tmp/out.ast")
         return "file", path
-    raise UserError(url, "an output URL is udp://HOST:PORT[?iface=ADDR] or file:///PATH")
+    raise UserError(where, "an output URL is udp://HOST:PORT[?iface=ADDR] or file:///PATH")
 
 
 class _Sink:
@@ -269,21 +276,19 @@ class Cat062Out:
         return blocks, records
 
     def send(self, cycle: Cycle) -> None:
-        """Encode and send one cycle; a failure is counted and reported, never raised."""
-        datagrams, records = self.datagrams_for(cycle)
+        """Encode and send one cycle; a failure is counted and reported, never raised (the
+        output's thread must survive anything: bad data, a bug, a full disk)."""
         sent = nbytes = 0
         try:
+            datagrams, records = self.datagrams_for(cycle)
             for d in datagrams:
                 self.sink.write(d)
                 sent += 1
                 nbytes += len(d)
             self.sink.flush()
-        except (OSError, UserError) as exc:
-            with self._lock:
-                self.errors += 1
-                self.state = "down"
-                self.last_error = str(exc)
-            with contextlib.suppress(OSError):
+        except Exception as exc:
+            self.failed(exc)
+            with contextlib.suppress(Exception):
                 self.sink.close()  # reopened on the next cycle
         else:
             with self._lock:
@@ -297,11 +302,12 @@ class Cat062Out:
         self._export()
 
     def failed(self, exc: BaseException) -> None:
-        """Count and report a failure outside sending (e.g. releasing the picture)."""
+        """Count and report a failure: the output is down until a cycle goes out again."""
         with self._lock:
             self.errors += 1
             self.state = "down"
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.last_error = str(exc) if isinstance(exc, OSError | UserError) else \
+                f"{type(exc).__name__}: {exc}"
         self._export()
 
     def _export(self) -> None:
