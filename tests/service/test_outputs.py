@@ -364,3 +364,32 @@ def test_an_encoding_failure_is_reported_and_the_thread_carries_on(tmp_path: Pat
     out.wait_sent()
     out.close()
     assert out.status()["state"] == "up" and out.status()["cycles"] == 1
+
+
+def test_cat065_status_overload_and_service_reports_follow_the_sdps_state() -> None:
+    p = small_pipeline({"url": "udp://127.0.0.1:9"})
+    assert p.outputs is not None
+    out = p.outputs.outputs[0]
+
+    def cat065_of(t_s: float, degraded: bool) -> list[dict[str, object]]:
+        blocks, _ = out.datagrams_for(Cycle(t_s, TrackTable.empty(), [], degraded))
+        return [r for b in blocks if b[0] == 65
+                for r in cat065.decode_block(split_blocks(b, Counter())[0])]
+
+    def kinds(recs: list[dict[str, object]]) -> list[object]:
+        return [r["000"] for r in recs]
+
+    first = cat065_of(0.0, False)
+    assert kinds(first) == [2, 1] and first[1]["040"]["NOGO"] == 0  # type: ignore[index]
+    assert first[1]["040"]["OVL"] == 0  # type: ignore[index]
+    out.dropped = 2  # two updates dropped since
+    assert kinds(cat065_of(1.0, False)) == [2]
+    degraded = cat065_of(2.0, True)
+    assert kinds(degraded) == [2, 3] and degraded[1]["050"] == 1
+    assert kinds(cat065_of(3.0, True)) == [2]
+    status = cat065_of(10.0, True)
+    assert kinds(status) == [2, 1] and status[1]["040"] == {
+        "NOGO": 1, "OVL": 1, "TSV": 0, "PSS": 0, "STTN": 0}
+    ended = cat065_of(11.0, False)
+    assert kinds(ended) == [2, 3] and ended[1]["050"] == 2
+    assert cat065_of(20.0, False)[1]["040"]["OVL"] == 0  # type: ignore[index]

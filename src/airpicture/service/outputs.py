@@ -190,6 +190,8 @@ class Cat062Out:
         self._next_due_t: float | None = None
         self._next_status_t: float | None = None
         self._degraded = False
+        self._dropped_seen = 0
+        """`dropped` at the last SDPS status: OVL says whether updates were dropped since."""
         self._last: TrackTable | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -226,7 +228,8 @@ class Cat062Out:
     def close(self, timeout_s: float = 10.0) -> None:
         """Send what is queued, then flush and close the sink (a file's blocks are whole)."""
         if self._thread is not None:
-            self.queue.put(None)
+            with contextlib.suppress(queue.Full):  # a stuck thread: give up after timeout_s
+                self.queue.put(None, timeout=timeout_s)
             self._thread.join(timeout_s)
             self._thread = None
         self.sink.close()
@@ -272,7 +275,8 @@ class Cat062Out:
             if self._next_status_t is None or t >= self._next_status_t:
                 self._next_status_t = t + STATUS_PERIOD_S
                 blocks.append(cat065.sdps_status(cfg.sac, cfg.sic, SERVICE_ID, t, nogo,
-                                                 overload=self.dropped > 0))
+                                                 overload=self.dropped > self._dropped_seen))
+                self._dropped_seen = self.dropped
         return blocks, records
 
     def send(self, cycle: Cycle) -> None:
