@@ -393,3 +393,16 @@ def test_cat065_status_overload_and_service_reports_follow_the_sdps_state() -> N
     ended = cat065_of(11.0, False)
     assert kinds(ended) == [2, 3] and ended[1]["050"] == 2
     assert cat065_of(20.0, False)[1]["040"]["OVL"] == 0  # type: ignore[index]
+
+
+def test_sensor_codes_come_from_the_asterix_configuration(tmp_path: Path) -> None:
+    import json
+
+    from airpicture.service.outputs import sensor_codes_from_asterix
+
+    path = tmp_path / "sources.json"
+    path.write_text(json.dumps({
+        "radars": [{"sac": 7, "sic": 11, "lat": 48.8, "lon": 2.3, "psr_sensor_id": 3,
+                    "ssr_sensor_id": 4}],
+        "adsb": [{"sac": 7, "sic": 20, "sensor_id": 5}]}))
+    assert sensor_codes_from_asterix(str(path)) == {3: (7, 11), 4: (7, 11), 5: (7, 20)}
