@@ -230,6 +230,14 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     def sensors() -> dict[str, Any]:
         return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
 
+    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
+    def outputs() -> dict[str, Any]:
+        """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
+        records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
+        last error and the stream time of the last picture sent."""
+        outs = pipeline.outputs
+        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
+
     @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)")
     def aircraft_json(request: Request) -> dict[str, Any]:
         """The picture as readsb's aircraft.json, at tar1090's usual path: the released tracks
@@ -250,14 +258,6 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
         frames are counted by kind, never fatal."""
         return {"t": pipeline.t_s, **pipeline.feed_status()}
-
-    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
-    def outputs() -> dict[str, Any]:
-        """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
-        records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
-        last error and the stream time of the last picture sent."""
-        outs = pipeline.outputs
-        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
 
     @app.get("/api/recording", summary="Rows durably committed to the recording")
     def recording() -> dict[str, Any]:
