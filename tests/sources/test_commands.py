@@ -77,6 +77,8 @@ def test_ingest_writes_aircraft_json(shared_data: Path, tmp_path: Path,
     ["decode", "/etc/hostname", "--lat", "123"],
     ["ingest", "tcp://localhost"],
     ["ingest", "/etc/hostname", "--receiver", "nowhere"],
+    ["ingest", "/etc/hostname", "--clock", "gps"],
+    ["ingest", "/etc/hostname", "--stale-s", "0"],
 ])
 def test_user_errors_exit_2_with_one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:

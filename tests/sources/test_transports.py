@@ -314,7 +314,7 @@ def test_jsonl_block_reader_agrees_with_line_by_line(lines: list[str], limit: in
     """The regex path for whole blocks gives the same frames and counters as the line parser."""
     import tempfile
 
-    from airpicture.sources.transports import _jsonl_block_lines
+    from airpicture.sources.jsonl import _jsonl_block_lines
 
     text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n"
     with tempfile.TemporaryDirectory() as d:

@@ -12,25 +12,42 @@ import contextlib
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 from fastapi import FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from airpicture import __version__
 from airpicture.policy.egress import LOCAL, Consumer
 from airpicture.service.encode import take_view, view_rows
+from airpicture.service.history import (
+    ARROW_MEDIA_TYPE,
+    DEFAULT_PAGE_ROWS,
+    MAX_PAGE_ROWS,
+    HistoryError,
+    QueryGate,
+    arrow_stream,
+    check_window,
+    json_stream,
+    read_page,
+)
 from airpicture.service.hub import ClientSlot, Hub
 from airpicture.service.pipeline import Frame, Pipeline
 
 STATIC_DIR = Path(str(resources.files("airpicture.service") / "static"))
-MAX_HISTORY_ROWS = 500_000
 
 
 def consumer_for(conn: HTTPConnection) -> Consumer:
@@ -133,6 +150,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                   redoc_url=None,
                   description="Live air picture: fused system tracks, sensors, history.")
     sensor_bits = {s.id: i for i, s in enumerate(pipeline.sensors)}
+    history_gate = QueryGate()
+    app.state.history_gate = history_gate
 
     def latest(conn: HTTPConnection) -> Frame | None:
         consumer = consumer_for(conn)
@@ -154,12 +173,14 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/health", summary="Is the pipeline running")
     def health() -> dict[str, Any]:
+        """status: ok; degraded (each problem named in `problems`: feeds, recording, falling
+        behind, frozen picture, ...); error (the pipeline stopped: `error`). docs/operations.md
+        says what each means and what to do."""
         err = pipeline.error
-        down = pipeline.feeds_down()
-        problems = [f"feed {name} is not delivering" for name in down] + pipeline.problems()
-        status = "error" if err else "degraded" if problems else "ok"
-        return {"status": status, "error": repr(err) if err else None, "feeds_down": down,
-                "problems": problems,
+        health = pipeline.health()
+        return {"status": health["status"], "error": repr(err) if err else None,
+                "feeds_down": health["feeds_down"], "problems": health["problems"],
+                "pipeline": health["pipeline"], "pace": health["pace"],
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,
@@ -203,23 +224,43 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return {"track": row, "sensors": sensors,
                 "history": arrow_columns(hist.select(keep))}
 
-    @app.get("/api/history", summary="Recorded track states in a time window and bbox")
-    def history(
+    @app.get("/api/history", summary="Recorded track states in a time window and bbox, "
+             "a page at a time", response_class=Response)
+    async def history(
         request: Request,
         t0: Annotated[float, Query(description="start, stream seconds")],
         t1: Annotated[float, Query(description="end, stream seconds")],
         bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
-    ) -> dict[str, Any]:
-        if t1 < t0:
-            raise HTTPException(422, "t1 must not be before t0")
-        table = pipeline.egress.track_rows(pipeline.recorder.history(t0, t1, parse_bbox(bbox)),
-                                           consumer_for(request))
-        truncated = table.num_rows > MAX_HISTORY_ROWS
-        table = table.slice(0, MAX_HISTORY_ROWS)
-        cols = ["t", "track_id", "lat", "lon", "alt_ft", "status", "icao24", "callsign",
-                "squawk", "vx", "vy", "sensor_mask"]
-        return {"t0": t0, "t1": t1, "count": table.num_rows, "truncated": truncated,
-                "cols": arrow_columns(table.select(cols))}
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="rows per page")]
+        = DEFAULT_PAGE_ROWS,
+        cursor: Annotated[str | None, Query(description="`next` of the previous page")] = None,
+        fmt: Annotated[Literal["json", "arrow"] | None, Query(
+            alias="format", description="json (columns) or arrow (IPC stream); default: by "
+            "Accept")] = None,
+    ) -> Response:
+        """Rows ordered by (t, track_id), at most `limit` per page; `next` (JSON) or the
+        X-Next-Cursor header (Arrow) is the cursor of the following page, null on the last.
+        At most a few heavy queries run at once: others wait briefly, then get 503."""
+        try:
+            check_window(t0, t1)
+            box = parse_bbox(bbox)
+            async with history_gate.slot():
+                page, following = await run_in_threadpool(
+                    read_page, pipeline.recorder, pipeline.egress, consumer_for(request), t0,
+                    t1, box, cursor, limit)
+        except HistoryError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except TimeoutError as exc:
+            raise HTTPException(503, f"{exc}: retry shortly",
+                                headers={"Retry-After": "1"}) from None
+        headers = {"X-Next-Cursor": following or "", "X-Row-Count": str(page.num_rows)}
+        if fmt == "arrow" or (fmt is None and ARROW_MEDIA_TYPE in
+                                 request.headers.get("accept", "")):
+            return StreamingResponse(arrow_stream(page), media_type=ARROW_MEDIA_TYPE,
+                                     headers=headers)
+        head = {"t0": t0, "t1": t1, "truncated": following is not None, "next": following}
+        return StreamingResponse(json_stream(page, head), media_type="application/json",
+                                 headers=headers)
 
     @app.get("/api/history/range", summary="First and last recorded time")
     def history_range() -> dict[str, Any]:
@@ -259,14 +300,16 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         frames are counted by kind, never fatal."""
         return {"t": pipeline.t_s, **pipeline.feed_status()}
 
-    @app.get("/api/recording", summary="Rows durably committed to the recording")
+    @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
+             "last error")
     def recording() -> dict[str, Any]:
-        rec = pipeline.recorder
-        return {"path": str(rec.path) if rec.path else None, "rows_committed": rec.committed(),
-                "batches_committed": rec.batches_committed}
+        """state: ok, retrying (the last write failed: last_error; retried with back-off),
+        stopped. Rows count as committed once durable; dropped rows were never recorded."""
+        return pipeline.recorder.status()
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:
+        pipeline.update_status_metrics(scrape=True)
         return Response(generate_latest(pipeline.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
 

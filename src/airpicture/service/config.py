@@ -46,6 +46,7 @@ class InputConfig(_Strict):
     receivers: list[str] = Field(default_factory=list)
     feed_format: Literal["", "beast", "avr", "sbs", "jsonl"] = ""
     feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
+    feed_stale_s: float = Field(default=30.0, gt=0.0, le=86400.0)
     asterix_config: str = ""
 
 

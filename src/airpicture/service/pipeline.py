@@ -31,6 +31,7 @@ from airpicture.service.encode import (
     take_view,
     to_view,
 )
+from airpicture.service.pace import Pace
 from airpicture.service.recorder import Recorder
 from airpicture.service.sources import PictureSource
 
@@ -111,6 +112,29 @@ class Metrics:
                              registry=r)
         self.feed_frames = Gauge("airpicture_feed_frames", "Frames a feed delivered",
                                  ["feed"], registry=r)
+        self.recording_up = Gauge("airpicture_recording_up", "1 while the recording writes "
+                                  "(or is idle), 0 while its writes fail and are retried",
+                                  registry=r)
+        self.recording_errors = Gauge("airpicture_recording_write_errors",
+                                      "Failed recording writes since start", registry=r)
+        self.recording_dropped = Gauge("airpicture_recording_rows_dropped", "Rows never "
+                                       "recorded (queue full, or a write that failed for good)",
+                                       ["table"], registry=r)
+        self.recording_queued = Gauge("airpicture_recording_queue_tables",
+                                      "Tables waiting for the recording's writer", registry=r)
+        self.stream_wall_ratio = Gauge("airpicture_stream_wall_ratio", "Stream seconds "
+                                       "processed per wall second over the last 30 s",
+                                       registry=r)
+        self.ticks_per_s = Gauge("airpicture_ticks_per_second", "Pictures per wall second "
+                                 "over the last 30 s", registry=r)
+        self.since_tick = Gauge("airpicture_seconds_since_tick", "Wall seconds since the "
+                                "last picture (frozen when large)", registry=r)
+        self.ticks_skipped = Gauge("airpicture_ticks_skipped", "Ticks skipped because the "
+                                   "pipeline was late", registry=r)
+        self.backlog = Gauge("airpicture_input_backlog", "Input waiting to be processed, as "
+                             "the source counts it (-1: the source does not say)", registry=r)
+        self.problems = Gauge("airpicture_health_problems", "Problems /api/health reports "
+                              "(0: ok)", registry=r)
         self.decoder_events = Gauge("airpicture_decoder_events", "Decoder counters (messages, "
                                     "positions, bad frames by kind, ...)", ["kind"],
                                     registry=r)
@@ -120,6 +144,8 @@ FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
 Publisher = Callable[[dict[Consumer, Frame]], None]
+STOP_TIMEOUT_S = 5.0
+"""At most this long for the tick in progress when the service stops."""
 HealthCheck = Callable[[], list[str]]
 """A health check: the problems it sees now, one human-readable line each (empty: fine)."""
 
@@ -156,6 +182,7 @@ class Pipeline:
         self.seq = 0
         self.t_s = t0_s
         self.error: BaseException | None = None
+        self.pace = Pace(tick_s, speed)
         self.health_checks: list[HealthCheck] = []
         """Extra checks for /api/health: each returns human-readable problems (empty: fine)."""
         self._recorded_ids = np.empty(0, np.int64)
@@ -223,8 +250,7 @@ class Pipeline:
         m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
         m.ticks.inc()
         m.stream_t.set(t_s)
-        for table, n in self.recorder.committed().items():
-            m.recorded.labels(table=table).set(n)
+        self.update_status_metrics()
         status = self.feed_status()
         for feed in status["feeds"]:
             m.feed_up.labels(feed=feed["name"]).set(feed["state"] in FEED_UP_STATES)
@@ -240,13 +266,15 @@ class Pipeline:
         start_source = getattr(self.source, "start", None)
         if start_source is not None:
             start_source()
+        self.pace.start()
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop ticking; waits at most timeout_s for the tick in progress (never hangs)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
         """Tick every tick_s of stream time: tick_s / speed of wall time."""
@@ -255,12 +283,17 @@ class Pipeline:
         try:
             while not self._stop.is_set():
                 k += 1
+                began = time.monotonic()
                 self.tick(self.t0_s + k * self.tick_s)
+                ended = time.monotonic()
                 wake = wall0 + k * self.tick_s / self.speed
-                delay = wake - time.monotonic()
+                delay = wake - ended
+                skipped = 0
                 if delay < 0:  # fell behind: skip ticks rather than queue them
-                    k += int(-delay * self.speed / self.tick_s)
+                    skipped = int(-delay * self.speed / self.tick_s)
+                    k += skipped
                     delay = 0.0
+                self.pace.ticked(self.t_s, ended - began, skipped, ended)
                 self._stop.wait(delay)
         except BaseException as exc:  # surfaced by /api/health
             self.error = exc
@@ -289,13 +322,71 @@ class Pipeline:
         feeds = getattr(self.source, "feeds", None)
         return feeds() if feeds is not None else {"feeds": [], "decoder": {}}
 
+    def update_status_metrics(self, scrape: bool = False) -> None:
+        """Recording and pace figures into Prometheus: each tick, and on each /metrics
+        scrape (`scrape`: also the problem count), so they stay current when no tick comes."""
+        m, rec = self.metrics, self.recorder
+        ratio, rate = self.pace.stream_wall_ratio(), self.pace.ticks_per_s()
+        m.stream_wall_ratio.set(ratio if ratio is not None else float("nan"))
+        m.ticks_per_s.set(rate if rate is not None else float("nan"))
+        m.since_tick.set(self.pace.since_tick_s() or 0.0)
+        m.ticks_skipped.set(self.pace.ticks_skipped)
+        backlog = self.backlog()
+        m.backlog.set(-1 if backlog is None else backlog)
+        if scrape:
+            m.problems.set(len(self.health()["problems"]))
+        for table, n in rec.committed().items():
+            m.recorded.labels(table=table).set(n)
+        for table, n in rec.dropped().items():
+            m.recording_dropped.labels(table=table).set(n)
+        m.recording_up.set(rec.state in ("ok", "idle"))
+        m.recording_errors.set(rec.errors)
+        m.recording_queued.set(rec.queued())
+
+    def backlog(self) -> int | None:
+        """The source's input backlog (`backlog() -> int`, optional), None when it has none."""
+        backlog = getattr(self.source, "backlog", None)
+        if backlog is None:
+            return None
+        try:
+            return int(backlog())
+        except Exception:
+            return None
+
+    def running(self) -> str:
+        """'not started' (ticked by hand), 'running', 'stopping', or 'dead' (the thread ended
+        without being asked: `error` says why)."""
+        if self._thread is None:
+            return "not started"
+        if self._stop.is_set():
+            return "stopping"
+        return "running" if self._thread.is_alive() else "dead"
+
+    def health(self) -> dict[str, Any]:
+        """What /api/health adds up: status (ok, degraded, error), every problem, the pace.
+        error: the pipeline thread died; degraded: any problem (feeds, recording, falling
+        behind, frozen, the source's problems(), each of health_checks)."""
+        state = self.running()
+        down = self.feeds_down()
+        problems = [f"feed {name} is not delivering" for name in down]
+        if state == "dead":
+            problems.insert(0, f"pipeline stopped: {self.error!r}")
+        own_clock = bool(np.isfinite(float(getattr(self.source, "picture_t_s", np.nan))))
+        if state == "running":
+            problems += self.pace.problems(own_clock)
+        problems += self.problems()
+        status = "error" if self.error is not None or state == "dead" else \
+            "degraded" if problems else "ok"
+        return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
+                "pace": {**self.pace.status(), "backlog": self.backlog()}}
+
     def problems(self) -> list[str]:
-        """Every problem /api/health reports: the source's own (`problems()` when it has it)
-        and each of `health_checks`; a check that raises is itself a problem."""
-        checks: list[HealthCheck] = list(self.health_checks)
+        """The parts' problems: the recording's, the source's own (`problems()` when it has
+        it) and each of `health_checks`; a check that raises is itself a problem."""
+        checks: list[HealthCheck] = [self.recorder.problems, *self.health_checks]
         source_problems = getattr(self.source, "problems", None)
         if source_problems is not None:
-            checks.insert(0, source_problems)
+            checks.insert(1, source_problems)
         out: list[str] = []
         for check in checks:
             try:

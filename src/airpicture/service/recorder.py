@@ -6,8 +6,10 @@ so a crash loses nothing acknowledged.  Queries (history, replay) use their own 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -58,11 +60,25 @@ def plot_rows(plots: PlotBatch) -> pa.Table:
     return plots.to_arrow().drop_columns(["truth_id"])
 
 
+QUEUE_ITEMS = 1000
+"""Tables (one per tick and kind) waiting for the writer; beyond this, put() drops and counts."""
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 30.0
+CLOSE_TIMEOUT_S = 3.0
+"""At most this long for close() to commit what is queued: shutdown never hangs on a disk."""
+
+
 class Recorder:
-    """Owns one DuckDB database (a file, or memory when path is None) and its writer thread."""
+    """Owns one DuckDB database (a file, or memory when path is None) and its writer thread.
+
+    Recording is a consumer, never a brake: `put` never blocks (a full queue drops the tables
+    and counts their rows), a failed write is reported (`state`, `last_error`, `problems()`,
+    one line on stderr) and retried with back-off, and `close` is bounded in time.
+    """
 
     def __init__(self, path: Path | None, retention_s: float = 3600.0,
-                 flush_s: float = 0.5, checkpoint_s: float = CHECKPOINT_S) -> None:
+                 flush_s: float = 0.5, checkpoint_s: float = CHECKPOINT_S,
+                 queue_items: int = QUEUE_ITEMS) -> None:
         self.path = path
         self.retention_s = retention_s
         self.flush_s = flush_s
@@ -73,43 +89,124 @@ class Recorder:
             raise UserError(path, f"cannot open the recording ({exc})") from None
         for ddl in (TRACKS_DDL, PLOTS_DDL, META_DDL):
             self._con.execute(ddl)
-        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=10_000)
+        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=queue_items)
         self._committed = dict.fromkeys(TABLES, 0)
+        self._dropped = dict.fromkeys(TABLES, 0)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._max_t = -np.inf
         self._last_retention = 0.0
         self._thread: threading.Thread | None = None
         self.batches_committed = 0
+        self.state = "idle"
+        """idle (not started), ok, retrying (the last write failed), stopped."""
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_error_unix_s: float | None = None
+        self.failing_since_unix_s: float | None = None
+        self.retry_in_s = 0.0
+        self._last_drop_monotonic = -np.inf
 
     def start(self) -> None:
+        self.state = "ok"
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
-        """Commit what is queued, stop the writer, checkpoint and close the file."""
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Commit what is queued (one attempt), stop the writer, checkpoint and close the file;
+        at most timeout_s: a writer stuck on its disk is left behind (a daemon thread)."""
+        self._stopping.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
         if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout_s)
+            if self._thread.is_alive():
+                self._say(f"did not finish writing within {timeout_s:g} s; closing without "
+                          "its last rows")
+                self.state = "stopped"
+                return
             self._thread = None
-        self._con.close()
+        self.state = "stopped"
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
 
     def write_meta(self, meta: ScenarioMeta) -> None:
         """Store the scenario description (sensors, frame origin) so replay can rebuild views."""
         value = json.dumps(meta.to_json())
-        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+        try:
+            self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+        except duckdb.Error as exc:
+            raise UserError(self.path, f"cannot write the recording ({exc})") from None
 
     def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame,
             index: SensorIndex) -> None:
-        """Queue one tick's plots and track states (already released by Egress)."""
+        """Queue one tick's plots and track states (already released by Egress); never blocks:
+        when the writer is behind (full queue), the rows are dropped and counted."""
+        if self._queue.full():  # not even worth converting
+            self._count_dropped("plots", len(plots))
+            self._count_dropped("track_states", len(tracks))
+            return
         if len(plots):
-            self._queue.put(("plots", plot_rows(plots)))
+            self._offer("plots", plot_rows(plots))
         if len(tracks):
-            self._queue.put(("track_states", track_rows(tracks, frame, index)))
+            self._offer("track_states", track_rows(tracks, frame, index))
+
+    def _offer(self, name: str, table: pa.Table) -> None:
+        try:
+            self._queue.put_nowait((name, table))
+        except queue.Full:
+            self._count_dropped(name, table.num_rows)
+
+    def _count_dropped(self, name: str, rows: int) -> None:
+        if rows <= 0:
+            return
+        with self._lock:
+            self._dropped[name] += rows
+        self._last_drop_monotonic = time.monotonic()
 
     def committed(self) -> dict[str, int]:
         """Rows durably committed per table since this recorder started."""
         with self._lock:
             return dict(self._committed)
+
+    def dropped(self) -> dict[str, int]:
+        """Rows never recorded per table: the queue was full, or a write failed for good."""
+        with self._lock:
+            return dict(self._dropped)
+
+    def queued(self) -> int:
+        """Tables waiting for the writer."""
+        return self._queue.qsize()
+
+    def status(self) -> dict[str, Any]:
+        """State, counters and the last error, as /api/recording shows them."""
+        return {"path": str(self.path) if self.path else None, "state": self.state,
+                "rows_committed": self.committed(), "rows_dropped": self.dropped(),
+                "batches_committed": self.batches_committed, "queued": self.queued(),
+                "errors": self.errors, "last_error": self.last_error,
+                "last_error_unix_s": self.last_error_unix_s,
+                "failing_since_unix_s": self.failing_since_unix_s,
+                "retry_in_s": self.retry_in_s if self.state == "retrying" else None}
+
+    def problems(self, recent_s: float = 60.0) -> list[str]:
+        """What is wrong with the recording now (for /api/health), one line each."""
+        where = str(self.path) if self.path else "in memory"
+        out = []
+        if self.state == "retrying":
+            out.append(f"recording ({where}): writes failing ({self.last_error}); retried "
+                       f"every {self.retry_in_s:g} s, rows dropped: {self.dropped()}")
+        elif self.state == "ok" and self._thread is not None and not self._thread.is_alive():
+            out.append(f"recording ({where}): the writer thread has stopped")
+        if self.state == "ok" and time.monotonic() - self._last_drop_monotonic < recent_s:
+            out.append(f"recording ({where}): writer behind, rows dropped in the last "
+                       f"{recent_s:g} s (total {self.dropped()})")
+        return out
+
+    def _say(self, text: str) -> None:
+        """One line on stderr (a full disk may refuse even that)."""
+        with contextlib.suppress(OSError, ValueError):
+            print(f"airpicture: recording {self.path or '(memory)'}: {text}", file=sys.stderr,
+                  flush=True)
 
     def _drain(self) -> tuple[list[tuple[str, pa.Table]], bool]:
         """Items queued within one flush interval; True when asked to stop."""
@@ -117,11 +214,13 @@ class Recorder:
         deadline = time.monotonic() + self.flush_s
         while True:
             timeout = deadline - time.monotonic()
+            if self._stopping.is_set():
+                timeout = 0.0
             try:
-                item = self._queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else \
+                item = self._queue.get(timeout=timeout) if timeout > 0 else \
                     self._queue.get_nowait()
             except queue.Empty:
-                return items, False
+                return items, self._stopping.is_set()
             if item is None:
                 return items, True
             items.append(item)
@@ -131,22 +230,28 @@ class Recorder:
         counts = dict.fromkeys(TABLES, 0)
         con = self._con
         con.execute("BEGIN TRANSACTION")
-        for name in TABLES:
-            tables = [t for n, t in items if n == name]
-            if not tables:
-                continue
-            batch = pa.concat_tables(tables, promote_options="permissive")
-            con.register("_batch", batch)
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch")
-            con.unregister("_batch")
-            counts[name] = batch.num_rows
-            tmax = pa.compute.max(batch.column("t")).as_py()
+        try:
+            for name in TABLES:
+                tables = [t for n, t in items if n == name]
+                if not tables:
+                    continue
+                batch = pa.concat_tables(tables, promote_options="permissive")
+                con.register("_batch", batch)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch")
+                con.unregister("_batch")
+                counts[name] = batch.num_rows
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+        for _, table in items:
+            tmax = pa.compute.max(table.column("t")).as_py()
             if tmax is not None:
                 self._max_t = max(self._max_t, float(tmax))
-        con.execute("COMMIT")
         with self._lock:
-            for name, n in counts.items():
-                self._committed[name] += n
+            for name, rows in counts.items():
+                self._committed[name] += rows
         self.batches_committed += 1
 
     def _retain(self) -> None:
@@ -159,20 +264,59 @@ class Recorder:
         for name in TABLES:
             self._con.execute(f"DELETE FROM {name} WHERE t < ?", [cutoff])
 
+    def _failed(self, exc: Exception) -> None:
+        """Record a failed write: state, counters, back-off, one line on stderr."""
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.last_error_unix_s = time.time()
+        if self.state != "retrying":
+            self.failing_since_unix_s = self.last_error_unix_s
+            self.retry_in_s = BACKOFF_MIN_S
+        else:
+            self.retry_in_s = min(2.0 * self.retry_in_s, BACKOFF_MAX_S)
+        self.state = "retrying"
+        self._say(f"write failed ({self.last_error}); retrying in {self.retry_in_s:g} s")
+
+    def _recovered(self) -> None:
+        if self.state == "retrying":
+            self._say(f"writing again after {self.errors} failed attempt(s)")
+        self.state = "ok"
+        self.failing_since_unix_s = None
+
     def _run(self) -> None:
+        """Commit what arrives every flush interval; on a failed write keep the rows (at most
+        one queue's worth, the oldest go first) and retry after a growing back-off."""
         stop = False
+        pending: list[tuple[str, pa.Table]] = []
         checkpointed = time.monotonic()
+        limit = self._queue.maxsize
         while not stop:
             items, stop = self._drain()
-            if items:
-                self._commit(items)
-            self._retain()
-            if time.monotonic() - checkpointed >= self.checkpoint_s:
-                # Fold the WAL into the file, so that a copy of it (what `replay` reads
-                # while this process holds the lock) is at most checkpoint_s old.
-                self._con.execute("CHECKPOINT")
-                checkpointed = time.monotonic()
-        self._con.execute("CHECKPOINT")
+            pending.extend(items)
+            if len(pending) > limit:
+                for name, table in pending[:-limit]:
+                    self._count_dropped(name, table.num_rows)
+                pending = pending[-limit:]
+            try:
+                if pending:
+                    self._commit(pending)
+                    pending = []
+                self._retain()
+                if time.monotonic() - checkpointed >= self.checkpoint_s or \
+                        self.state == "retrying":
+                    # Fold the WAL into the file, so that a copy of it (what `replay` reads
+                    # while this process holds the lock) is at most checkpoint_s old.
+                    self._con.execute("CHECKPOINT")
+                    checkpointed = time.monotonic()
+                self._recovered()
+            except Exception as exc:  # a recorder never dies: report, back off, retry
+                self._failed(exc)
+                if not stop:
+                    self._stopping.wait(self.retry_in_s)
+        for name, table in pending:  # stopping after a failed last attempt
+            self._count_dropped(name, table.num_rows)
+        with contextlib.suppress(Exception):
+            self._con.execute("CHECKPOINT")
 
     # Queries: each on its own cursor, safe beside the writer thread.
 

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -67,7 +68,7 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
 
         inp = config.input
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                           inp.feed_speed)
+                           inp.feed_speed, stale_after_s=inp.feed_stale_s)
     if config.input.kind == "asterix":
         from airpicture.service.live import AsterixSource
 
@@ -142,6 +143,11 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+SHUTDOWN_GRACE_S = 2
+"""On SIGTERM/SIGINT, open connections (WebSocket clients) get this long before they are cut;
+then the pipeline and the recorder stop, each bounded too (Pipeline.stop, Recorder.close)."""
+
+
 def run(pipeline: Pipeline, host: str, port: int,
         announce: Callable[[str], None] = print) -> None:
     """Serve until Ctrl-C; `announce` gets the URL once the socket is bound."""
@@ -149,10 +155,15 @@ def run(pipeline: Pipeline, host: str, port: int,
     if not (STATIC_DIR / "vendor" / "maplibre-gl" / "maplibre-gl.mjs").exists():
         print("warning: MapLibre GL JS is not installed, the map page will stay empty: run "
               "`make web` (the APIs work)", file=sys.stderr, flush=True)
+    if hasattr(signal, "SIGXFSZ"):
+        # A file over RLIMIT_FSIZE: the write fails with EFBIG (reported by the recorder)
+        # instead of the signal killing the whole service.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     sock = listen(host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            ws="auto", lifespan="on",
-                                           ws_per_message_deflate=False))
+                                           ws_per_message_deflate=False,
+                                           timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
 
     async def main() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))

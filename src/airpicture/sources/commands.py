@@ -86,6 +86,12 @@ def ingest_command(
                                           "(speed-check failures flagged) to this parquet file."),
     speed: float = typer.Option(0.0, "--speed", help="Replay files at SPEED times the "
                                 "recorded pace (1 = real time); 0: as fast as possible."),
+    clock: str | None = typer.Option(None, "--clock", help="Stream time: 'data' follows the "
+                                     "messages' own times, 'wall' the wall clock (data far "
+                                     "from it is counted); default: wall with network feeds, "
+                                     "the data with files only."),
+    stale_s: float = typer.Option(30.0, "--stale-s", help="A network feed connected but "
+                                  "silent this long is reported stale."),
 ) -> None:
     """Run feeds from one or more receivers into the tracker; print the run's stats as JSON."""
     from airpicture.sources.decode import Receiver
@@ -99,8 +105,11 @@ def ingest_command(
              for i, src in enumerate(sources)]
     if duration is not None and duration <= 0:
         raise UserError(None, "--duration must be positive")
+    if not stale_s > 0:
+        raise UserError(None, "--stale-s must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    ingest = Ingest(specs, receivers, aircraft_json, plots_out, use_tracker=not no_tracker)
+    ingest = Ingest(specs, receivers, aircraft_json, plots_out, use_tracker=not no_tracker,
+                    clock=clock, stale_after_s=stale_s)
     stats = asyncio.run(ingest.run(duration))
     typer.echo(json.dumps(stats, default=_json_default))
 

@@ -19,6 +19,10 @@ import asterix.generated as gen
 import numpy as np
 import numpy.typing as npt
 
+MAX_RECORDS_PER_BLOCK = 4096
+"""More records than this in one data block rejects the block (counted as too_many_records):
+a real radar's block holds tens to a few hundred; the cap bounds what one block can cost."""
+
 Skip = Callable[[bytes, int, int], int]
 """skip(buf, offset, end) -> offset just after the item, or -1 when it is malformed."""
 
@@ -202,7 +206,9 @@ def _cats() -> dict[int, list[Any]]:
 def record_layout(category: int, edition: str) -> RecordLayout:
     """The compiled layout of a single-UAP category edition."""
     cls = spec_class(category, edition)
-    record = cls.cv_uap.cv_record
+    record = getattr(cls.cv_uap, "cv_record", None)
+    if record is None:
+        raise LayoutError(f"CAT{category:03d} {edition} has several UAPs")
     names: list[str] = []
     sizes: list[int] = []
     skips: list[Skip | None] = []
@@ -238,25 +244,33 @@ def record_layout(category: int, edition: str) -> RecordLayout:
 
 
 def walk_records(
-    buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...]
-) -> tuple[list[int], list[list[int]]] | str:
+    buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...],
+    max_records: int = MAX_RECORDS_PER_BLOCK,
+) -> tuple[list[int], list[int]] | str:
     """Split buf[start:end] (a block's records) into records.
 
-    Returns (record start offsets, per record the offsets of the wanted FRN indices, -1
-    where absent), or a short reason string when any record is malformed (the block is
-    rejected). Every skip function checks its own bounds, so the record end is checked once.
+    Returns (record start offsets, the offsets of the wanted FRN indices record after record
+    in one flat list, len(wanted) a record, -1 where absent: no list per record, so a flood
+    of records leaves nothing for the garbage collector), or a short reason string when any
+    record is malformed (the block is rejected). Every skip function checks its own bounds,
+    so the record end is checked once.
+    Stricter than libasterix in two ways that bound the work: a record whose FSPEC sets no
+    item (`empty_fspec`: a zero-filled block would be one "record" per byte) and more than
+    `max_records` records (`too_many_records`) reject the block.
     """
     slot = [-1] * len(layout.sizes)
     for k, frn in enumerate(wanted):
         slot[frn] = k
     proto = [-1] * len(wanted)
-    rows: list[list[int]] = []
+    flat: list[int] = []
     starts: list[int] = []
     sizes, skips, table, max_bytes = layout.sizes, layout.skips, layout.fspec_table, \
         layout.fspec_max_bytes
     first = table[0]
     off = start
     while off < end:
+        if len(starts) >= max_records:
+            return "too_many_records"
         starts.append(off)
         b = buf[off]
         off += 1
@@ -271,13 +285,16 @@ def walk_records(
             off += 1
             frns = frns + table[j][b]
             j += 1
-        row = proto.copy()
+        if not frns:
+            return "empty_fspec"
+        base = len(flat)
+        flat += proto
         for i in frns:
             if i < 0:
                 return "spare_item_set"
             s = slot[i]
             if s >= 0:
-                row[s] = off
+                flat[base + s] = off
             n = sizes[i]
             if n:
                 off += n
@@ -287,31 +304,30 @@ def walk_records(
                     return "bad_item"
         if off > end:
             return "record_truncated"
-        rows.append(row)
-    return starts, rows
+    return starts, flat
 
 
 def walk_blocks(
     buf: bytes, spans: list[tuple[int, int]], layout: RecordLayout, wanted: tuple[int, ...],
-    counts: Counter[str], reject_key: str,
+    counts: Counter[str], reject_key: str, max_records: int = MAX_RECORDS_PER_BLOCK,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Walk every block of buf: (item offsets, one row per record and a column per wanted
     FRN, -1 where absent; each record's block index). A malformed block is left out whole
     and counted as reject_key:reason; good ones count blocks:/records: for the category."""
-    rows: list[list[int]] = []
+    flat: list[int] = []
     block_idx: list[int] = []
     cat = f"{layout.category:03d}"
     for b, (start, end) in enumerate(spans):
-        result = walk_records(buf, start, end, layout, wanted)
+        result = walk_records(buf, start, end, layout, wanted, max_records)
         if isinstance(result, str):
             counts[f"{reject_key}{result}"] += 1
             continue
-        starts, brows = result
-        rows.extend(brows)
+        starts, found = result
+        flat += found
         block_idx.extend([b] * len(starts))
         counts[f"records:{cat}"] += len(starts)
         counts[f"blocks:{cat}"] += 1
-    offsets = np.asarray(rows, np.int64).reshape(-1, len(wanted))
+    offsets = np.asarray(flat, np.int64).reshape(-1, len(wanted))
     return offsets, np.asarray(block_idx, np.int64)
 
 
@@ -337,3 +353,14 @@ def compound_indices(category: int, edition: str, item: str) -> dict[str, int]:
     if not issubclass(v, ab.Compound):
         raise LayoutError(f"I{category:03d}/{item} is not compound")
     return {nsp.cv_name: k for k, nsp in enumerate(v.cv_items_list) if nsp is not None}
+
+
+@cache
+def compound_sizes(category: int, edition: str, item: str) -> tuple[tuple[str, int], ...]:
+    """A compound item's sub-items in FSPEC bit order: (name, fixed size in bytes, 0 where
+    variable), ("", 0) for a spare bit."""
+    v = _concrete(spec_class(category, edition).cv_uap.cv_record.cv_items_dict[item].cv_rule)
+    if not issubclass(v, ab.Compound):
+        raise LayoutError(f"I{category:03d}/{item} is not compound")
+    return tuple(("", 0) if nsp is None else (nsp.cv_name, _item(nsp.cv_rule)[0])
+                 for nsp in v.cv_items_list)

@@ -7,10 +7,11 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix.decoder import AsterixDecoder
-from airpicture.io.asterix.transport import listen_udp
+from airpicture.io.asterix.transport import DEFAULT_RCVBUF_BYTES, UdpStats, listen_udp
 
 
 async def run_listener(
@@ -18,7 +19,8 @@ async def run_listener(
     ready: asyncio.Event | None = None,
 ) -> Counter[str]:
     """Listen on `url` for `seconds` (0: until cancelled); returns the counts. `ready` is
-    set once listening."""
+    set once listening. The last line has the counts, the UDP statistics (datagrams, bytes,
+    kernel drops, receive buffer) and, with a configuration, each radar's status."""
     from airpicture.io.asterix.config import AsterixConfig
     from airpicture.io.asterix.dump import dump_records
 
@@ -37,22 +39,29 @@ async def run_listener(
     stop = asyncio.Event()
     if seconds > 0:
         asyncio.get_running_loop().call_later(seconds, stop.set)
-    await listen_udp(url, on_datagram, stop, ready)
-    echo(json.dumps({"counts": dict(sorted(counts.items()))}))
+    stats = UdpStats(url)
+    await listen_udp(url, on_datagram, stop, ready, stats=stats)
+    summary: dict[str, Any] = {"counts": dict(sorted(counts.items())), "udp": stats.to_json()}
+    if decoder is not None:
+        summary["radars"] = decoder.radar_status()
+    echo(json.dumps(summary))
     return counts
 
 
 async def stream_plots(
     url: str, decoder: AsterixDecoder, on_plots: Callable[[PlotBatch], None],
     stop: asyncio.Event, ready: asyncio.Event | None = None,
+    rcvbuf_bytes: int = DEFAULT_RCVBUF_BYTES,
 ) -> None:
     """Feed live ASTERIX into a tracker or service: decode each datagram arriving on `url`
     (receive time = arrival) and hand its plots to on_plots, until `stop` is set. `ready` is
-    set once listening."""
+    set once listening. The URL's `UdpStats` (datagrams, bytes, kernel drops, granted
+    receive buffer) are kept in `decoder.udp_stats[url]`."""
+    stats = decoder.udp_stats.setdefault(url, UdpStats(url))
 
     def on_datagram(t: float, data: bytes) -> None:
         plots = decoder.decode([(t, data)]).plots
         if len(plots):
             on_plots(plots)
 
-    await listen_udp(url, on_datagram, stop, ready)
+    await listen_udp(url, on_datagram, stop, ready, rcvbuf_bytes, stats)
