@@ -133,6 +133,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         pipeline.publishers.append(hub.publish)
         if start:
             pipeline.recorder.start()
+            if pipeline.outputs is not None:
+                pipeline.outputs.start()
             pipeline.start()
         try:
             yield
@@ -140,6 +142,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             pipeline.publishers.remove(hub.publish)
             if start:
                 pipeline.stop()
+                if pipeline.outputs is not None:  # after the last tick: flush and close
+                    pipeline.outputs.close()
                 pipeline.recorder.close()
 
     app = FastAPI(title="airpicture", version="1", lifespan=lifespan, docs_url=None,
@@ -266,6 +270,14 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
     def sensors() -> dict[str, Any]:
         return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+
+    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
+    def outputs() -> dict[str, Any]:
+        """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
+        records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
+        last error and the stream time of the last picture sent."""
+        outs = pipeline.outputs
+        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
 
     @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)")
     def aircraft_json(request: Request) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,9 @@ from airpicture.service.encode import (
 from airpicture.service.pace import Pace
 from airpicture.service.recorder import Recorder
 from airpicture.service.sources import PictureSource
+
+if TYPE_CHECKING:
+    from airpicture.service.outputs import Outputs
 
 
 @dataclass
@@ -186,6 +189,12 @@ class Pipeline:
         self._recorded_t = np.empty(0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.outputs: Outputs | None = None
+        """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
+        self.picture_listeners: list[Callable[[float, TrackTable], None]] = []
+        """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
+        encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
+        it sends with `release(tracks, consumer)` and must return at once."""
 
     def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         """What `consumer` may see: Egress first, then the service's own display rule."""
@@ -231,6 +240,8 @@ class Pipeline:
                 self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
         else:
             self.stats.add(plots, t_s)
+        for listen in self.picture_listeners:
+            listen(t_s, tracks)
         self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
