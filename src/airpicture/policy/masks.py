@@ -10,7 +10,8 @@ history is withheld too.  An unknown consumer gets nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import dataclasses
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -26,15 +27,33 @@ from airpicture.policy.egress import Consumer
 from airpicture.policy.release import ConsumerRelease, LoadedPolicy
 
 
-def inside_area(release: ConsumerRelease, frame: LocalFrame, x_m: npt.NDArray[np.float64],
-                y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-    """True where the ground point (x_m, y_m) of `frame` lies in the consumer's area."""
+AREA_SEGMENT_DEG = 0.01
+"""Polygon edges are split into pieces of at most this many degrees before being mapped into
+the local plane, so an edge straight in lon/lat (GeoJSON) stays within centimetres of it."""
+
+
+def area_in_plane(release: ConsumerRelease, frame: LocalFrame) -> shapely.Polygon | None:
+    """The consumer's area mapped into `frame`'s ground plane (as every input maps lat/lon),
+    so each tick tests x/y directly instead of converting every track to lat/lon."""
     if release.area_shape is None:
+        return None
+    dense = shapely.segmentize(release.area_shape, AREA_SEGMENT_DEG)
+
+    def to_plane(lonlat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        east, north, _ = frame.to_enu(lonlat[:, 1], lonlat[:, 0], 0.0)
+        return np.column_stack([east, north])
+
+    shape = shapely.transform(dense, to_plane)
+    shapely.prepare(shape)
+    return shape
+
+
+def inside(shape: shapely.Polygon | None, x_m: npt.NDArray[np.float64],
+           y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """True where (x_m, y_m) lies in `shape` (everywhere when None)."""
+    if shape is None:
         return np.ones(x_m.shape[0], bool)
-    if x_m.shape[0] == 0:
-        return np.zeros(0, bool)
-    lat, lon = frame.ground_to_geodetic(x_m, y_m)
-    return np.asarray(shapely.contains_xy(release.area_shape, lon, lat), bool)
+    return np.asarray(shapely.contains_xy(shape, x_m, y_m), bool)
 
 
 def blank_identity(release: ConsumerRelease, listed: npt.NDArray[np.bool_]) -> (
@@ -53,9 +72,28 @@ class LabelPolicy:
     loaded: LoadedPolicy
     frame: LocalFrame
     sensor_order: tuple[int, ...]
+    _areas: dict[str, shapely.Polygon | None] = field(default_factory=dict, repr=False)
+    _listed: tuple[object, object, npt.NDArray[np.bool_]] | None = field(default=None,
+                                                                          repr=False)
+
+    def _listed_tracks(self, tracks: TrackTable) -> npt.NDArray[np.bool_]:
+        """Privacy-listed rows of a picture, computed once for all consumers of one tick (the
+        cache holds the arrays it was computed from, so their ids cannot be reused)."""
+        cached = self._listed
+        if cached is None or cached[0] is not tracks.icao24 or cached[1] is not tracks.callsign:
+            cached = (tracks.icao24, tracks.callsign,
+                      self.loaded.privacy.listed(tracks.icao24, tracks.callsign))
+            self._listed = cached
+        return cached[2]
 
     def _release(self, consumer: Consumer) -> ConsumerRelease | None:
         return self.loaded.consumer(consumer.name)
+
+    def _inside(self, release: ConsumerRelease, x_m: npt.NDArray[np.float64],
+                y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        if release.name not in self._areas:
+            self._areas[release.name] = area_in_plane(release, self.frame)
+        return inside(self._areas[release.name], x_m, y_m)
 
     def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         release = self._release(consumer)
@@ -63,9 +101,13 @@ class LabelPolicy:
             return TrackTable.empty(tracks.sensor_ids)
         uncleared = ~np.isin(tracks.sensor_ids, np.asarray(release.sensors, np.int32))
         keep = ~np.isfinite(tracks.sensor_last_t[:, uncleared]).any(axis=1)
-        keep &= inside_area(release, self.frame, tracks.x, tracks.y)
-        out = tracks.take(keep)
-        blank = blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign))
+        keep &= self._inside(release, tracks.x, tracks.y)
+        listed = self._listed_tracks(tracks)
+        if keep.all():
+            out = dataclasses.replace(tracks)
+        else:
+            out, listed = tracks.take(keep), listed[keep]
+        blank = blank_identity(release, listed)
         if blank.any():
             out.icao24 = np.where(blank, 0, out.icao24)
             out.callsign = np.where(blank, "", out.callsign).astype(object)
@@ -77,7 +119,7 @@ class LabelPolicy:
         if release is None:
             return PlotBatch.empty()
         keep = np.isin(plots.sensor_id, np.asarray(release.sensors, np.int32))
-        keep &= inside_area(release, self.frame, plots.x, plots.y)
+        keep &= self._inside(release, plots.x, plots.y)
         out = plots.take(keep)
         blank = blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign))
         if blank.any():
@@ -95,9 +137,9 @@ class LabelPolicy:
         mask = np.asarray(rows.column("sensor_mask").to_numpy(zero_copy_only=False), np.uint64)
         keep = (mask & ~np.uint64(cleared_bits)) == 0
         if "x" in rows.column_names and "y" in rows.column_names:
-            keep &= inside_area(release, self.frame,
-                                np.asarray(rows.column("x").to_numpy(zero_copy_only=False), float),
-                                np.asarray(rows.column("y").to_numpy(zero_copy_only=False), float))
+            keep &= self._inside(
+                release, np.asarray(rows.column("x").to_numpy(zero_copy_only=False), float),
+                np.asarray(rows.column("y").to_numpy(zero_copy_only=False), float))
         icao = (np.asarray(rows.column("icao24").to_numpy(zero_copy_only=False), np.int64)
                 if "icao24" in rows.column_names else np.zeros(rows.num_rows, np.int64))
         names = (np.asarray(rows.column("callsign").to_pylist(), object)

@@ -78,10 +78,16 @@ class PrivacyList:
     def listed(self, icao24: npt.ArrayLike, callsign: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """True for rows whose address or callsign is on the list."""
         addr = np.asarray(icao24, np.int64)
-        hit = np.isin(addr, np.fromiter(self.addresses, np.int64, len(self.addresses)))
-        hit &= addr != 0
+        hit = np.isin(addr, self._address_array) & (addr != 0)
         if self.callsigns:
-            names = np.asarray(callsign, dtype=object)
-            hit |= np.fromiter((str(c).strip().upper() in self.callsigns for c in names),
-                               bool, names.shape[0])
+            names = np.char.upper(np.char.strip(np.asarray(callsign, dtype=object).astype(str)))
+            hit |= np.isin(names, self._callsign_array)
         return hit
+
+    @property
+    def _address_array(self) -> npt.NDArray[np.int64]:
+        return np.fromiter(sorted(self.addresses), np.int64, len(self.addresses))
+
+    @property
+    def _callsign_array(self) -> npt.NDArray[np.str_]:
+        return np.asarray(sorted(self.callsigns), dtype=str)
