@@ -26,7 +26,6 @@ from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import Consumer
 from airpicture.policy.release import ConsumerRelease, LoadedPolicy
 
-
 AREA_SEGMENT_DEG = 0.01
 """Polygon edges are split into pieces of at most this many degrees before being mapped into
 the local plane, so an edge straight in lon/lat (GeoJSON) stays within centimetres of it."""
