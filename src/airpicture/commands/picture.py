@@ -17,6 +17,7 @@ from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.io.scenario import ScenarioMeta
+from airpicture.policy.classes import widen_sensors
 from airpicture.policy.egress import Consumer, Egress
 from airpicture.policy.masks import LabelPolicy
 from airpicture.policy.release import ConsumerRelease, LoadedPolicy
@@ -30,17 +31,6 @@ def cleared_scenario(meta: ScenarioMeta, plots: PlotBatch,
     sub = dataclasses.replace(meta, sensors=kept, extra=dict(meta.extra))
     ids = np.asarray([s.id for s in kept], np.int32)
     return sub, plots.take(np.isin(plots.sensor_id, ids))
-
-
-def widen_sensors(table: TrackTable, sensor_ids: list[int]) -> TrackTable:
-    """The same tracks with sensor columns over `sensor_ids` (a superset of the table's):
-    sensors the tracker never knew have never updated a track (NaN)."""
-    full = np.asarray(sensor_ids, np.int32)
-    last = np.full((len(table), full.size), np.nan)
-    where = {int(s): j for j, s in enumerate(full)}
-    for k, sid in enumerate(table.sensor_ids.tolist()):
-        last[:, where[int(sid)]] = table.sensor_last_t[:, k]
-    return dataclasses.replace(table, sensor_ids=full, sensor_last_t=last)
 
 
 def consumer_release(loaded: LoadedPolicy, consumer: str) -> ConsumerRelease:
