@@ -47,6 +47,9 @@ class InputConfig(_Strict):
     feed_format: Literal["", "beast", "avr", "sbs", "jsonl"] = ""
     feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
     asterix_config: str = ""
+    clock: Literal["wall", "data"] = "wall"
+    """Stream time of live feeds: "wall" (the wall clock; data far from it is reported) or
+    "data" (the data's own times, so a recording replayed at 10x tracks as at 1x)."""
 
 
 class OutputConfig(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import os
 import shutil
@@ -66,6 +67,9 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
         from airpicture.service.live import ModeSSource
 
         inp = config.input
+        if "clock" in inspect.signature(ModeSSource).parameters:  # Ingest's clock setting
+            return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
+                               inp.feed_speed, clock=inp.clock)  # type: ignore[call-arg]
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
                            inp.feed_speed)
     if config.input.kind == "asterix":
@@ -73,7 +77,8 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
 
         if not config.input.asterix_config:
             raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
-        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory)
+        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory,
+                             clock=config.input.clock)
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
