@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.io.asterix.blocks import Block
+from airpicture.io.asterix.layout import MAX_RECORDS_PER_BLOCK
 from airpicture.io.asterix.libx import parse_block, quantity, sub, uint
 
 NACP_EPU_M = (np.inf, 18520.0, 7408.0, 3704.0, 1852.0, 926.0, 555.6, 185.2, 92.6, 30.0, 10.0,
@@ -100,10 +101,11 @@ def _row(rec: Any) -> dict[str, Any]:
     }
 
 
-def decode(blocks: list[Block], edition: str, counts: Counter[str]) -> Cat021Reports:
+def decode(blocks: list[Block], edition: str, counts: Counter[str],
+           max_records: int = MAX_RECORDS_PER_BLOCK) -> Cat021Reports:
     """CAT021 blocks to reports (a block that does not parse with `edition` is counted)."""
     rows = [{**_row(r), "block": k} for k, b in enumerate(blocks)
-            for r in parse_block(b, edition, counts) or []]
+            for r in parse_block(b, edition, counts, max_records) or []]
     cols: dict[str, Any] = {}
     for k, dt in _DTYPES.items():
         values = [r[k] for r in rows]
@@ -124,18 +126,19 @@ _ITEMS = ("010", "040", "071", "073", "077", "130", "131", "080", "090", "145", 
           "070")
 
 
-def decode_fast(blocks: list[Block], counts: Counter[str], edition: str = "2.6"
-                ) -> Cat021Reports:
+def decode_fast(blocks: list[Block], counts: Counter[str], edition: str = "2.6",
+                max_records: int = MAX_RECORDS_PER_BLOCK) -> Cat021Reports:
     """The same reports as `decode`, from the byte-level walker and vectorised reads (2.x)."""
     from airpicture.io.asterix.fields import concat_blocks, gather_uint, icao_strings
     from airpicture.io.asterix.layout import record_layout, walk_blocks
 
     if edition not in FAST_EDITIONS:
-        return decode(blocks, edition, counts)
+        return decode(blocks, edition, counts, max_records)
     layout = record_layout(21, edition)
     wanted = tuple(layout.frn(n) for n in _ITEMS)
     buf, spans = concat_blocks(blocks)
-    offsets, block_idx = walk_blocks(buf, spans, layout, wanted, counts, "blocks_rejected:cat021_")
+    offsets, block_idx = walk_blocks(buf, spans, layout, wanted, counts, "blocks_rejected:cat021_",
+                                     max_records)
     arr = np.frombuffer(buf + bytes(8), np.uint8)
     o = {n: offsets[:, k] for k, n in enumerate(_ITEMS)}
     has = {k: v >= 0 for k, v in o.items()}

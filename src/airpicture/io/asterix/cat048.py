@@ -16,7 +16,13 @@ import numpy.typing as npt
 
 from airpicture.io.asterix.blocks import Block
 from airpicture.io.asterix.fields import concat_blocks, gather_uint, icao_strings, signed
-from airpicture.io.asterix.layout import quantity_info, record_layout, spec_class, walk_blocks
+from airpicture.io.asterix.layout import (
+    MAX_RECORDS_PER_BLOCK,
+    quantity_info,
+    record_layout,
+    spec_class,
+    walk_blocks,
+)
 
 DEFAULT_EDITION = "1.32"
 
@@ -115,14 +121,15 @@ def _comm_b(arr: npt.NDArray[np.uint8], offs: npt.NDArray[np.int64]) -> npt.NDAr
 
 
 def decode_fast(
-    blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION
+    blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION,
+    max_records: int = MAX_RECORDS_PER_BLOCK,
 ) -> Cat048Reports:
     """Decode CAT048 blocks with the fast path; a malformed block is rejected whole, counted."""
     layout = record_layout(48, edition)
     wanted = tuple(layout.frn(n) for n in _ITEMS)
     buf, spans = concat_blocks(blocks)
     offsets, block_idx = walk_blocks(buf, spans, layout, wanted, counts,
-                                     "blocks_rejected:cat048_")
+                                     "blocks_rejected:cat048_", max_records)
     arr = np.frombuffer(buf + bytes(8), np.uint8)  # padding: absent items gather at 0
     o = {name: offsets[:, k] for k, name in enumerate(_ITEMS)}
     return _values(arr, buf, o, block_idx, edition)
@@ -182,14 +189,19 @@ def _sub(item: Any, name: str) -> Any:
 
 
 def decode_oracle(
-    blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION
+    blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION,
+    max_records: int = MAX_RECORDS_PER_BLOCK,
 ) -> Cat048Reports:
     """The same fields through libasterix's strict full parse (slow; the fast path's oracle)."""
     import asterix.base as ab
 
+    from airpicture.io.asterix.libx import within_bounds
+
     cls = spec_class(48, edition)
     rows: list[dict[str, Any]] = []
     for b, block in enumerate(blocks):
+        if not within_bounds(block, edition, counts, max_records):
+            continue
         try:
             recs = cls.cv_uap.parse(ab.Bits.from_bytes(block.buf[block.start:block.end]))
         except Exception:  # libasterix raises on a few malformed inputs instead of returning

@@ -7,9 +7,12 @@ counted (062 and 065 as well: they are outputs of a tracker, not sensor plots).
 
 from __future__ import annotations
 
+import math
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,8 +25,16 @@ from airpicture.io.asterix.cat034 import RadarStatus
 from airpicture.io.asterix.config import AsterixConfig
 from airpicture.io.asterix.fields import peek_sac_sic
 from airpicture.io.asterix.geodesy import polar_covariance, polar_to_enu
+from airpicture.io.asterix.layout import MAX_RECORDS_PER_BLOCK
+from airpicture.io.asterix.transport import UdpStats
 
 DAY_S = 86400.0
+MAX_SERVICE_MESSAGES_PER_DATAGRAM = 64
+"""CAT034 messages taken from one datagram; the rest are counted and dropped. A radar sends a
+handful per scan (north marker, sector crossings), so more is a flood, not a radar."""
+MAX_UNKNOWN_RADARS = 64
+"""Radars not in the configuration whose CAT034 status is still kept (for `asterix decode`);
+messages from more are counted, so random SAC/SIC cannot grow the table without bound."""
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -64,23 +75,32 @@ class _Pending:
     """Blocks of one (category, edition) waiting to be decoded, with receive times."""
     blocks: list[Block] = field(default_factory=list)
     ref_utc_s: list[float] = field(default_factory=list)
+    datagram: list[int] = field(default_factory=list)
+    """Index of each block's datagram in the decode call."""
 
 
 class AsterixDecoder:
-    """Stateful decoder: counters, radar status and the time-of-day clock persist."""
+    """Stateful decoder: counters, radar status and the time-of-day clock persist.
 
-    def __init__(self, config: AsterixConfig, fast: bool = True) -> None:
+    `max_records_per_block` rejects (and counts) a block with more records than that, so one
+    datagram costs at most a few milliseconds whatever it holds. `udp_stats` holds each
+    listening URL's receive statistics (`listen.stream_plots` registers them)."""
+
+    def __init__(self, config: AsterixConfig, fast: bool = True,
+                 max_records_per_block: int = MAX_RECORDS_PER_BLOCK) -> None:
         self.config = config
         self.fast = fast
+        self.max_records_per_block = max_records_per_block
         self.counts: Counter[str] = Counter()
         self.status: dict[tuple[int, int], RadarStatus] = {}
+        self.udp_stats: dict[str, UdpStats] = {}
         self._clock_utc_s = config.t0_utc_s
 
     def decode(self, datagrams: Iterable[tuple[float | None, bytes]]) -> DecodeResult:
         """Decode (receive time UTC s or None, datagram) pairs; never raises on bad input."""
         counts: Counter[str] = Counter()
         groups: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
-        for t_recv, datagram in datagrams:
+        for k_datagram, (t_recv, datagram) in enumerate(datagrams):
             counts["datagrams"] += 1
             ref = np.nan if t_recv is None else float(t_recv)
             for block in split_blocks(datagram, counts):
@@ -92,17 +112,19 @@ class AsterixDecoder:
                 pend = groups[(cat, edition)]
                 pend.blocks.append(block)
                 pend.ref_utc_s.append(ref)
+                pend.datagram.append(k_datagram)
         parts48, parts21, plots, service = [], [], [], []
         for (cat, edition), pend in sorted(groups.items()):
             refs = np.asarray(pend.ref_utc_s, float)
+            cap = self.max_records_per_block
             if cat == 48:
                 dec = cat048.decode_fast if self.fast else cat048.decode_oracle
-                rep = dec(pend.blocks, counts, edition)
+                rep = dec(pend.blocks, counts, edition, cap)
                 parts48.append(rep)
                 plots.append(self._radar_plots(rep, refs[rep.block], counts))
             elif cat == 21:
-                rep21 = (cat021.decode_fast(pend.blocks, counts, edition) if self.fast
-                         else cat021.decode(pend.blocks, edition, counts))
+                rep21 = (cat021.decode_fast(pend.blocks, counts, edition, cap) if self.fast
+                         else cat021.decode(pend.blocks, edition, counts, cap))
                 parts21.append(rep21)
                 plots.append(self._adsb_plots(rep21, refs[rep21.block], counts))
             else:
@@ -131,18 +153,99 @@ class AsterixDecoder:
     def _service(
         self, pend: _Pending, edition: str, counts: Counter[str]
     ) -> list[cat034.ServiceMessage]:
-        """CAT034 messages of the pending blocks; updates each radar's status."""
-        msgs: list[cat034.ServiceMessage] = []
-        for block, ref in zip(pend.blocks, pend.ref_utc_s, strict=True):
-            if not np.isfinite(ref):
-                ref = self._clock_utc_s
-            for m in cat034.decode([block], edition, counts):
-                t = float(resolve_tod(m.tod_s, ref)) if np.isfinite(m.tod_s) else ref
-                key = (m.sac, m.sic)
-                self.status.setdefault(key, RadarStatus(m.sac, m.sic)).update(
-                    m, t - self.config.t0_utc_s)
-                msgs.append(m)
-        return msgs
+        """CAT034 messages of the pending blocks (byte walker, or libasterix when not `fast`);
+        updates each radar's status. A message without SAC/SIC is counted and left out."""
+        cap = self.max_records_per_block
+        if self.fast:  # at most MAX_SERVICE_MESSAGES_PER_DATAGRAM read from each datagram
+            found = cat034.walk_messages(pend.blocks, counts, edition, cap)
+            dg = np.asarray(pend.datagram, np.int64)[found.block]
+            order = np.argsort(dg, kind="stable")
+            first = np.searchsorted(dg[order], dg[order], side="left")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size) - first
+            over = rank >= MAX_SERVICE_MESSAGES_PER_DATAGRAM
+            if over.any():
+                counts["service_dropped:cat034_over_datagram_cap"] += int(over.sum())
+            msgs = found.messages(np.flatnonzero(~over))
+        else:
+            msgs = cat034.decode(pend.blocks, edition, counts, cap)
+        kept: list[cat034.ServiceMessage] = []
+        refs = np.asarray(pend.ref_utc_s, float)[[m.block for m in msgs]] if msgs \
+            else np.empty(0)
+        refs = np.where(np.isfinite(refs), refs, self._clock_utc_s)
+        tods = np.asarray([m.tod_s for m in msgs], float)
+        times = np.where(np.isfinite(tods), resolve_tod(tods, refs), refs) \
+            - self.config.t0_utc_s
+        for m, t in zip(msgs, times.tolist(), strict=True):
+            if m.sac < 0:
+                counts["service_dropped:cat034_no_sac_sic"] += 1
+                continue
+            key = (m.sac, m.sic)
+            if key not in self.status and key not in self.config.radars \
+                    and len(self.status) - len(self.config.radars) >= MAX_UNKNOWN_RADARS:
+                counts["service_dropped:cat034_unknown_radar"] += 1
+                continue
+            self.status.setdefault(key, RadarStatus(m.sac, m.sic)).update(m, t)
+            kept.append(m)
+        counts["service:cat034"] += len(kept)
+        return kept
+
+    def scan_periods(self) -> dict[int, float]:
+        """Tracker sensor id -> scan period measured from CAT034 (s), for the PSR and the SSR
+        id of every configured radar that has one measured."""
+        out: dict[int, float] = {}
+        status = dict(self.status)
+        for key, site in self.config.radars.items():
+            st = status.get(key)
+            period = st.scan_period_s if st is not None else float("nan")
+            if np.isfinite(period):
+                for sid in (site.psr_sensor_id, site.ssr_sensor_id):
+                    if sid > 0:
+                        out[sid] = period
+        return out
+
+    def radar_status(self, now_s: float | None = None) -> list[dict[str, Any]]:
+        """Per radar (configured or heard): sac, sic, name, sensor ids, alive (heard within 3
+        scan periods of `now_s`, plot time; default the wall clock), degraded and problems as
+        its I034/050 says, measured period_s, reported rotation period, last north marker
+        (plot time, s), message counts."""
+        now = time.time() - self.config.t0_utc_s if now_s is None else now_s
+        out: list[dict[str, Any]] = []
+        status = dict(self.status)  # one copy: the listener thread may add radars meanwhile
+        for key in sorted(set(self.config.radars) | set(status)):
+            site = self.config.radars.get(key)
+            st = status.get(key) or RadarStatus(*key)
+            row = st.to_json()
+            row.update(
+                name=(site.name or f"radar {key[0]}/{key[1]}") if site else "",
+                configured=site is not None,
+                sensor_ids=sorted({site.psr_sensor_id, site.ssr_sensor_id} - {0})
+                if site else [],
+                alive=st.alive(now), period_s=_finite_or_none(st.scan_period_s),
+                rotation_period_s=_finite_or_none(st.rotation_period_s),
+                scan_period_s=_finite_or_none(st.scan_period_s),
+                last_message_s=_finite_or_none(st.last_message_s),
+                last_north_s=_finite_or_none(st.last_north_s),
+            )
+            out.append(row)
+        return out
+
+    def problems(self, now_s: float | None = None) -> list[str]:
+        """What is wrong, for a health check: configured radars heard before but silent for
+        3 scan periods, radars whose CAT034 reports a problem, UDP receive drops."""
+        out = []
+        for r in self.radar_status(now_s):
+            name = r["name"] or f"radar {r['sac']}/{r['sic']}"
+            if r["last_message_s"] is not None and not r["alive"]:
+                out.append(f"{name}: no CAT034 for 3 scan periods")
+            if r["degraded"]:
+                out.append(f"{name}: CAT034 reports {', '.join(r['problems'])}")
+        for url, stats in self.udp_stats.items():
+            drops = stats.drops()
+            if drops:
+                out.append(f"{url}: {drops} datagrams dropped by the kernel (receive buffer "
+                           f"{stats.rcvbuf_granted_bytes} bytes)")
+        return out
 
     def _radar_plots(
         self, rep: cat048.Cat048Reports, ref_utc_s: FloatArray, counts: Counter[str]
@@ -213,6 +316,11 @@ class AsterixDecoder:
             ))
         counts["plots:cat021"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)
+
+
+def _finite_or_none(x: float) -> float | None:
+    """JSON-friendly: None for NaN / infinity."""
+    return x if math.isfinite(x) else None
 
 
 def _concat21(parts: list[cat021.Cat021Reports]) -> cat021.Cat021Reports:

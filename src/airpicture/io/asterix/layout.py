@@ -19,6 +19,10 @@ import asterix.generated as gen
 import numpy as np
 import numpy.typing as npt
 
+MAX_RECORDS_PER_BLOCK = 4096
+"""More records than this in one data block rejects the block (counted as too_many_records):
+a real radar's block holds tens to a few hundred; the cap bounds what one block can cost."""
+
 Skip = Callable[[bytes, int, int], int]
 """skip(buf, offset, end) -> offset just after the item, or -1 when it is malformed."""
 
@@ -202,7 +206,9 @@ def _cats() -> dict[int, list[Any]]:
 def record_layout(category: int, edition: str) -> RecordLayout:
     """The compiled layout of a single-UAP category edition."""
     cls = spec_class(category, edition)
-    record = cls.cv_uap.cv_record
+    record = getattr(cls.cv_uap, "cv_record", None)
+    if record is None:
+        raise LayoutError(f"CAT{category:03d} {edition} has several UAPs")
     names: list[str] = []
     sizes: list[int] = []
     skips: list[Skip | None] = []
@@ -238,13 +244,17 @@ def record_layout(category: int, edition: str) -> RecordLayout:
 
 
 def walk_records(
-    buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...]
+    buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...],
+    max_records: int = MAX_RECORDS_PER_BLOCK,
 ) -> tuple[list[int], list[list[int]]] | str:
     """Split buf[start:end] (a block's records) into records.
 
     Returns (record start offsets, per record the offsets of the wanted FRN indices, -1
     where absent), or a short reason string when any record is malformed (the block is
     rejected). Every skip function checks its own bounds, so the record end is checked once.
+    Stricter than libasterix in two ways that bound the work: a record whose FSPEC sets no
+    item (`empty_fspec`: a zero-filled block would be one "record" per byte) and more than
+    `max_records` records (`too_many_records`) reject the block.
     """
     slot = [-1] * len(layout.sizes)
     for k, frn in enumerate(wanted):
@@ -257,6 +267,8 @@ def walk_records(
     first = table[0]
     off = start
     while off < end:
+        if len(starts) >= max_records:
+            return "too_many_records"
         starts.append(off)
         b = buf[off]
         off += 1
@@ -271,6 +283,8 @@ def walk_records(
             off += 1
             frns = frns + table[j][b]
             j += 1
+        if not frns:
+            return "empty_fspec"
         row = proto.copy()
         for i in frns:
             if i < 0:
@@ -293,7 +307,7 @@ def walk_records(
 
 def walk_blocks(
     buf: bytes, spans: list[tuple[int, int]], layout: RecordLayout, wanted: tuple[int, ...],
-    counts: Counter[str], reject_key: str,
+    counts: Counter[str], reject_key: str, max_records: int = MAX_RECORDS_PER_BLOCK,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Walk every block of buf: (item offsets, one row per record and a column per wanted
     FRN, -1 where absent; each record's block index). A malformed block is left out whole
@@ -302,7 +316,7 @@ def walk_blocks(
     block_idx: list[int] = []
     cat = f"{layout.category:03d}"
     for b, (start, end) in enumerate(spans):
-        result = walk_records(buf, start, end, layout, wanted)
+        result = walk_records(buf, start, end, layout, wanted, max_records)
         if isinstance(result, str):
             counts[f"{reject_key}{result}"] += 1
             continue
@@ -337,3 +351,14 @@ def compound_indices(category: int, edition: str, item: str) -> dict[str, int]:
     if not issubclass(v, ab.Compound):
         raise LayoutError(f"I{category:03d}/{item} is not compound")
     return {nsp.cv_name: k for k, nsp in enumerate(v.cv_items_list) if nsp is not None}
+
+
+@cache
+def compound_sizes(category: int, edition: str, item: str) -> tuple[tuple[str, int], ...]:
+    """A compound item's sub-items in FSPEC bit order: (name, fixed size in bytes, 0 where
+    variable), ("", 0) for a spare bit."""
+    v = _concrete(spec_class(category, edition).cv_uap.cv_record.cv_items_dict[item].cv_rule)
+    if not issubclass(v, ab.Compound):
+        raise LayoutError(f"I{category:03d}/{item} is not compound")
+    return tuple(("", 0) if nsp is None else (nsp.cv_name, _item(nsp.cv_rule)[0])
+                 for nsp in v.cv_items_list)

@@ -8,16 +8,45 @@ from typing import Any
 import asterix.base as ab
 
 from airpicture.io.asterix.blocks import Block
-from airpicture.io.asterix.layout import spec_class
+from airpicture.io.asterix.layout import (
+    MAX_RECORDS_PER_BLOCK,
+    LayoutError,
+    record_layout,
+    spec_class,
+    walk_records,
+)
+
+BOUND_REASONS = ("empty_fspec", "too_many_records")
+"""Walker rejections libasterix itself does not make; checked before its (slow) parse."""
 
 
-def parse_block(block: Block, edition: str, counts: Counter[str]) -> list[Any] | None:
-    """libasterix records of a block, or None (counted) when the edition does not parse it."""
+def within_bounds(block: Block, edition: str, counts: Counter[str],
+                  max_records: int = MAX_RECORDS_PER_BLOCK) -> bool:
+    """False (counted as blocks_rejected:catNNN_<reason>) when the byte walker finds a record
+    with an empty FSPEC or more than max_records records: libasterix would take seconds over
+    a 64 KB zero-filled block (one "record" per byte). True where the walker cannot say."""
+    try:
+        layout = record_layout(block.category, edition)
+    except (KeyError, LayoutError):
+        return True
+    walked = walk_records(block.buf, block.start, block.end, layout, (), max_records)
+    if isinstance(walked, str) and walked in BOUND_REASONS:
+        counts[f"blocks_rejected:cat{block.category:03d}_{walked}"] += 1
+        return False
+    return True
+
+
+def parse_block(block: Block, edition: str, counts: Counter[str],
+                max_records: int = MAX_RECORDS_PER_BLOCK) -> list[Any] | None:
+    """libasterix records of a block, or None (counted) when the edition does not parse it
+    or the block is out of bounds (`within_bounds`)."""
     cat = block.category
     try:
         cls = spec_class(cat, edition)
     except KeyError:
         counts[f"blocks_rejected:cat{cat:03d}_unknown_edition"] += 1
+        return None
+    if not within_bounds(block, edition, counts, max_records):
         return None
     try:
         recs = cls.cv_uap.parse(ab.Bits.from_bytes(block.buf[block.start:block.end]))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix.decoder import AsterixDecoder
-from airpicture.io.asterix.transport import listen_udp
+from airpicture.io.asterix.transport import DEFAULT_RCVBUF_BYTES, UdpStats, listen_udp
 
 
 async def run_listener(
@@ -45,14 +45,17 @@ async def run_listener(
 async def stream_plots(
     url: str, decoder: AsterixDecoder, on_plots: Callable[[PlotBatch], None],
     stop: asyncio.Event, ready: asyncio.Event | None = None,
+    rcvbuf_bytes: int = DEFAULT_RCVBUF_BYTES,
 ) -> None:
     """Feed live ASTERIX into a tracker or service: decode each datagram arriving on `url`
     (receive time = arrival) and hand its plots to on_plots, until `stop` is set. `ready` is
-    set once listening."""
+    set once listening. The URL's `UdpStats` (datagrams, bytes, kernel drops, granted
+    receive buffer) are kept in `decoder.udp_stats[url]`."""
+    stats = decoder.udp_stats.setdefault(url, UdpStats(url))
 
     def on_datagram(t: float, data: bytes) -> None:
         plots = decoder.decode([(t, data)]).plots
         if len(plots):
             on_plots(plots)
 
-    await listen_udp(url, on_datagram, stop, ready)
+    await listen_udp(url, on_datagram, stop, ready, rcvbuf_bytes, stats)

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import struct
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from airpicture.core.errors import UserError
 
 Datagram = tuple[float | None, bytes]
 """(receive time, UTC seconds since the epoch, or None where unknown; the datagram)."""
+
+DEFAULT_RCVBUF_BYTES = 4 << 20
+"""Receive buffer asked for: ~3 s of a busy multi-radar feed; the kernel caps it at
+net.core.rmem_max (Debian's default 208 KiB) unless that is raised."""
+MAX_DATAGRAM_BYTES = 65507
+"""The largest UDP payload over IPv4."""
 
 
 @dataclass(frozen=True)
@@ -158,12 +166,71 @@ class UdpSender:
         self.sock.close()
 
 
-def bind_udp(url: str) -> socket.socket:
-    """A non-blocking socket bound for receiving on `url` (joins the multicast group)."""
+@dataclass
+class UdpStats:
+    """One listening URL's receive statistics: what arrived, and what the kernel dropped
+    because the receive buffer was full (Linux: the socket's drops column in /proc/net/udp)."""
+
+    url: str
+    rcvbuf_requested_bytes: int = 0
+    rcvbuf_granted_bytes: int = 0
+    """SO_RCVBUF as the kernel reports it after the request (Linux doubles the request for
+    its bookkeeping and caps it at 2 x net.core.rmem_max)."""
+    datagrams: int = 0
+    bytes: int = 0
+    last_datagram_utc_s: float | None = None
+    inode: int = 0
+    """The socket's inode (0 before it is bound): its key in /proc/net/udp."""
+    _drops: int = field(default=0, repr=False)
+
+    def on_datagram(self, t_utc_s: float, size: int) -> None:
+        """Count one received datagram."""
+        self.datagrams += 1
+        self.bytes += size
+        self.last_datagram_utc_s = t_utc_s
+
+    def drops(self) -> int:
+        """Datagrams the kernel dropped for this socket so far (the last value read once the
+        socket is closed; 0 where /proc/net/udp is not available)."""
+        if self.inode:
+            found = _proc_udp_drops(self.inode)
+            if found is not None:
+                self._drops = found
+        return self._drops
+
+    def to_json(self) -> dict[str, Any]:
+        """The statistics as plain values (for /api/feeds)."""
+        return {"url": self.url, "datagrams": self.datagrams, "bytes": self.bytes,
+                "drops": self.drops(), "rcvbuf_requested_bytes": self.rcvbuf_requested_bytes,
+                "rcvbuf_granted_bytes": self.rcvbuf_granted_bytes,
+                "last_datagram_utc_s": self.last_datagram_utc_s}
+
+
+def _proc_udp_drops(inode: int) -> int | None:
+    """The drops column of the socket with this inode in /proc/net/udp (or udp6)."""
+    want = str(inode)
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(name) as f:
+                next(f, None)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) >= 13 and cols[9] == want:
+                        return int(cols[12])
+        except OSError:
+            continue
+    return None
+
+
+def bind_udp(url: str, rcvbuf_bytes: int = DEFAULT_RCVBUF_BYTES,
+             stats: UdpStats | None = None) -> socket.socket:
+    """A non-blocking socket bound for receiving on `url` (joins the multicast group), with a
+    receive buffer of `rcvbuf_bytes` asked for; `stats` gets the granted size and inode."""
     u = parse_udp_url(url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    if rcvbuf_bytes > 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_bytes)
     try:
         if u.multicast:
             sock.bind(("", u.port))
@@ -175,30 +242,44 @@ def bind_udp(url: str) -> socket.socket:
         sock.close()
         raise UserError(url, f"cannot listen: {exc.strerror}") from None
     sock.setblocking(False)
+    if stats is not None:
+        stats.rcvbuf_requested_bytes = rcvbuf_bytes
+        stats.rcvbuf_granted_bytes = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        stats.inode = os.fstat(sock.fileno()).st_ino
     return sock
 
 
 class _Receiver(asyncio.DatagramProtocol):
     """asyncio protocol handing each datagram and its arrival time on."""
-    def __init__(self, on_datagram: Callable[[float, bytes], None]) -> None:
+    def __init__(self, on_datagram: Callable[[float, bytes], None],
+                 stats: UdpStats | None) -> None:
         self.on_datagram = on_datagram
+        self.stats = stats
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
-        self.on_datagram(time.time(), data)
+        t = time.time()
+        if self.stats is not None:
+            self.stats.on_datagram(t, len(data))
+        self.on_datagram(t, data)
 
 
 async def listen_udp(
     url: str, on_datagram: Callable[[float, bytes], None], stop: asyncio.Event,
-    ready: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None, rcvbuf_bytes: int = DEFAULT_RCVBUF_BYTES,
+    stats: UdpStats | None = None,
 ) -> None:
     """Call on_datagram(receive time UTC s, bytes) for each datagram on `url` until `stop`;
-    `ready` is set once the socket is bound (nothing sent before that is received)."""
+    `ready` is set once the socket is bound (nothing sent before that is received).
+    `rcvbuf_bytes` is the receive buffer asked for; `stats` counts what arrives (and reads
+    the kernel's drops)."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Receiver(on_datagram), sock=bind_udp(url))
+        lambda: _Receiver(on_datagram, stats), sock=bind_udp(url, rcvbuf_bytes, stats))
     if ready is not None:
         ready.set()
     try:
         await stop.wait()
     finally:
+        if stats is not None:
+            stats.drops()  # the last value, while the socket still exists
         transport.close()
