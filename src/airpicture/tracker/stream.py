@@ -116,6 +116,7 @@ class InProcessTracker:
                 t0, c0 = time.perf_counter(), time.process_time()
                 t_end = float((k_todo[sl[0]] + 1) * cfg.slice_s)
                 self.engine.process(todo.take(sl), t_end)
+                self.processed_until = max(self.processed_until, t_end)
                 self._apply_enrichment(t_end)
                 if self.record:
                     self.reports.append(self.picture(t_end))
@@ -157,10 +158,21 @@ class InProcessTracker:
                             + 2 * self.config.slice_s)
 
     def picture(self, t_s: float | None = None) -> TrackTable:
-        """The live tracks, predicted to t_s when given (else at their own update times)."""
+        """The live tracks, predicted to t_s when given (else at their own update times).
+
+        Status is judged at `status_time(t_s)`: the tracker cannot know of plots inside the
+        late-plot window yet, so a healthy track read at `picture(now)` stays confirmed."""
         st = self.engine.state
         t_ref = float(st.t.max()) if t_s is None and len(st) else float(t_s or 0.0)
-        return self._table(st, t_s, self.engine.status_at(t_ref))
+        return self._table(st, t_s, self.engine.status_at(self.status_time(t_ref)))
+
+    def status_time(self, t_s: float) -> float:
+        """The time a track's status is judged at when read at t_s: t_s itself when plots are
+        processed that far, else `processed_until` (the end of the last processed slice), so
+        the late-plot window never makes a track look coasting."""
+        if np.isfinite(self.processed_until):
+            return min(float(t_s), float(self.processed_until))
+        return float(t_s)
 
     def ended_rows(self, t_s: float) -> TrackTable:
         """One final row per confirmed track the last slice deleted, predicted to t_s, with
