@@ -116,6 +116,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         pipeline.publishers.append(hub.publish)
         if start:
             pipeline.recorder.start()
+            if pipeline.outputs is not None:
+                pipeline.outputs.start()
             pipeline.start()
         try:
             yield
@@ -123,6 +125,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             pipeline.publishers.remove(hub.publish)
             if start:
                 pipeline.stop()
+                if pipeline.outputs is not None:  # after the last tick: flush and close
+                    pipeline.outputs.close()
                 pipeline.recorder.close()
 
     app = FastAPI(title="airpicture", version="1", lifespan=lifespan, docs_url=None,
@@ -244,6 +248,14 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
         frames are counted by kind, never fatal."""
         return {"t": pipeline.t_s, **pipeline.feed_status()}
+
+    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
+    def outputs() -> dict[str, Any]:
+        """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
+        records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
+        last error and the stream time of the last picture sent."""
+        outs = pipeline.outputs
+        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
 
     @app.get("/api/recording", summary="Rows durably committed to the recording")
     def recording() -> dict[str, Any]:

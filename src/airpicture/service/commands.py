@@ -25,12 +25,19 @@ def serve(
     speed: float = typer.Option(None, "--speed", help="Replay speed of the input [1.0]."),
     scenario: Path = typer.Option(None, "--scenario", help="Replay this scenario folder "
                                   "instead of the embedded default."),
+    cat062: list[str] = typer.Option(None, "--cat062", help="Also send CAT062 (with CAT063, "
+                                     "CAT065) to this URL: udp://HOST:PORT, "
+                                     "udp://GROUP:PORT?iface=ADDR or file:///PATH.ast; "
+                                     "repeatable; the other keys of [[output.cat062]] take "
+                                     "their defaults."),
 ) -> None:
     """Run the live air picture: web map, WebSocket and REST APIs, until Ctrl-C."""
     from airpicture.service.config import load_config
     from airpicture.service.serve import build_pipeline, run, scenario_source
 
     cfg = load_config(config).with_overrides(_overrides(host, port, record, speed))
+    if cat062:
+        cfg = cfg.with_overrides({"output": {"cat062": [{"url": u} for u in cat062]}})
     if scenario is not None:
         cfg = cfg.with_overrides({"input": {"kind": "scenario", "scenario": str(scenario)}})
     pipeline = build_pipeline(cfg, scenario_source(cfg))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airpicture.core.errors import UserError
 
@@ -52,12 +52,47 @@ class InputConfig(_Strict):
     "data" (the data's own times, so a recording replayed at 10x tracks as at 1x)."""
 
 
+class Cat062OutputConfig(_Strict):
+    """One CAT062 (+ CAT063, CAT065) output: `[[output.cat062]]` (service/outputs.py)."""
+
+    url: str
+    edition: str = "1.21"
+    sac: int = Field(default=0, ge=0, le=255)
+    sic: int = Field(default=1, ge=0, le=255)
+    period_s: float = Field(default=1.0, gt=0.0, le=3600.0)
+    consumer: str = "local"
+    cat063: bool = True
+    cat065: bool = True
+    max_block_bytes: int = Field(default=1400, ge=256, le=65535)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        from airpicture.service.outputs import parse_output_url
+
+        try:
+            parse_output_url(url)
+        except UserError as exc:
+            raise ValueError(exc.problem) from None
+        return url
+
+    @field_validator("edition")
+    @classmethod
+    def _known_edition(cls, edition: str) -> str:
+        from airpicture.io.asterix.layout import editions
+
+        if edition not in editions(62):
+            raise ValueError(f"CAT062 edition {edition!r} unknown; have {editions(62)}")
+        return edition
+
+
 class OutputConfig(_Strict):
     """How often the picture goes out, and how much history the map's trails get."""
 
     tick_s: float = Field(default=1.0, gt=0.0, le=60.0)
     trail_points: int = Field(default=60, ge=0, le=500)
     confirmed_only: bool = True
+    cat062: list[Cat062OutputConfig] = Field(default_factory=list)
 
 
 class RecordingConfig(_Strict):
@@ -90,7 +125,11 @@ class ServiceConfig(_Strict):
         data = self.model_dump()
         for section, values in overrides.items():
             for key, value in values.items():
-                if value is not None:
+                if value is None:
+                    continue
+                if section == "output" and key == "cat062":  # --cat062 adds outputs
+                    data[section][key] = [*data[section][key], *value]
+                else:
                     data[section][key] = value
         return validate_config(data, "command-line flags")
 

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,9 @@ from airpicture.service.encode import (
 )
 from airpicture.service.recorder import Recorder
 from airpicture.service.sources import PictureSource
+
+if TYPE_CHECKING:
+    from airpicture.service.outputs import Outputs
 
 
 @dataclass
@@ -162,6 +165,8 @@ class Pipeline:
         self._recorded_t = np.empty(0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.outputs: Outputs | None = None
+        """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
 
     def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         """What `consumer` may see: Egress first, then the service's own display rule."""

@@ -102,11 +102,20 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
         t0_s = float(math.ceil(last_s)) + out.tick_s  # an existing recording: carry on after it
         start_at(t0_s)
     live = config.input.kind in ("modes", "asterix")  # feeds keep their pace; real-time clock
-    return Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
-                    speed=1.0 if live else config.input.speed, confirmed_only=out.confirmed_only,
-                    dead_after_periods=config.sensors.dead_after_periods,
-                    dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s,
-                    trail_points=out.trail_points)
+    pipeline = Pipeline(source, egress or Egress(), recorder, tick_s=out.tick_s,
+                        speed=1.0 if live else config.input.speed,
+                        confirmed_only=out.confirmed_only,
+                        dead_after_periods=config.sensors.dead_after_periods,
+                        dead_after_min_s=config.sensors.dead_after_min_s, t0_s=t0_s,
+                        trail_points=out.trail_points)
+    if out.cat062:
+        from airpicture.service.outputs import Outputs, sensor_codes_from_asterix
+
+        codes = {}
+        if config.input.kind == "asterix" and config.input.asterix_config:
+            codes = sensor_codes_from_asterix(config.input.asterix_config)
+        pipeline.outputs = Outputs(pipeline, list(out.cat062), codes)
+    return pipeline
 
 
 def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool) -> Pipeline:
