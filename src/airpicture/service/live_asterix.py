@@ -199,15 +199,17 @@ class AsterixSource:
 
     async def _listen_one(self, url: str, ready: asyncio.Event) -> None:
         """One URL's socket; a failure is this URL's state, never the other URLs'."""
-        from airpicture.io.asterix.transport import listen_udp
+        from airpicture.io.asterix.transport import UdpStats, listen_udp
 
         status = self.statuses[url]
+        stats = self.decoder.udp_stats.setdefault(url, UdpStats(url))
         bound = asyncio.Event()
         watcher = asyncio.create_task(bound.wait())
         assert self._stop is not None
         try:
             listening = asyncio.create_task(listen_udp(
-                url, lambda t, d: self.on_datagram(status, t, d), self._stop, bound))
+                url, lambda t, d: self.on_datagram(status, t, d), self._stop, bound,
+                stats=stats))
             await asyncio.wait({watcher, listening}, return_when=asyncio.FIRST_COMPLETED)
             if bound.is_set():
                 status.state = "listening"
@@ -305,18 +307,11 @@ class AsterixSource:
     def _observe_scan_periods(self) -> None:
         """Hand each radar's CAT034 scan period to the tracker (`observe_scan_period`, when
         the runtime has it) under the radar's sensor ids."""
-        scan_periods = getattr(self.decoder, "scan_periods", None)
         with self._decode_lock:
-            if scan_periods is not None:
-                by_radar = dict(scan_periods())
-            else:
-                by_radar = {k: st.scan_period_s for k, st in self.decoder.status.items()}
+            by_sensor = self.decoder.scan_periods()
         observe = getattr(self.runtime, "observe_scan_period", None)
-        for key, period_s in by_radar.items():
-            site = self.config.radars.get(tuple(key))
-            if site is None or not (np.isfinite(period_s) and period_s > 0):
-                continue
-            for sid in {site.psr_sensor_id, site.ssr_sensor_id} - {0}:
+        for sid, period_s in by_sensor.items():
+            if np.isfinite(period_s) and period_s > 0:
                 self.scan_periods_s[sid] = float(period_s)
                 if observe is not None:
                     observe(sid, float(period_s))
@@ -341,19 +336,22 @@ class AsterixSource:
         stats = getattr(self.runtime, "stats", None)
         if stats is not None:  # plots the tracker dropped as later than its late window
             decoder["tracker_plots_late"] = int(stats().get("plots_late", 0))
-        udp_stats = getattr(self.decoder, "udp_stats", None)  # per-URL kernel figures
         feeds = []
         for url, st in self.statuses.items():
             rec = st.to_json()
-            extra = udp_stats().get(url) if callable(udp_stats) else None
-            if isinstance(extra, dict):
-                rec.update({k: v for k, v in extra.items() if k not in rec})
+            udp = self.decoder.udp_stats.get(url)
+            if udp is not None:  # kernel drops, receive buffer granted
+                rec.update({k: v for k, v in udp.to_json().items() if k not in rec})
             feeds.append(rec)
         return {"feeds": feeds, "decoder": decoder, "clock": self.clock}
 
     def problems(self) -> list[str]:
-        """Health problems: data off the wall clock (clock "wall") within the last minute."""
-        out = []
+        """Health problems: data off the wall clock (clock "wall") within the last minute;
+        the decoder's (radars silent for 3 scans on the stream clock, CAT034 problems,
+        kernel drops)."""
+        now_s = self.picture_t_s if math.isfinite(self.picture_t_s) else None
+        with self._decode_lock:
+            out = list(self.decoder.problems(now_s))
         if (self.clock == "wall"
                 and time.time() - self._off_clock_wall_s <= CLOCK_REPORT_WINDOW_S):
             off = self.wall_offset_s
