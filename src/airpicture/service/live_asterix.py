@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,9 @@ WALL_CLOCK_TOLERANCE_S = 10.0
 CLOCK_REPORT_WINDOW_S = 60.0
 """An off-clock plot keeps the source's health degraded for this long (wall seconds)."""
 CLOCKS = ("wall", "data")
+STARTUP_MAX_S = 30.0
+"""With an ASTERIX JSON configuration (no scan periods in it), the tracker starts once every
+radar's CAT034 gave its scan period, or after this many seconds of data without."""
 DATA_CLOCK_LATE_WINDOW_S = 1.0
 """The tracker's late window for ASTERIX on the data clock (instead of its 4 s default, made
 for ADS-B / MLAT network feeds): radar and CAT021 reports come in time order within a sector
@@ -164,7 +167,16 @@ class AsterixSource:
                                  origin_lat_deg=cfg.frame.lat0_deg,
                                  origin_lon_deg=cfg.frame.lon0_deg, duration_s=0.0,
                                  sensors=sensors, extra={TRACKER_SETTINGS_KEY: tracker})
-        self.runtime = (factory or default_runtime)(self.meta)
+        self._factory = factory or default_runtime
+        self.radar_sensor_ids = sorted({i for r in cfg.radars.values()
+                                        for i in (r.psr_sensor_id, r.ssr_sensor_id)} - {0})
+        self.runtime: TrackerRuntime | None = None
+        """The tracker: built at once for a scenario folder (its sensors have their periods),
+        else once the radars' CAT034 gave their scan periods (`_start_tracker`)."""
+        if Path(config_path).is_dir():
+            self.runtime = self._factory(self.meta)
+        self._held: list[PlotBatch] = []
+        self._first_data_s = math.nan
         self.picture_t_s = float("nan")
         self.ready = threading.Event()
         """Set once every URL is bound or has failed."""
@@ -227,8 +239,8 @@ class AsterixSource:
         status.datagrams += 1
         status.bytes += len(data)
         status.last_datagram_wall_s = t_recv_s
-        data_clock = self.clock == "data"
-        ref_s = self._data_now_s if data_clock and math.isfinite(self._data_now_s) else t_recv_s
+        data_clock = self.clock == "data" and math.isfinite(self._data_now_s)
+        ref_s = self._data_now_s if data_clock else t_recv_s
         try:
             with self._decode_lock:
                 result = self.decoder.decode([(ref_s, data)])
@@ -239,12 +251,12 @@ class AsterixSource:
         with self._lock:
             if len(result.plots):
                 self._pending.append(result.plots)
-            if data_clock:
-                self._advance_data_clock(result, ref_s)
+            self._advance_data_clock(result, ref_s)
 
     def _advance_data_clock(self, result: Any, ref_s: float) -> None:
         """Move the data clock to the datagram's median time (plots and CAT034 messages;
-        the median, so one bad record cannot throw the clock far ahead); never backwards."""
+        the median, so one bad record cannot throw the clock far ahead); never backwards.
+        The stream follows it with clock "data" only."""
         from airpicture.io.asterix.decoder import resolve_tod
 
         times = [result.plots.t[np.isfinite(result.plots.t)]]
@@ -255,6 +267,8 @@ class AsterixSource:
         if t.size == 0:
             return
         newest = float(np.median(t))
+        if math.isnan(self._first_data_s):
+            self._first_data_s = newest
         if math.isnan(self._data_now_s) or newest > self._data_now_s:
             if newest - self._data_now_s > WALL_CLOCK_TOLERANCE_S * 6:
                 self.counts["data_clock_jumps"] += 1
@@ -281,13 +295,38 @@ class AsterixSource:
             t = t_s if math.isfinite(t_s) and t_s <= now else now
             if math.isfinite(self.picture_t_s):
                 t = max(t, self.picture_t_s)
-        if len(plots):
-            self.runtime.ingest(plots)
+        runtime = self.runtime
+        if runtime is None:  # waiting for the radars' scan periods: plots held
+            self._held.append(plots)
+            runtime = self._start_tracker()
+            if runtime is None:
+                if math.isfinite(t):
+                    self.picture_t_s = t
+                return TrackTable.empty([s.id for s in self.meta.sensors]), plots
+            held, self._held = PlotBatch.concat(self._held), []
+            runtime.ingest(held)
+        elif len(plots):
+            runtime.ingest(plots)
         if not math.isfinite(t):  # clock "data" before any data
             return TrackTable.empty([s.id for s in self.meta.sensors]), plots
         self.picture_t_s = t
-        self.runtime.advance_to(t)
-        return self.runtime.picture(t), plots
+        runtime.advance_to(t)
+        return runtime.picture(t), plots
+
+    def _start_tracker(self) -> TrackerRuntime | None:
+        """Build the tracker once every radar has a CAT034 scan period (or STARTUP_MAX_S of
+        data passed without), its sensors with the measured periods: the tracker's first
+        scans then use the real ones, not the 4 s default."""
+        span_s = self._data_now_s - self._first_data_s
+        known = all(sid in self.scan_periods_s for sid in self.radar_sensor_ids)
+        if not (known or span_s >= STARTUP_MAX_S):
+            return None
+        sensors = [replace(s, period_s=self.scan_periods_s.get(s.id, s.period_s))
+                   for s in self.meta.sensors]
+        self.runtime = self._factory(replace(self.meta, sensors=sensors))
+        self.counts["tracker_started_after_data_s"] = int(span_s) if span_s == span_s else 0
+        self._observe_scan_periods()
+        return self.runtime
 
     def _check_wall_clock(self, plots: PlotBatch, wall_s: float) -> PlotBatch:
         """Count plots far from the wall clock; drop those ahead of it (see the module)."""
