@@ -56,19 +56,25 @@ batch, so 1 s covers their lateness, and the live picture lags the tracker's by 
 def asterix_sensors(cfg: Any) -> list[Sensor]:
     """Tracker sensors for an ASTERIX configuration: each radar's PSR / SSR ids, each ADS-B.
 
-    A radar's scan period is not in the configuration: it starts at the Sensor default and is
-    learned from the radar's CAT034 north markers (`AsterixSource.step`)."""
+    A radar's scan period is not in the configuration: it comes from the radar's CAT034
+    north markers (`AsterixSource._start_tracker`).  Nor is its detection probability: the
+    tracker's guess for an unknown sensor, not the Sensor default of 1 (which has the tracker
+    delete a track after very few missed scans)."""
+    from airpicture.tracker.config import TrackerConfig
+
+    unknown_pd = TrackerConfig().pd_of(-1)
     out: dict[int, Sensor] = {}
     for r in cfg.radars.values():
         x, y, _ = cfg.frame.to_enu(r.lat_deg, r.lon_deg)
         for sid, kind in ((r.psr_sensor_id, "psr"), (r.ssr_sensor_id, "ssr")):
             if sid > 0:
-                out[sid] = Sensor(id=sid, kind=kind, x=float(x), y=float(y),
+                out[sid] = Sensor(id=sid, kind=kind, x=float(x), y=float(y), pd=unknown_pd,
                                   sigma_range_m=r.sigma_range_m,
                                   sigma_azimuth_deg=r.sigma_azimuth_deg,
                                   name=r.name or f"radar {r.sac}/{r.sic}")
     for a in cfg.adsb.values():
-        out[a.sensor_id] = Sensor(id=a.sensor_id, kind="adsb", period_s=1.0, sigma_m=a.sigma_m,
+        out[a.sensor_id] = Sensor(id=a.sensor_id, kind="adsb", period_s=1.0, pd=unknown_pd,
+                                  sigma_m=a.sigma_m,
                                   name=f"ADS-B {a.sac}/{a.sic}")
     return [out[k] for k in sorted(out)]
 
