@@ -75,6 +75,9 @@ class TrackerConfig:
     """Hits (initiation pair included) a track from primary plots only needs to confirm."""
     confirm_hits_id: int = 3
     """Hits from plots carrying an identity (SSR, ADS-B, MLAT) needed to confirm."""
+    confirm_on_identity_pair: bool = True
+    """Two plots carrying the same Mode S address (two scans or two sensors) confirm a
+    track at once, unless a confirmed track already holds that address."""
     tentative_max_misses: int = 1
     """A tentative track is dropped after this many expected updates in a row are missed (+1)."""
     coast_after_periods: float = 1.5

@@ -266,11 +266,14 @@ class SliceEngine:
         st.hits_psr[ti] += psr
         st.hits_id[ti] += ~psr
         st.period_s[ti] = np.minimum(st.period_s[ti], self.periods[col])
+        # A second plot carrying the track's Mode S address (another scan or sensor) agrees.
+        agree = (plots.icao24 != 0) & (plots.icao24 == st.icao24[ti])
         self._carry_identity(ti, plots)
         st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
             st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
             plots.t, cfg.sigma_alt_ft, cfg.q_alt)
-        newly = confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg) & (
+        newly = (confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg)
+                 | self._identity_confirms(agree, plots.icao24)) & (
             st.status[ti] == TrackStatus.TENTATIVE)
         st.status[ti[newly]] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(newly.sum())
@@ -298,6 +301,17 @@ class SliceEngine:
         good = (st.good_adsb_t[ti] >= st.t[ti]) & ~by_self
         ref = np.where(good, REF_GOOD_ADSB, np.where(by_self, REF_ANY, REF_OTHER))
         self.learner.add_residuals(col, z, pred, P, ref.astype(np.int64))
+
+    def _identity_confirms(self, agree: npt.NDArray[np.bool_], icao24: IntArray
+                           ) -> npt.NDArray[np.bool_]:
+        """Two plots with the same Mode S address (two scans or two sensors) confirm a track,
+        unless a confirmed track already holds that address (then it is a duplicate that the
+        usual hit count must confirm)."""
+        if not self.cfg.confirm_on_identity_pair or not agree.any():
+            return np.zeros(agree.shape, bool)
+        st = self.state
+        held = np.sort(st.icao24[(st.status != TrackStatus.TENTATIVE) & (st.icao24 != 0)])
+        return np.asarray(agree & ~is_member(icao24, held))
 
     def _carry_identity(self, ti: IntArray, plots: PlotBatch) -> None:
         """Copy icao24, callsign and squawk from plots that carry them."""
@@ -362,7 +376,8 @@ class SliceEngine:
             alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
             alt_cov=alt_cov, sensor_last_t=slt, good_adsb_t=np.full(n, np.nan),
         )
-        conf = confirmed_now(new.hits_psr, new.hits_id, cfg)
+        conf = confirmed_now(new.hits_psr, new.hits_id, cfg) | self._identity_confirms(
+            (p1.icao24 != 0) & (p1.icao24 == p2.icao24), p2.icao24)
         new.status[conf] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(conf.sum())
         return new
