@@ -56,8 +56,7 @@ class InProcessTracker:
         self.sensors = list(sensors)
         self.record = record
         self.reports: list[TrackTable] = []
-        self.engine = SliceEngine(cfg, [s.id for s in sensors],
-                                  [s.kind for s in sensors])
+        self.engine = SliceEngine(cfg, list(sensors))
         self.buffer = PlotBatch.empty()
         self.processed_until = -np.inf
         self.rejected = PlotBatch.empty()
@@ -224,13 +223,31 @@ class InProcessTracker:
             raise ValueError("not an airpicture tracker snapshot of a supported version")
         self.config = obj["config"]
         self.sensors = obj["sensors"]
-        self.engine = SliceEngine(self.config, [s.id for s in self.sensors],
-                                  [s.kind for s in self.sensors])
+        self.engine = SliceEngine(self.config, list(self.sensors))
         self.engine.set_state(obj["engine"])
         self.buffer = obj["buffer"]
         self.processed_until = obj["processed_until"]
         self.counts = dict(obj["counts"])
         self.enrich_buffer = obj.get("enrich_buffer", ModeSEnrichment.empty())
+
+    # --- sensors learned from their data (learn.py) --------------------------------------
+    def observe_scan_period(self, sensor_id: int, period_s: float) -> None:
+        """A sensor's period measured outside its plots (e.g. CAT034 north markers): it
+        overrides the learned and configured period at once (NaN or <= 0: forget it).
+        Unknown sensor ids are a ValueError."""
+        hit = np.flatnonzero(self.engine.sensor_ids == int(sensor_id))
+        if hit.size == 0:
+            raise ValueError(f"unknown sensor id {sensor_id}")
+        self.engine.learner.observe_period(int(hit[0]), float(period_s))
+        self.engine.apply_learned()
+
+    def learned_sensors(self) -> list[dict[str, Any]]:
+        """Per sensor: {"id", "kind", "period_s", "pd", "sigma_range_m", "sigma_azimuth_deg",
+        "sigma_m", "n_plots", "period_source"} (learned where enough samples, else the
+        configured prior; sigmas not of the sensor's kind are None; period_source is
+        "prior", "learned" or "measured")."""
+        eng = self.engine
+        return eng.learner.summary(eng.prior_periods, eng.prior_pds)
 
     # --- extras ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
