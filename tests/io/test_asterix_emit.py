@@ -224,6 +224,9 @@ def test_listen_prints_records_and_plot_counts(shared_data, tmp_path):
     lines = asyncio.run(session(cfg))
     assert json.loads(lines[0])["plots"] == 1
     assert json.loads(lines[-1])["counts"]["plots:cat048"] == 1
+    summary = json.loads(lines[-1])
+    assert summary["udp"]["datagrams"] == 1 and summary["udp"]["bytes"] == len(raw)
+    assert [r["sic"] for r in summary["radars"]] == [201]
 
 
 @pytest.mark.slow
@@ -271,7 +274,7 @@ def test_pcapng_is_read_like_pcap(shared_data, tmp_path):
 
 
 def test_replay_real_recording_over_udp(shared_data):
-    from airpicture.io.asterix.emit import replay_file
+    from airpicture.io.asterix.replay import replay_file
     from airpicture.io.asterix.transport import read_any
 
     sock = bind_udp("udp://127.0.0.1:0")

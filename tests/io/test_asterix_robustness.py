@@ -198,3 +198,37 @@ def test_degraded_radar_named_in_status_and_problems():
     (row,) = dec.radar_status(now_s=101.0)
     assert row["alive"] and row["degraded"] and row["problems"] == ["NOGO"]
     assert dec.problems(now_s=101.0) == ["Test radar: CAT034 reports NOGO"]
+
+
+def test_libasterix_cat021_editions_keep_a_record_budget_per_datagram():
+    """CAT021 0.26 has no fast path: libasterix costs ~0.25 ms a record, so a datagram gives
+    it at most MAX_LIBASTERIX_RECORDS_PER_DATAGRAM records; later blocks are rejected."""
+    from airpicture.io.asterix.config import AdsbSource
+    from airpicture.io.asterix.decoder import MAX_LIBASTERIX_RECORDS_PER_DATAGRAM as BUDGET
+
+    spec = spec_class(21, "0.26")
+    rec = spec.cv_record.create({
+        "010": (("SAC", 0), ("SIC", 9)), "030": (100.0, "s"), "080": 0xABCDEF,
+        "130": (("LAT", (45.0, "°")), ("LON", (16.0, "°")))})
+    block = block_bytes(spec, [rec] * 100)
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0), editions={21: "0.26"})
+    cfg.adsb[(0, 9)] = AdsbSource(0, 9, 9)
+    res = AsterixDecoder(cfg).decode([(None, block * 5), (None, block)])
+    per_datagram = BUDGET // 100 * 100
+    assert len(res.cat021) == per_datagram + 100
+    assert res.counts["blocks_rejected:cat021_over_datagram_budget"] == 5 - BUDGET // 100
+
+
+def test_scan_period_from_sector_crossings_alone():
+    """A radar that sends only sector crossings (no north markers): the period from the
+    azimuth advance between them, within 1 %."""
+    t0 = 1_800_000_000.0
+    dec = AsterixDecoder(_radar_config())
+    steps = np.arange(8 * 6) * 4.8 / 8
+    k = np.arange(steps.size) % 8
+    recs = encode.cat034_records("1.29", 0, 7, (t0 + steps) % 86400, np.full(steps.size, 2),
+                                 k * 45.0)
+    for s, r in zip(steps, recs, strict=True):
+        dec.decode([(t0 + s + 0.05, encode.block(34, [r]))])
+    assert dec.scan_periods()[7] == pytest.approx(4.8, rel=0.01)
+    assert dec.radar_status(now_s=t0 + 30)[0]["north_markers"] == 0

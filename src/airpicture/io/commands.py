@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
             pq.write_table(result.plots.to_arrow(), out)
         typer.echo(json.dumps({
             "plots": len(result.plots), "counts": dict(sorted(counts.items())),
-            "radars": [s.to_json() for s in dec.status.values()],
+            "radars": dec.radar_status(now_s=dec.clock_utc_s - cfg.t0_utc_s),
         }, indent=1))
 
     @asterix.command("tracks")
@@ -121,16 +121,20 @@ def register(app: typer.Typer) -> None:
 
     @asterix.command("replay")
     def replay(
-        file: Path = typer.Argument(..., help="Recording: pcap/pcapng (paced by capture "
-                                              "time) or raw .ast."),
+        file: Path = typer.Argument(..., help="Recording: raw .ast (one datagram per data "
+                                              "block, paced by the data's time) or "
+                                              "pcap/pcapng (datagrams paced by capture time)."),
         url: str = typer.Argument(..., help="udp://HOST:PORT to send to."),
         speed: float = typer.Option(1.0, "--speed", help="Times real time (0: as fast as "
                                                          "possible)."),
+        edition: list[str] = typer.Option([], "--edition", help="CAT=EDITION to find a "
+                                          "block's time with, e.g. 48=1.27 (repeatable)."),
     ) -> None:
-        """Send a recording's datagrams unchanged to URL (real ASTERIX on loopback)."""
-        from airpicture.io.asterix.emit import replay_file
+        """Send a recording to URL as a live source would (blocks over 65,507 bytes are
+        skipped and counted); prints what was sent."""
+        from airpicture.io.asterix.replay import replay_file
 
-        typer.echo(json.dumps(replay_file(file, url, speed)))
+        typer.echo(json.dumps(replay_file(file, url, speed, _editions(edition))))
 
     @asterix.command("listen")
     def listen(

@@ -156,8 +156,10 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     def health() -> dict[str, Any]:
         err = pipeline.error
         down = pipeline.feeds_down()
-        status = "error" if err else "degraded" if down else "ok"
+        problems = [f"feed {name} is not delivering" for name in down] + pipeline.problems()
+        status = "error" if err else "degraded" if problems else "ok"
         return {"status": status, "error": repr(err) if err else None, "feeds_down": down,
+                "problems": problems,
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,

@@ -125,6 +125,8 @@ DATA_CLOCK_POLL_S = 0.05
 """On the data clock: wall seconds between two looks at the source's data time."""
 
 Publisher = Callable[[dict[Consumer, Frame]], None]
+HealthCheck = Callable[[], list[str]]
+"""A health check: the problems it sees now, one human-readable line each (empty: fine)."""
 
 
 class Pipeline:
@@ -161,6 +163,8 @@ class Pipeline:
         self.error: BaseException | None = None
         self.ticks_skipped = 0
         """Ticks skipped on the data clock because the data jumped far ahead."""
+        self.health_checks: list[HealthCheck] = []
+        """Extra checks for /api/health: each returns human-readable problems (empty: fine)."""
         self._recorded_ids = np.empty(0, np.int64)
         self._recorded_t = np.empty(0)
         self._stop = threading.Event()
@@ -323,6 +327,22 @@ class Pipeline:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
         feeds = getattr(self.source, "feeds", None)
         return feeds() if feeds is not None else {"feeds": [], "decoder": {}}
+
+    def problems(self) -> list[str]:
+        """Every problem /api/health reports: the source's own (`problems()` when it has it)
+        and each of `health_checks`; a check that raises is itself a problem."""
+        checks: list[HealthCheck] = list(self.health_checks)
+        source_problems = getattr(self.source, "problems", None)
+        if source_problems is not None:
+            checks.insert(0, source_problems)
+        out: list[str] = []
+        for check in checks:
+            try:
+                out.extend(check())
+            except Exception as exc:
+                out.append(f"health check {getattr(check, '__qualname__', check)!s} "
+                           f"failed: {exc!r}")
+        return out
 
     def feeds_down(self) -> list[str]:
         """Names of the feeds that are not delivering (down and retried, or failed)."""

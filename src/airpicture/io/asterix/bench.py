@@ -17,7 +17,7 @@ import numpy as np
 
 from airpicture.core.geo import LocalFrame
 from airpicture.core.tracks import TrackTable
-from airpicture.io.asterix import cat021, cat048, encode
+from airpicture.io.asterix import cat021, cat034, cat048, encode
 from airpicture.io.asterix.blocks import Block, split_blocks
 from airpicture.io.asterix.cat062 import Cat062Encoder, pack_blocks
 from airpicture.io.asterix.config import AsterixConfig, RadarSite
@@ -98,6 +98,7 @@ def run_bench(quick: bool = False) -> list[dict[str, Any]]:
     rows.append({"name": "cat021 decode, synthetic ADS-B", "value": round(fast21),
                  "unit": "records/s", "peer": "libasterix", "peer_value": round(peer21),
                  "ratio": round(fast21 / peer21, 2), "notes": f"{n} reports; peer on 2000"})
+    rows += _cat034_rows(n, reps)
     cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
     cfg.radars[(0, 1)] = RadarSite(0, 1, 45.0, 16.0, 200.0, 1, 1)
     datagrams = [(None, d) for d in synthetic_datagrams(n)]
@@ -122,6 +123,37 @@ def run_bench(quick: bool = False) -> list[dict[str, Any]]:
                  "notes": f"{m} distinct tracks, 16 items a record, first cycle, WGS-84 "
                           "included; peer: items built by libasterix (cold item cache)"})
     return rows
+
+
+def _cat034_rows(n: int, reps: int) -> list[dict[str, Any]]:
+    """CAT034 decode (a north marker and 7 sector crossings a scan, 8 messages a block), and
+    what one zero-filled 64 KB CAT034 datagram costs the decoder (issue 17's flood)."""
+    import asterix.base as ab
+
+    from airpicture.io.asterix.layout import spec_class
+
+    k = np.arange(n) % 8
+    recs = encode.cat034_records("1.29", 0, 1, np.arange(n) * 0.6, np.where(k == 0, 1, 2),
+                                 k * 45.0, 4.8)
+    counts: Counter[str] = Counter()
+    blocks = [b for i in range(0, n, 8)
+              for b in split_blocks(encode.block(34, recs[i:i + 8]), counts)]
+    fast = _rate(lambda: cat034.decode_fast(blocks, Counter()), n, reps)
+    peer = _rate(lambda: cat034.decode(blocks[:250], "1.29", Counter()), 2000, 1)
+    zeros = bytes([34]) + (65507).to_bytes(2, "big") + bytes(65504)
+    dec = AsterixDecoder(AsterixConfig(frame=LocalFrame(45.0, 16.0)))
+    ours = _rate(lambda: dec.decode([(None, zeros)]), 1, reps)
+    cls = spec_class(34, "1.29")
+    old = _rate(lambda: cls.cv_uap.parse(ab.Bits.from_bytes(zeros[3:])), 1, 1)
+    return [
+        {"name": "cat034 decode, north markers and sectors", "value": round(fast),
+         "unit": "records/s", "peer": "libasterix", "peer_value": round(peer),
+         "ratio": round(fast / peer, 2), "notes": f"{n} messages, 8 a block; peer on 2000"},
+        {"name": "cat034 zero-filled 64 KB datagram", "value": round(ours),
+         "unit": "datagrams/s", "peer": "libasterix", "peer_value": round(old, 3),
+         "ratio": round(ours / old, 1),
+         "notes": "rejected as empty_fspec; libasterix parses 65,504 empty records"},
+    ]
 
 
 def _bench_tracks(m: int) -> TrackTable:

@@ -25,13 +25,16 @@ from airpicture.io.asterix.cat034 import RadarStatus
 from airpicture.io.asterix.config import AsterixConfig
 from airpicture.io.asterix.fields import peek_sac_sic
 from airpicture.io.asterix.geodesy import polar_covariance, polar_to_enu
-from airpicture.io.asterix.layout import MAX_RECORDS_PER_BLOCK
+from airpicture.io.asterix.layout import MAX_RECORDS_PER_BLOCK, record_layout, walk_records
 from airpicture.io.asterix.transport import UdpStats
 
 DAY_S = 86400.0
 MAX_SERVICE_MESSAGES_PER_DATAGRAM = 64
 """CAT034 messages taken from one datagram; the rest are counted and dropped. A radar sends a
 handful per scan (north marker, sector crossings), so more is a flood, not a radar."""
+MAX_LIBASTERIX_RECORDS_PER_DATAGRAM = 256
+"""Records of one datagram decoded through libasterix (CAT021 editions without a fast path,
+0.23-0.26: ~0.25 ms a record, so 51 KB of them cost 0.7 s); blocks past it are rejected."""
 MAX_UNKNOWN_RADARS = 64
 """Radars not in the configuration whose CAT034 status is still kept (for `asterix decode`);
 messages from more are counted, so random SAC/SIC cannot grow the table without bound."""
@@ -123,6 +126,9 @@ class AsterixDecoder:
                 parts48.append(rep)
                 plots.append(self._radar_plots(rep, refs[rep.block], counts))
             elif cat == 21:
+                if self.fast and edition not in cat021.FAST_EDITIONS:
+                    pend = _within_record_budget(pend, edition, counts)
+                    refs = np.asarray(pend.ref_utc_s, float)
                 rep21 = (cat021.decode_fast(pend.blocks, counts, edition, cap) if self.fast
                          else cat021.decode(pend.blocks, edition, counts, cap))
                 parts21.append(rep21)
@@ -189,6 +195,11 @@ class AsterixDecoder:
             kept.append(m)
         counts["service:cat034"] += len(kept)
         return kept
+
+    @property
+    def clock_utc_s(self) -> float:
+        """The newest data time seen (UTC s; t0_utc_s before any)."""
+        return self._clock_utc_s
 
     def scan_periods(self) -> dict[int, float]:
         """Tracker sensor id -> scan period measured from CAT034 (s), for the PSR and the SSR
@@ -316,6 +327,25 @@ class AsterixDecoder:
             ))
         counts["plots:cat021"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)
+
+
+def _within_record_budget(pend: _Pending, edition: str, counts: Counter[str]) -> _Pending:
+    """The blocks that keep each datagram within MAX_LIBASTERIX_RECORDS_PER_DATAGRAM records
+    (counted by the byte walker); later blocks of a datagram past it are rejected, counted."""
+    layout = record_layout(21, edition)
+    kept = _Pending()
+    used: Counter[int] = Counter()
+    for block, ref, k in zip(pend.blocks, pend.ref_utc_s, pend.datagram, strict=True):
+        walked = walk_records(block.buf, block.start, block.end, layout, ())
+        n = len(walked[0]) if not isinstance(walked, str) else 0
+        if used[k] + n > MAX_LIBASTERIX_RECORDS_PER_DATAGRAM:
+            counts["blocks_rejected:cat021_over_datagram_budget"] += 1
+            continue
+        used[k] += n
+        kept.blocks.append(block)
+        kept.ref_utc_s.append(ref)
+        kept.datagram.append(k)
+    return kept
 
 
 def _finite_or_none(x: float) -> float | None:

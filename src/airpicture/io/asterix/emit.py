@@ -193,26 +193,3 @@ def emit_scenario(
     result["wall_s"] = time.monotonic() - started
     result["t0_utc_s"] = t0
     return result
-
-
-def replay_file(path: Path, url: str, speed: float = 1.0) -> dict[str, Any]:
-    """Send a recording's datagrams (pcap/pcapng: paced by capture time at `speed`; a raw
-    file: as it is, one datagram) to `url`, unchanged. Returns datagrams, bytes, wall_s."""
-    from airpicture.io.asterix.transport import UdpSender, read_any
-
-    datagrams = read_any(path)
-    sender = UdpSender(url)
-    started = time.monotonic()
-    first = next((t for t, _ in datagrams if t is not None), None)
-    sent = 0
-    try:
-        for t, datagram in datagrams:
-            if speed > 0 and t is not None and first is not None:
-                delay = (t - first) / speed - (time.monotonic() - started)
-                if delay > 0:
-                    time.sleep(delay)
-            sender.send(datagram)
-            sent += len(datagram)
-    finally:
-        sender.close()
-    return {"datagrams": len(datagrams), "bytes": sent, "wall_s": time.monotonic() - started}

@@ -246,12 +246,14 @@ def record_layout(category: int, edition: str) -> RecordLayout:
 def walk_records(
     buf: bytes, start: int, end: int, layout: RecordLayout, wanted: tuple[int, ...],
     max_records: int = MAX_RECORDS_PER_BLOCK,
-) -> tuple[list[int], list[list[int]]] | str:
+) -> tuple[list[int], list[int]] | str:
     """Split buf[start:end] (a block's records) into records.
 
-    Returns (record start offsets, per record the offsets of the wanted FRN indices, -1
-    where absent), or a short reason string when any record is malformed (the block is
-    rejected). Every skip function checks its own bounds, so the record end is checked once.
+    Returns (record start offsets, the offsets of the wanted FRN indices record after record
+    in one flat list, len(wanted) a record, -1 where absent: no list per record, so a flood
+    of records leaves nothing for the garbage collector), or a short reason string when any
+    record is malformed (the block is rejected). Every skip function checks its own bounds,
+    so the record end is checked once.
     Stricter than libasterix in two ways that bound the work: a record whose FSPEC sets no
     item (`empty_fspec`: a zero-filled block would be one "record" per byte) and more than
     `max_records` records (`too_many_records`) reject the block.
@@ -260,7 +262,7 @@ def walk_records(
     for k, frn in enumerate(wanted):
         slot[frn] = k
     proto = [-1] * len(wanted)
-    rows: list[list[int]] = []
+    flat: list[int] = []
     starts: list[int] = []
     sizes, skips, table, max_bytes = layout.sizes, layout.skips, layout.fspec_table, \
         layout.fspec_max_bytes
@@ -285,13 +287,14 @@ def walk_records(
             j += 1
         if not frns:
             return "empty_fspec"
-        row = proto.copy()
+        base = len(flat)
+        flat += proto
         for i in frns:
             if i < 0:
                 return "spare_item_set"
             s = slot[i]
             if s >= 0:
-                row[s] = off
+                flat[base + s] = off
             n = sizes[i]
             if n:
                 off += n
@@ -301,8 +304,7 @@ def walk_records(
                     return "bad_item"
         if off > end:
             return "record_truncated"
-        rows.append(row)
-    return starts, rows
+    return starts, flat
 
 
 def walk_blocks(
@@ -312,7 +314,7 @@ def walk_blocks(
     """Walk every block of buf: (item offsets, one row per record and a column per wanted
     FRN, -1 where absent; each record's block index). A malformed block is left out whole
     and counted as reject_key:reason; good ones count blocks:/records: for the category."""
-    rows: list[list[int]] = []
+    flat: list[int] = []
     block_idx: list[int] = []
     cat = f"{layout.category:03d}"
     for b, (start, end) in enumerate(spans):
@@ -320,12 +322,12 @@ def walk_blocks(
         if isinstance(result, str):
             counts[f"{reject_key}{result}"] += 1
             continue
-        starts, brows = result
-        rows.extend(brows)
+        starts, found = result
+        flat += found
         block_idx.extend([b] * len(starts))
         counts[f"records:{cat}"] += len(starts)
         counts[f"blocks:{cat}"] += 1
-    offsets = np.asarray(rows, np.int64).reshape(-1, len(wanted))
+    offsets = np.asarray(flat, np.int64).reshape(-1, len(wanted))
     return offsets, np.asarray(block_idx, np.int64)
 
 

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix.decoder import AsterixDecoder
@@ -18,7 +19,8 @@ async def run_listener(
     ready: asyncio.Event | None = None,
 ) -> Counter[str]:
     """Listen on `url` for `seconds` (0: until cancelled); returns the counts. `ready` is
-    set once listening."""
+    set once listening. The last line has the counts, the UDP statistics (datagrams, bytes,
+    kernel drops, receive buffer) and, with a configuration, each radar's status."""
     from airpicture.io.asterix.config import AsterixConfig
     from airpicture.io.asterix.dump import dump_records
 
@@ -37,8 +39,12 @@ async def run_listener(
     stop = asyncio.Event()
     if seconds > 0:
         asyncio.get_running_loop().call_later(seconds, stop.set)
-    await listen_udp(url, on_datagram, stop, ready)
-    echo(json.dumps({"counts": dict(sorted(counts.items()))}))
+    stats = UdpStats(url)
+    await listen_udp(url, on_datagram, stop, ready, stats=stats)
+    summary: dict[str, Any] = {"counts": dict(sorted(counts.items())), "udp": stats.to_json()}
+    if decoder is not None:
+        summary["radars"] = decoder.radar_status()
+    echo(json.dumps(summary))
     return counts
 
 
