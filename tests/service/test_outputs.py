@@ -270,3 +270,59 @@ def test_serve_cli_sends_cat062_until_sigint(small_scenario: Path, tmp_path: Pat
     assert sum(len(b.raw) for b in blocks) == len(data) and not counts  # whole blocks only
     assert {b.category for b in blocks} == {62, 63, 65}
     assert len(cat062.decode(blocks, Counter())) > 0
+
+
+def test_period_tolerates_a_live_clocks_jitter() -> None:
+    p = small_pipeline({"url": "udp://127.0.0.1:9"}, {"url": "udp://127.0.0.1:9",
+                                                      "period_s": 3.0})
+    assert p.outputs is not None
+    every, third = p.outputs.outputs
+    ticks = [100.0, 100.98, 101.99, 102.97, 104.01, 104.96, 106.0]
+    assert [every.due(t, 1.0) for t in ticks] == [True] * 7
+    assert [third.due(t, 1.0) for t in ticks] == [True, False, False, True, False, False, True]
+
+
+class PartnerPolicy:
+    """Releases everything to the operator, DLH2 withheld from "partner", "broken" raises."""
+
+    def tracks(self, tracks: TrackTable, consumer: object) -> TrackTable:
+        name = getattr(consumer, "name", "")
+        if name == "broken":
+            raise RuntimeError("policy bug")
+        if name == "partner":
+            return tracks.take([c != "DLH2" for c in tracks.callsign])
+        return tracks
+
+    def plots(self, plots: PlotBatch, consumer: object) -> PlotBatch:
+        return plots
+
+    def track_rows(self, rows: object, consumer: object) -> object:
+        return rows
+
+    def replies(self, replies: object, consumer: object) -> object:
+        return replies
+
+
+def test_each_output_gets_its_consumers_release_and_a_broken_one_stops_nothing(
+        tmp_path: Path) -> None:
+    from airpicture.policy.egress import Egress
+
+    meta = small_meta()
+    src = TrackerSource(meta, small_plots(), FakeRuntime(meta.sensors))
+    cfg = config({"url": f"file://{tmp_path}/local.ast"},
+                 {"url": f"file://{tmp_path}/partner.ast", "consumer": "partner"},
+                 {"url": f"file://{tmp_path}/broken.ast", "consumer": "broken"})
+    p = build_pipeline(cfg, src, egress=Egress(policy=PartnerPolicy()))  # type: ignore[arg-type]
+    run_ticks(p, 4)
+    assert p.outputs is not None
+    local, partner, broken = p.outputs.status()
+    assert (local["state"], partner["state"], broken["state"]) == ("up", "up", "down")
+    assert broken["errors"] == 4 and "policy bug" in broken["last_error"]
+
+    def callsigns(name: str) -> set[str]:
+        data = (tmp_path / name).read_bytes()
+        return {t.callsign for t in cat062.decode(split_blocks(data, Counter()), Counter())}
+
+    assert callsigns("local.ast") == {"AFR1", "DLH2", ""} and callsigns("partner.ast") == {
+        "AFR1", ""}
+    assert p.seq == 4 and p.error is None

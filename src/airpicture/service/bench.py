@@ -170,10 +170,15 @@ def bench_browser(n_tracks: int, updates: int) -> list[dict[str, Any]]:
 
 
 def run_bench(quick: bool = False) -> list[dict[str, Any]]:
-    """Rows of figures: WebSocket fan-out at 1 Hz and the browser's update cost."""
+    """Rows of figures: WebSocket fan-out at 1 Hz, the browser's update cost, and the CAT062
+    output's end-to-end latency (service/bench_latency.py)."""
+    from airpicture.service.bench_latency import bench_cat062_latency
+
     if quick:
-        return bench_websocket(100, 1000, 5.0) + bench_browser(1000, 3)
-    return bench_websocket(1000, 5000, 10.0) + bench_browser(5000, 5)
+        return (bench_websocket(100, 1000, 5.0) + bench_browser(1000, 3)
+                + bench_cat062_latency(1000, 5.0, warmup_s=10.0))
+    return (bench_websocket(1000, 5000, 10.0) + bench_browser(5000, 5)
+            + bench_cat062_latency(5000, 10.0, warmup_s=10.0))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """CAT062 system tracks (with CAT063 sensor status and CAT065 SDPS status) out of `serve`.
 
-Each `[[output.cat062]]` is one `Cat062Out`: the pipeline's publisher hands it the picture
-released for its consumer (`Pipeline.release`, through Egress, confirmed_only as on the map)
-every `period_s` of stream time; its own thread encodes and sends it, so the pipeline never
-waits on a slow or broken output.  Between the two sits a bounded queue: when it is full the
+Each `[[output.cat062]]` is one `Cat062Out`: each tick, before recording and WebSocket encoding
+(`Pipeline.picture_listeners`), it gets the picture released for its consumer
+(`Pipeline.release`: Egress, then confirmed_only as on the map) every `period_s` of stream
+time; its own thread encodes and sends it, so the pipeline never waits on a slow or broken
+output.  Between the two sits a bounded queue: when it is full the
 oldest cycle is dropped (counted).  A failing output (unwritable file, unreachable network) is
 counted, reported in its status and as a health problem, retried each cycle, and never stops
 the pipeline or the other outputs.
@@ -41,7 +42,7 @@ from airpicture.policy.egress import Consumer
 
 if TYPE_CHECKING:
     from airpicture.service.config import Cat062OutputConfig
-    from airpicture.service.pipeline import Frame, Pipeline
+    from airpicture.service.pipeline import Pipeline
 
 STATUS_PERIOD_S = 10.0
 """Stream seconds between two CAT065 SDPS status messages."""
@@ -192,9 +193,10 @@ class Cat062Out:
         self._lock = threading.Lock()
         self._export()
 
-    def due(self, t_s: float) -> bool:
-        """True once per period_s of stream time (every tick when period_s <= tick_s)."""
-        if self._next_due_t is not None and t_s < self._next_due_t - 1e-6:
+    def due(self, t_s: float, tick_s: float = 0.0) -> bool:
+        """True once per period_s of stream time (every tick when period_s <= tick_s); a tick
+        up to half a tick early counts as on time (a live clock's ticks jitter)."""
+        if self._next_due_t is not None and t_s < self._next_due_t - 0.5 * tick_s - 1e-6:
             return False
         self._next_due_t = t_s + self.cfg.period_s
         return True
@@ -301,6 +303,14 @@ class Cat062Out:
         if self.on_sent is not None and self.state == "up":
             self.on_sent(cycle, time.time())
 
+    def failed(self, exc: BaseException) -> None:
+        """Count and report a failure outside sending (e.g. releasing the picture)."""
+        with self._lock:
+            self.errors += 1
+            self.state = "down"
+            self.last_error = f"{type(exc).__name__}: {exc}"
+        self._export()
+
     def _export(self) -> None:
         m, name = self.metrics, self.name
         m.records.labels(output=name).set(self.records)
@@ -341,24 +351,26 @@ class Outputs:
             Cat062Out(c, pipeline.frame, kinds, sensor_codes or {}, self.metrics,
                       name=c.url if names.count(c.url) == 1 else f"{c.url}#{i}")
             for i, c in enumerate(configs)]
-        for out in self.outputs:
-            pipeline.consumers.add(out.consumer)  # the pipeline releases a frame for each
-        pipeline.publishers.append(self.publish)
-        checks = getattr(pipeline, "health_checks", None)  # wt/health's health contract
-        if checks is not None:
-            checks.append(self.problems)
+        pipeline.picture_listeners.append(self.publish)
+        pipeline.health_checks.append(self.problems)
 
-    def publish(self, frames: dict[Consumer, Frame]) -> None:
-        """The pipeline's publisher: hand each due output its consumer's released picture."""
-        due = [(o, frames[o.consumer]) for o in self.outputs
-               if o.consumer in frames and o.due(frames[o.consumer].t_s)]
+    def publish(self, t_s: float, tracks: TrackTable) -> None:
+        """The pipeline's picture listener: hand each due output the picture released for its
+        consumer (`Pipeline.release`); never raises (a failure is the output's error)."""
+        p = self.pipeline
+        due = [o for o in self.outputs if o.due(t_s, p.tick_s)]
         if not due:
             return
-        p = self.pipeline
-        sensors = p.sensor_status() if any(o.cfg.cat063 for o, _ in due) else []
+        sensors = p.sensor_status() if any(o.cfg.cat063 for o in due) else []
         degraded = bool(p.error) or bool(p.feeds_down())
-        for out, frame in due:
-            out.offer(Cycle(frame.t_s, frame.tracks, sensors, degraded))
+        released: dict[Consumer, TrackTable] = {}
+        for out in due:
+            try:
+                if out.consumer not in released:
+                    released[out.consumer] = p.release(tracks, out.consumer)
+                out.offer(Cycle(t_s, released[out.consumer], sensors, degraded))
+            except Exception as exc:  # a policy's bug must not stop the pipeline
+                out.failed(exc)
 
     def start(self) -> None:
         for out in self.outputs:

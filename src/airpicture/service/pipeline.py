@@ -171,6 +171,10 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.outputs: Outputs | None = None
         """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
+        self.picture_listeners: list[Callable[[float, TrackTable], None]] = []
+        """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
+        encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
+        it sends with `release(tracks, consumer)` and must return at once."""
 
     def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         """What `consumer` may see: Egress first, then the service's own display rule."""
@@ -216,6 +220,8 @@ class Pipeline:
                 self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
         else:
             self.stats.add(plots, t_s)
+        for listen in self.picture_listeners:
+            listen(t_s, tracks)
         self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}

@@ -5,6 +5,8 @@ import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 const KIND_BITS = { psr: 1, ssr: 2, adsb: 4, mlat: 8 };
 const COLORS = { psr: '#ff6b4a', ssr: '#ffd23f', adsb: '#4ade80', mlat: '#c084fc', multi: '#38bdf8' };
 const LIST_ROWS = 400;
+const COASTING = 2; // track status: 0 tentative, 1 confirmed, 2 coasting (no plot for a while)
+const isCoasting = ['==', ['get', 'status'], COASTING];
 const url = (path) => new URL(path, window.location.href).href;
 
 // State shared with the tests and the benchmark (window.__ap).
@@ -67,28 +69,34 @@ const style = {
     { id: 'borders', type: 'line', source: 'countries', paint: { 'line-color': '#3b5578', 'line-width': 0.8 } },
     { id: 'coverage', type: 'line', source: 'coverage', paint: { 'line-color': '#56708f', 'line-width': 1, 'line-dasharray': [3, 3] } },
     { id: 'sensors', type: 'circle', source: 'sensors', paint: { 'circle-radius': 5, 'circle-color': ['get', 'color'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } },
-    { id: 'trails', type: 'line', source: 'trails', paint: { 'line-color': ['get', 'color'], 'line-width': 1.2, 'line-opacity': 0.6 } },
+    { id: 'trails', type: 'line', source: 'trails', filter: ['!', isCoasting], paint: { 'line-color': ['get', 'color'], 'line-width': 1.2, 'line-opacity': 0.6 } },
+    // Coasting tracks: dashed, greyed trail (line-dasharray cannot vary per feature: own layer).
+    { id: 'trails-coasting', type: 'line', source: 'trails', filter: isCoasting, paint: { 'line-color': ['get', 'color'], 'line-width': 1.2, 'line-opacity': 0.45, 'line-dasharray': [2, 2] } },
     {
       id: 'tracks', type: 'symbol', source: 'tracks',
       layout: {
-        'icon-image': 'arrow', 'icon-rotate': ['get', 'hdg_deg'], 'icon-rotation-alignment': 'map',
+        'icon-image': ['case', isCoasting, 'arrow-hollow', 'arrow'], 'icon-rotate': ['get', 'hdg_deg'], 'icon-rotation-alignment': 'map',
         'icon-allow-overlap': true, 'icon-ignore-placement': true, 'icon-size': 0.9,
         'text-field': ['get', 'label'], 'text-size': 11, 'text-offset': [1.2, 0], 'text-anchor': 'left',
         'text-justify': 'left', 'text-optional': true,
       },
-      paint: { 'icon-color': ['get', 'color'], 'text-color': '#dbe7f5', 'text-halo-color': '#0d1b2a', 'text-halo-width': 1 },
+      paint: {
+        'icon-color': ['get', 'color'], 'icon-opacity': ['case', isCoasting, 0.6, 1],
+        'text-color': ['case', isCoasting, '#8a9bb0', '#dbe7f5'], 'text-halo-color': '#0d1b2a', 'text-halo-width': 1,
+      },
     },
   ],
 };
 
-function arrowImage(size = 24) {
+function arrowImage(size = 24, hollow = false) {
   const c = document.createElement('canvas');
   c.width = size; c.height = size;
   const g = c.getContext('2d');
-  g.fillStyle = '#fff';
+  g.fillStyle = '#fff'; g.strokeStyle = '#fff'; g.lineWidth = 2; g.lineJoin = 'round';
   g.beginPath();
-  g.moveTo(size / 2, 1); g.lineTo(size - 4, size - 3); g.lineTo(size / 2, size * 0.7); g.lineTo(4, size - 3);
-  g.closePath(); g.fill();
+  g.moveTo(size / 2, 2); g.lineTo(size - 5, size - 4); g.lineTo(size / 2, size * 0.7); g.lineTo(5, size - 4);
+  g.closePath();
+  if (hollow) g.stroke(); else g.fill();
   return g.getImageData(0, 0, size, size);
 }
 
@@ -128,7 +136,8 @@ function fillSensorControls() {
   }
   const kinds = [...new Set(ap.sensors.map((s) => s.kind))];
   $('legend').innerHTML = kinds.map((k) => `<span><i style="background:${COLORS[k]}"></i>${k} only</span>`).join('')
-    + `<span><i style="background:${COLORS.multi}"></i>several kinds</span>`;
+    + `<span><i style="background:${COLORS.multi}"></i>several kinds</span>`
+    + '<span id="legend-coasting"><i class="hollow"></i>coasting (no recent plot, dashed trail)</span>';
 }
 
 // ---- rendering ------------------------------------------------------------------------
@@ -149,10 +158,10 @@ function render() {
     const color = colorOf(p.kinds);
     features[i] = {
       type: 'Feature', id: p.id, geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
-      properties: { id: p.id, hdg_deg: p.hdg_deg, color, label: label(p), callsign: p.callsign, icao24: p.icao24 },
+      properties: { id: p.id, hdg_deg: p.hdg_deg, color, label: label(p), callsign: p.callsign, icao24: p.icao24, status: p.status },
     };
     const tr = ap.mode === 'live' ? ap.trails.get(p.id) : null;
-    if (tr && tr.length > 1) trails.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: tr }, properties: { color } });
+    if (tr && tr.length > 1) trails.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: tr }, properties: { id: p.id, color, status: p.status } });
   }
   map.getSource('tracks').setData({ type: 'FeatureCollection', features });
   map.getSource('trails').setData({ type: 'FeatureCollection', features: trails });
@@ -162,7 +171,7 @@ function render() {
 
 function renderList(shown) {
   const rows = shown.slice().sort((a, b) => (a.callsign || a.icao24 || '').localeCompare(b.callsign || b.icao24 || '')).slice(0, LIST_ROWS);
-  $('list').tBodies[0].innerHTML = rows.map((p) => `<tr data-id="${p.id}"${p.id === ap.selected ? ' class="sel"' : ''}><td>${esc(p.callsign)}</td><td>${p.icao24}</td><td>${p.alt_ft == null ? '' : Math.round(p.alt_ft / 100)}</td><td>${p.gs_kt}</td><td>${p.squawk}</td></tr>`).join('');
+  $('list').tBodies[0].innerHTML = rows.map((p) => `<tr data-id="${p.id}" class="${p.id === ap.selected ? 'sel' : ''}${p.status === COASTING ? ' coasting' : ''}"><td>${esc(p.callsign)}</td><td>${p.icao24}</td><td>${p.alt_ft == null ? '' : Math.round(p.alt_ft / 100)}</td><td>${p.gs_kt}</td><td>${p.squawk}</td></tr>`).join('');
 }
 
 function esc(s) {
@@ -304,6 +313,7 @@ $('live').onclick = () => { ap.mode = 'live'; ap.historyTracks = null; render();
 // ---- start ----------------------------------------------------------------------------
 map.on('load', async () => {
   map.addImage('arrow', arrowImage(), { sdf: true });
+  map.addImage('arrow-hollow', arrowImage(24, true), { sdf: true });
   const [health, sensors] = await Promise.all([
     fetch(url('api/health')).then((r) => r.json()), fetch(url('api/sensors')).then((r) => r.json())]);
   map.jumpTo({ center: [health.origin.lon, health.origin.lat] });
