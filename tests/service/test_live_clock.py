@@ -196,7 +196,7 @@ def test_learned_sensor_records_in_any_shape_become_json() -> None:
 
 
 def test_the_clock_setting_is_checked() -> None:
-    assert ServiceConfig().input.clock == "wall"
+    assert ServiceConfig().input.clock is None  # "wall", or "data" for Mode S files only
     with pytest.raises(UserError, match=r"input\.clock"):
         ServiceConfig().with_overrides({"input": {"clock": "gps"}})
 

@@ -9,6 +9,7 @@ latest message time for replayed files), so sensor status and history stay in on
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from typing import Any
 
@@ -21,11 +22,15 @@ from airpicture.io.scenario import ScenarioMeta
 class ModeSSource:
     """Feeds (tcp://HOST:PORT, tcp-listen://:PORT or files) heard by receivers NAME:LAT:LON.
 
-    Source i is heard by receiver min(i, number of receivers - 1).
+    Source i is heard by receiver min(i, number of receivers - 1).  `clock` (Ingest.clock):
+    "data" follows the messages' own times, "wall" the wall clock (messages far from it are
+    reported by `problems`), None the wall clock with network feeds and the messages' times
+    with files only.  A network feed silent for `stale_after_s` is `stale`.
     """
 
     def __init__(self, sources: list[str], receivers: list[str], fmt: str | None = None,
-                 speed: float = 0.0) -> None:
+                 speed: float = 0.0, stale_after_s: float = 30.0,
+                 clock: str | None = None) -> None:
         from airpicture.sources.ingest import Ingest, parse_receiver, receiver_sensors
         from airpicture.sources.transports import parse_source
 
@@ -34,7 +39,8 @@ class ModeSSource:
         recs = [parse_receiver(r, i) for i, r in enumerate(receivers)]
         specs = [parse_source(s, fmt, receiver=min(i, len(recs) - 1), speed=speed)
                  for i, s in enumerate(sources)]
-        self.ingest: Any = Ingest(specs, recs, use_tracker=True)
+        self.ingest: Any = Ingest(specs, recs, use_tracker=True, stale_after_s=stale_after_s,
+                                  clock=clock)
         if self.ingest.tracker is None:
             raise UserError(None, "the tracker (airpicture.tracker.stream) is not available")
         self.ingest.keep_outputs = True  # hand each step's plots to the service, then drop them
@@ -57,8 +63,10 @@ class ModeSSource:
         from airpicture.sources.transports import run_feed
 
         ing = self.ingest
+        # run_feed never raises (each feed is isolated and restarted); return_exceptions keeps
+        # one feed's surprise from ending the others all the same.
         await asyncio.gather(*(run_feed(spec, ing.sink, ing.statuses[spec.where])
-                               for spec in ing.specs))
+                               for spec in ing.specs), return_exceptions=True)
         self.feeds_done.set()
 
     def mode_s_states(self) -> tuple[Any, threading.Lock]:
@@ -77,16 +85,29 @@ class ModeSSource:
         return {"feeds": [st.to_json() for st in list(ing.statuses.values())],
                 "decoder": counters}
 
+    def problems(self) -> list[str]:
+        """Health problems beyond the feed states of `feeds` (which /api/health reads
+        already): with the wall clock, feeds whose message times are far from it; the feeds'
+        thread gone while some feed should still be running."""
+        out = list(self.ingest.clock_problems())
+        running = [st.name for st in self.ingest.statuses.values()
+                   if st.state not in ("done", "failed")]
+        if self._thread is not None and not self._thread.is_alive() and running:
+            out.append(f"the Mode S feeds' thread has ended; not running: {', '.join(running)}")
+        return out
+
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
-        """Decode and track what arrived; the picture at the feeds' clock."""
+        """Decode and track what arrived; the picture at the feeds' clock (with the data
+        clock and no message yet: at `t_s`, empty)."""
         ing = self.ingest
         with self.state_lock:
             ing.step()
         plots = PlotBatch.concat(ing.plot_batches)
         ing.plot_batches.clear()
         ing.enrichment_batches.clear()
-        self.picture_t_s = float(ing.now_s())
-        return ing.tracker.picture(self.picture_t_s), plots
+        now = float(ing.now_s())
+        self.picture_t_s = now
+        return ing.tracker.picture(now if math.isfinite(now) else t_s), plots
 
 
 # ASTERIX over UDP lives in its own module; imported here for the names the service uses.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import math
 import os
 import shutil
@@ -67,18 +66,16 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
         from airpicture.service.live import ModeSSource
 
         inp = config.input
-        if "clock" in inspect.signature(ModeSSource).parameters:  # Ingest's clock setting
-            return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                               inp.feed_speed, clock=inp.clock)  # type: ignore[call-arg]
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                           inp.feed_speed)
+                           inp.feed_speed, stale_after_s=inp.feed_stale_s,
+                           clock=inp.clock)
     if config.input.kind == "asterix":
         from airpicture.service.live import AsterixSource
 
         if not config.input.asterix_config:
             raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
         return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory,
-                             clock=config.input.clock)
+                             clock=config.input.clock or "wall")
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")

@@ -35,6 +35,7 @@ from airpicture.core.plots import PlotBatch, PlotFlag
 from airpicture.sources import cpr, quality
 from airpicture.sources.columns import all_usable, columns
 from airpicture.sources.framing import MODE_AC_BYTES, Frame, FrameBatch
+from airpicture.sources.limits import columns_ok, times_ok
 from airpicture.sources.state import AircraftStates
 
 MLAT_MAGIC_TICKS = 0xFF004D4C4154
@@ -50,6 +51,9 @@ REF_MAX_AGE_SURFACE_S = 300.0
 SURFACE_PAIR_MAX_S = 25.0
 """Longest gap between the even and odd surface messages of a pair (DO-260B, > 25 kt)."""
 SBS_ASSUMED_NUCP = 7
+MAX_PENDING_SURFACE = 4096
+"""Most unresolved surface CPR messages kept waiting for their pair (older than
+SURFACE_PAIR_MAX_S go first, then the oldest)."""
 ENRICHING_DF = frozenset({0, 4, 5, 16, 20, 21})
 NAN = math.nan
 
@@ -96,6 +100,7 @@ class ModeSDecoder:
     _surface_cpr: dict[tuple[int, bool], tuple[float, int, int]] = field(
         default_factory=dict, repr=False)
     """(address, odd) -> (t, lat_cpr, lon_cpr) of surface messages still unresolved."""
+    max_pending_surface: int = MAX_PENDING_SURFACE
 
     def __post_init__(self) -> None:
         if not self.receivers:
@@ -111,6 +116,10 @@ class ModeSDecoder:
         """Decode a batch of frames from any of the receivers, in any order (a list of Frame
         objects is turned into a FrameBatch first)."""
         batch = frames if isinstance(frames, FrameBatch) else FrameBatch.from_frames(frames)
+        good_t = times_ok(batch.t_s)  # NaN (unknown) passes; inf and out of range do not
+        if not good_t.all():
+            self.counters["bad_time"] += int((~good_t).sum())
+            batch = batch.take(good_t)
         mode_ac = batch.n_bytes == MODE_AC_BYTES
         if mode_ac.any():
             self.counters["mode_ac"] += int(mode_ac.sum())
@@ -167,12 +176,21 @@ class ModeSDecoder:
             records = usable
         if not records:
             return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
-        self.counters["messages"] += len(records)
         cols = columns(records)
+        ok = columns_ok(cols)
+        if not ok.all():
+            # A value outside its physical range (limits.RANGES): the record is bad, counted.
+            self.counters["out_of_range"] += int((~ok).sum())
+            records = [records[i] for i in np.flatnonzero(ok).tolist()]
+            if not records:
+                return DecodeResult(records, PlotBatch.empty(), ModeSEnrichment.empty())
+            cols = columns(records)
+        self.counters["messages"] += len(records)
         self._verify_addresses(records, cols)
         self.aircraft.update(records, cols)
         plots = self._positions(records, cols)
         enrichment = self._enrichment(cols)
+        self.aircraft.enforce_bounds()
         return DecodeResult(records, plots, enrichment)
 
     def _verify_addresses(self, records: list[dict[str, Any]], cols: dict[str, Any]) -> None:
@@ -340,10 +358,13 @@ class ModeSDecoder:
         for i in rows.tolist():  # few: surface aircraft with no reference yet
             self._surface_cpr[(int(cols["icao"][i]), bool(cols["odd"][i]))] = (
                 float(cols["t"][i]), int(cols["lat_cpr"][i]), int(cols["lon_cpr"][i]))
-        if len(self._surface_cpr) > 4096:
+        if len(self._surface_cpr) > self.max_pending_surface:
             newest = float(cols["t"][rows].max())
             self._surface_cpr = {k: v for k, v in self._surface_cpr.items()
                                  if newest - v[0] <= SURFACE_PAIR_MAX_S}
+        if len(self._surface_cpr) > self.max_pending_surface:  # all recent: the newest
+            kept = sorted(self._surface_cpr.items(), key=lambda kv: kv[1][0])
+            self._surface_cpr = dict(kept[-self.max_pending_surface:])
 
     def _speed_check(self, cols: dict[str, Any], rows: npt.NDArray[np.int64],
                      lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]

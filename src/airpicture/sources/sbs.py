@@ -18,6 +18,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from airpicture.sources.limits import bad_field
+
 SBS_FIELDS = 22
 MAX_PARTIAL_SBS_CHARS = 1000
 _DF_OF_TYPE = {1: "17", 2: "17", 3: "17", 4: "17", 5: "4", 6: "5", 7: "16", 8: "11"}
@@ -50,7 +52,8 @@ def _epoch_any(date: str, time: str) -> float:
 
 
 def parse_sbs_line(line: str) -> dict[str, Any]:
-    """One MSG line to a decoded-message record; raises ValueError/KeyError when malformed."""
+    """One MSG line to a decoded-message record; raises ValueError/KeyError when malformed
+    (KeyError("sbs_bad_range") for a number outside its physical range, `limits.RANGES`)."""
     f = line.split(",")
     if len(f) < SBS_FIELDS - 4:  # some senders omit the four trailing flags
         raise KeyError("sbs_bad_fields")
@@ -71,9 +74,15 @@ def parse_sbs_line(line: str) -> dict[str, Any]:
                      ("longitude", 15), ("vertical_rate", 16)):
         value = _number(f[idx])
         if value is not None:
-            rec[key] = int(value) if key == "altitude" else value
-    if "latitude" in rec and not (-90 <= rec["latitude"] <= 90 and -180 <= rec["longitude"] <= 180):
+            rec[key] = value
+    if ("latitude" in rec) != ("longitude" in rec) or (
+            "latitude" in rec and not (-90 <= rec["latitude"] <= 90
+                                       and -180 <= rec["longitude"] <= 180)):
         raise KeyError("sbs_bad_position")
+    if bad_field(rec) is not None:
+        raise KeyError("sbs_bad_range")
+    if "altitude" in rec:
+        rec["altitude"] = int(rec["altitude"])
     squawk = f[17].strip()
     if squawk:
         if len(squawk) != 4 or any(c not in "01234567" for c in squawk):

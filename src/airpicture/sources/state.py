@@ -16,9 +16,17 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.core.enrichment import ModeSEnrichment
+from airpicture.sources.limits import in_range
 
 NAN = math.nan
 F64 = npt.NDArray[np.float64]
+MAX_AIRCRAFT = 20_000
+"""Most aircraft states kept (a busy receiver hears ~1,000-3,000; an aggregated network feed
+more): beyond it, those heard longest ago are forgotten first.  Besides, aircraft not heard
+for an hour are forgotten (`prune`)."""
+MAX_ALL_CALL_ONCE = 20_000
+"""Most DF11 addresses heard once and waiting 60 s for a second hearing; beyond it, the
+oldest are forgotten (random bit errors create a fresh address per bad reply)."""
 
 
 @dataclass(slots=True)
@@ -86,6 +94,29 @@ class AircraftStates:
     receiver_sensors: list[tuple[int, int]] = field(default_factory=list)
     """(ADS-B sensor id, MLAT sensor id) of each receiver index, for `heard_by`; empty:
     receiver i has 2i+1 and 2i+2 (as `ingest.parse_receiver` numbers them)."""
+    max_aircraft: int = MAX_AIRCRAFT
+    max_all_call_once: int = MAX_ALL_CALL_ONCE
+    evicted: int = 0
+    """Aircraft forgotten because `max_aircraft` was reached."""
+
+    def enforce_bounds(self) -> None:
+        """Keep at most `max_aircraft` states (forgetting those heard longest ago, and their
+        verification) and `max_all_call_once` pending DF11 addresses (the oldest go)."""
+        excess = len(self.by_icao) - self.max_aircraft
+        if excess > 0:
+            icaos = np.fromiter(self.by_icao.keys(), np.int64, len(self.by_icao))
+            last = np.fromiter((st.last_t for st in self.by_icao.values()), float, icaos.size)
+            oldest = np.argpartition(np.nan_to_num(last, nan=-np.inf), excess - 1)[:excess]
+            for icao in icaos[oldest].tolist():
+                del self.by_icao[icao]
+                self.verified.discard(icao)
+            self.evicted += excess
+        if len(self.verified) > self.max_aircraft:  # verified without a state: none expected
+            self.verified.intersection_update(self.by_icao.keys())
+        excess = len(self.all_call_once) - self.max_all_call_once
+        if excess > 0:
+            newest = sorted(self.all_call_once.items(), key=lambda kv: kv[1])[excess:]
+            self.all_call_once = dict(newest)
 
     def verify(self, squitter_icao: npt.NDArray[np.int64], all_call_icao: npt.NDArray[np.int64],
                all_call_t: F64) -> None:
@@ -264,7 +295,7 @@ class AircraftStates:
             for item in left.copy():  # usually one or two fields still unseen, often none
                 fields_ = rec.get(item[0])
                 if isinstance(fields_, dict) and _set(self.get(icao), item[2],
-                                                      fields_.get(item[1])):
+                                                      fields_.get(item[1]), item[1]):
                     left.remove(item)
 
     def _nac_v(self, icao: npt.NDArray[np.int64], recs: list[dict[str, Any]]) -> None:
@@ -385,9 +416,10 @@ _COMM_B_FIELDS = (("bds40", "selected_mcp", "nav_altitude_mcp_ft"),
 """(register, rs1090 field, AircraftState field) of the Comm-B values kept; as _details."""
 
 
-def _set(st: AircraftState, name: str, value: object) -> bool:
-    """Set a numeric field (as float); False (nothing set) when the value is not a number."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def _set(st: AircraftState, name: str, value: object, key: str = "") -> bool:
+    """Set a numeric field (as float); False (nothing set) when the value is not a number or
+    lies outside the physical range of `key` (the rs1090 field name, `limits.RANGES`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and in_range(key, value):
         setattr(st, name, float(value))
         return True
     return False
@@ -403,17 +435,17 @@ def _details(rec: dict[str, Any], st: AircraftState) -> None:
         st.category = "DCBA"[(me >> 3) - 1] + str(me & 7) if 1 <= me >> 3 <= 4 else ""
     if rec.get("bds") == "62":
         key = "nav_altitude_fms_ft" if rec.get("source") == "FMS" else "nav_altitude_mcp_ft"
-        _set(st, key, rec.get("selected_altitude"))
-        _set(st, "nav_qnh_hpa", rec.get("barometric_setting"))
+        _set(st, key, rec.get("selected_altitude"), "selected_altitude")
+        _set(st, "nav_qnh_hpa", rec.get("barometric_setting"), "barometric_setting")
     b40, b50, b60 = rec.get("bds40"), rec.get("bds50"), rec.get("bds60")
     if isinstance(b40, dict):
-        _set(st, "nav_altitude_mcp_ft", b40.get("selected_mcp"))
-        _set(st, "nav_altitude_fms_ft", b40.get("selected_fms"))
-        _set(st, "nav_qnh_hpa", b40.get("barometric_setting"))
+        _set(st, "nav_altitude_mcp_ft", b40.get("selected_mcp"), "selected_mcp")
+        _set(st, "nav_altitude_fms_ft", b40.get("selected_fms"), "selected_fms")
+        _set(st, "nav_qnh_hpa", b40.get("barometric_setting"), "barometric_setting")
     if isinstance(b50, dict):
-        _set(st, "roll_deg", b50.get("roll"))
-        _set(st, "tas_kt", b50.get("TAS"))
+        _set(st, "roll_deg", b50.get("roll"), "roll")
+        _set(st, "tas_kt", b50.get("TAS"), "TAS")
     if isinstance(b60, dict):
-        _set(st, "mag_heading_deg", b60.get("heading"))
-        _set(st, "ias_kt", b60.get("IAS"))
-        _set(st, "mach", b60.get("Mach"))
+        _set(st, "mag_heading_deg", b60.get("heading"), "heading")
+        _set(st, "ias_kt", b60.get("IAS"), "IAS")
+        _set(st, "mach", b60.get("Mach"), "Mach")

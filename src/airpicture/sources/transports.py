@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from airpicture.core.errors import UserError
 from airpicture.sources.framing import AvrParser, BeastParser, FrameBatch
+from airpicture.sources.limits import TIME_MAX_S, TIME_MIN_S, timestamp_ok
 from airpicture.sources.sbs import SbsParser
 
 log = logging.getLogger("airpicture.sources")
@@ -43,7 +44,19 @@ CHUNK_BYTES = 65536
 FILE_SLICE = 5000
 IDLE_TIMEOUT_S = 60.0
 """A receiver connection that sends nothing for this long is dead: reconnect."""
+STALE_AFTER_S = 30.0
+"""A network feed connected but silent this long is `stale` (not healthy) until data comes."""
+MAX_PUSHERS = 16
+"""Pushing receivers a tcp-listen feed takes at once; more are refused (counted)."""
+RESTART_BACKOFF_S = 1.0
+RESTART_BACKOFF_MAX_S = 60.0
+"""A network feed that failed with an unexpected exception restarts after 1, 2, 4 ... 60 s."""
 Parser = BeastParser | AvrParser | SbsParser
+
+
+HEALTHY_STATES = frozenset({"up", "listening", "done"})
+"""Feed states that need no attention; anything else (stale, down, failed, connecting,
+starting) is a problem for /api/health."""
 
 
 @dataclass
@@ -52,18 +65,51 @@ class FeedStatus:
 
     name: str
     state: str = "starting"
-    """starting, connecting, up, down (retrying), listening, done, failed."""
+    """starting, connecting, up, down (retrying), listening, done, failed, as the transport
+    sets it; `current_state` adds `stale` (up but silent for `stale_after_s`)."""
+    stale_after_s: float | None = None
+    """Network feeds: the longest silence of a connected feed before it is `stale`."""
+    up_since_s: float = math.nan
+    """Wall clock when the current connection opened (NaN: none)."""
+    last_data_s: float = math.nan
+    """Wall clock when the last frames arrived (NaN: none yet)."""
+    pushers: int = 0
+    """tcp-listen: receivers pushing to it now."""
+    refused: int = 0
+    """tcp-listen: connections refused because `MAX_PUSHERS` were already connected."""
     last_message_t: float | None = None
+    clock_offset_s: float = math.nan
+    """Time of the newest message of the latest delivery minus the wall clock then."""
+    far_from_clock: int = 0
+    """Messages more than `ingest.MAX_CLOCK_OFFSET_S` from the wall clock on arrival."""
     reconnects: int = 0
+    restarts: int = 0
+    """Restarts after an unexpected exception (see `run_feed`)."""
     connections: int = 0
     frames: int = 0
     bytes: int = 0
     bad: Counter[str] = field(default_factory=Counter)
     last_error: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "state": self.state, "last_message_t": self.last_message_t,
-                "reconnects": self.reconnects, "connections": self.connections,
+    def current_state(self, now_s: float | None = None) -> str:
+        """`state`, or `stale` when the feed is up but nothing arrived for `stale_after_s`
+        (since the last frames, or since the connection opened when none came yet)."""
+        if self.state != "up" or self.stale_after_s is None:
+            return self.state
+        now_s = time.time() if now_s is None else now_s
+        since = max((t for t in (self.up_since_s, self.last_data_s) if t == t),
+                    default=-math.inf)
+        return "stale" if now_s - since > self.stale_after_s else "up"
+
+    def to_json(self, now_s: float | None = None) -> dict[str, Any]:
+        return {"name": self.name, "state": self.current_state(now_s),
+                "last_message_t": self.last_message_t,
+                "clock_offset_s": (round(self.clock_offset_s, 3)
+                                   if math.isfinite(self.clock_offset_s) else None),
+                "far_from_clock": self.far_from_clock,
+                "reconnects": self.reconnects, "restarts": self.restarts,
+                "connections": self.connections, "pushers": self.pushers,
+                "refused": self.refused,
                 "frames": self.frames, "bytes": self.bytes, "bad": dict(self.bad),
                 "last_error": self.last_error}
 
@@ -81,6 +127,10 @@ class SourceSpec:
     receiver: int = 0
     speed: float = 0.0
     """Files: replay pace (1 = as recorded, 10 = ten times faster); 0 = as fast as possible."""
+    own_time: bool = False
+    """Network SBS: keep the records' own time stamps (the data clock) instead of stamping
+    them with the wall clock on arrival.  Beast and AVR frames carry no epoch time: always
+    the arrival time."""
 
 
 def make_parser(fmt: str) -> Parser:
@@ -124,7 +174,7 @@ def parse_source(text: str, fmt: str | None = None, receiver: int = 0,
         if chosen == "jsonl":
             raise UserError(text, "jsonl is a file format, not a TCP feed format")
         kind = "tcp" if url.scheme == "tcp" else "listen"
-        host = url.hostname or ("127.0.0.1" if kind == "tcp" else "0.0.0.0")
+        host = url.hostname or "127.0.0.1"  # listen on other interfaces only when asked
         return SourceSpec(kind, text, chosen, host, port, receiver)
     path = Path(text)
     if not path.is_file():
@@ -157,7 +207,7 @@ def _jsonl_fast(line: bytes) -> tuple[float, bytes] | None:
     stop = line.find(b",", j + 12)
     try:
         return float(line[j + 12:stop]), bytes.fromhex(line[i + 9:end].decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
 
 
@@ -188,7 +238,8 @@ def _jsonl_block_fast(block: bytes) -> tuple[list[str], npt.NDArray[np.float64],
     """(hex, t_s, n_bytes) of a block whose every line has the usual layout, in a few C-level
     passes (one regex search; hex strings straight from the text, lowercased only in a block
     written in upper case); None when any line differs or has a bad length (then the block is
-    read line by line)."""
+    read line by line).  A time out of range (e.g. 1e400, inf) also sends the block there, to
+    be counted."""
     text = "\n" + block.decode("latin-1")
     lines = block.count(b"\n") + (not block.endswith(b"\n"))
     found = _JSONL_LINE.findall(text)
@@ -202,14 +253,19 @@ def _jsonl_block_fast(block: bytes) -> tuple[list[str], npt.NDArray[np.float64],
     chars = np.fromiter(map(len, hexes), np.int64, n)
     if not ((chars == 28) | (chars == 14) | (chars == 4)).all():
         return None
+    t_s = np.fromiter(map(float, times), np.float64, n)
+    if not ((t_s >= TIME_MIN_S) & (t_s <= TIME_MAX_S)).all():
+        return None
     hex_list = list(hexes) if lowercase else [h.lower() for h in hexes]
-    return hex_list, np.fromiter(map(float, times), np.float64, n), (chars // 2).astype(np.int8)
+    return hex_list, t_s, (chars // 2).astype(np.int8)
 
 
 def _jsonl_block_lines(block: bytes, hexes: list[str], times: list[float], bad: Counter[str],
                        limit: int | None) -> None:
     """Append the messages (lowercase hex) and times of a block parsed line by line (any JSON
-    layout; bad lines counted), until `hexes` holds `limit`."""
+    layout; bad lines counted), until `hexes` holds `limit`.  A time that is not a finite
+    plausible epoch (`limits.timestamp_ok`: 1e400, Infinity, 1e308, negative) is a bad line
+    (`jsonl_bad_time`), never read as t = 0."""
     for line in io.BytesIO(block):  # lines keep their newline, as read from the file
         fast = _jsonl_fast(line)
         if fast is None:
@@ -218,12 +274,18 @@ def _jsonl_block_lines(block: bytes, hexes: list[str], times: list[float], bad: 
             try:
                 obj = json.loads(line)
                 fast = float(obj["timestamp"]), bytes.fromhex(obj["frame"])
+            except OverflowError:  # an integer time too large for a float (1, 400 zeros)
+                bad["jsonl_bad_time"] += 1
+                continue
             except (ValueError, KeyError, TypeError):
                 bad["jsonl_bad_line"] += 1
                 continue
         t, msg = fast
-        if len(msg) not in (2, 7, 14) or t != t:
-            bad["jsonl_bad_length" if t == t else "jsonl_bad_line"] += 1
+        if not timestamp_ok(t):
+            bad["jsonl_bad_time"] += 1
+            continue
+        if len(msg) not in (2, 7, 14):
+            bad["jsonl_bad_length"] += 1
             continue
         hexes.append(msg.hex())
         times.append(t)
@@ -303,7 +365,8 @@ def _stamp(items: Items, spec: SourceSpec, now_s: float) -> Items:
                                    receiver=np.full(n, spec.receiver, np.int32))
     for item in items:
         item["sbs_timestamp"] = item["timestamp"]
-        item["timestamp"] = now_s
+        if not spec.own_time:
+            item["timestamp"] = now_s
         item["receiver"] = spec.receiver
     return items
 
@@ -313,8 +376,10 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
     """Read one connection until EOF, with a fresh parser (a cut frame is dropped).
 
     TimeoutError when nothing arrives for `idle_timeout_s`: a silent feed is a dead feed.
+    The first frames of the connection clear the feed's `last_error` (a good reconnect).
     """
     parser = make_parser(spec.fmt)
+    good = False
     try:
         while chunk := await asyncio.wait_for(reader.read(CHUNK_BYTES), idle_timeout_s):
             status.bytes += len(chunk)
@@ -324,8 +389,10 @@ async def _pump(reader: asyncio.StreamReader, spec: SourceSpec, sink: Sink,
                 parser.bad.clear()
             if items:
                 now = time.time()
+                if not good:
+                    status.last_error, good = "", True
                 status.frames += len(items)
-                status.last_message_t = now
+                status.last_message_t = status.last_data_s = now
                 sink(spec, _stamp(items, spec, now))
     finally:
         parser.finish()
@@ -346,6 +413,7 @@ async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
             status.last_error = str(exc)
         else:
             status.state = "up"
+            status.up_since_s = time.time()
             status.connections += 1
             delay = backoff_s
             log.info("feed %s: connected", status.name)
@@ -369,19 +437,42 @@ async def run_tcp_client(spec: SourceSpec, sink: Sink, status: FeedStatus,
 
 
 async def run_tcp_server(spec: SourceSpec, sink: Sink, status: FeedStatus,
-                         started: asyncio.Event | None = None) -> None:
-    """Listen for receivers that push their feed; each connection has its own parser."""
+                         started: asyncio.Event | None = None,
+                         idle_timeout_s: float = IDLE_TIMEOUT_S,
+                         max_pushers: int = MAX_PUSHERS) -> None:
+    """Listen for receivers that push their feed; each connection has its own parser.
+
+    `pushers` counts the live connections (the feed is `up` while there is one, else
+    `listening`); one silent for `idle_timeout_s` is closed, and beyond `max_pushers` a new
+    connection is closed at once and counted in `refused`.
+    """
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if status.pushers >= max_pushers:
+            status.refused += 1
+            log.warning("feed %s: refused a pushing receiver (%d connected already)",
+                        status.name, status.pushers)
+            writer.close()
+            return
         status.connections += 1
+        status.pushers += 1
+        if status.pushers == 1:
+            status.up_since_s = time.time()
         status.state = "up"
         try:
-            await _pump(reader, spec, sink, status)
-        except OSError as exc:
+            await _pump(reader, spec, sink, status, idle_timeout_s)
+        except TimeoutError:
+            status.last_error = f"a pushing receiver sent nothing for {idle_timeout_s:g} s"
+        except (OSError, asyncio.IncompleteReadError) as exc:
             status.last_error = str(exc)
+        except Exception as exc:  # one connection's surprise must not reach the server
+            status.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.exception("feed %s: a pushing receiver's connection failed", status.name)
         finally:
             writer.close()
-            status.state = "listening"
+            status.pushers -= 1
+            if status.pushers == 0:
+                status.state = "listening"
             log.warning("feed %s: a pushing receiver disconnected", status.name)
 
     server = await asyncio.start_server(handle, spec.host, spec.port)
@@ -440,18 +531,41 @@ async def run_file(spec: SourceSpec, sink: Sink, status: FeedStatus,
     status.state = "done"
 
 
-async def run_feed(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
-    """Run one feed of any kind; a failure is reported in its status, never raised."""
-    try:
-        if spec.kind == "file":
-            await run_file(spec, sink, status)
-        elif spec.kind == "tcp":
-            await run_tcp_client(spec, sink, status)
-        else:
-            await run_tcp_server(spec, sink, status)
-    except UserError as exc:
-        status.state, status.last_error = "failed", str(exc)
-        log.error("feed %s: %s", status.name, exc)
-    except OSError as exc:
-        status.state, status.last_error = "failed", str(exc)
-        log.error("feed %s: %s", status.name, exc)
+async def _run_once(spec: SourceSpec, sink: Sink, status: FeedStatus) -> None:
+    if spec.kind == "file":
+        await run_file(spec, sink, status)
+    elif spec.kind == "tcp":
+        await run_tcp_client(spec, sink, status)
+    else:
+        await run_tcp_server(spec, sink, status)
+
+
+async def run_feed(spec: SourceSpec, sink: Sink, status: FeedStatus,
+                   restart_backoff_s: float = RESTART_BACKOFF_S,
+                   restart_backoff_max_s: float = RESTART_BACKOFF_MAX_S) -> None:
+    """Run one feed of any kind, isolated from every other: nothing it does is raised.
+
+    A file that cannot be read, or a port that cannot be bound, fails for good (`failed`, the
+    reason in `last_error`).  Any other exception (input or a bug nothing foresaw) is logged
+    with its traceback, shown as the feed's `failed` state and `last_error`, and a network feed
+    is restarted after a back-off (doubling up to `restart_backoff_max_s`; `restarts` counts
+    them).  A file feed is not restarted: it would deliver its frames a second time.
+    """
+    delay = restart_backoff_s
+    while True:
+        try:
+            await _run_once(spec, sink, status)
+            return
+        except (UserError, OSError) as exc:
+            status.state, status.last_error = "failed", str(exc)
+            log.error("feed %s: %s", status.name, exc)
+            return
+        except Exception as exc:  # must not end the others
+            status.state, status.last_error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            log.exception("feed %s: failed", status.name)
+            if spec.kind == "file":
+                return
+        status.restarts += 1
+        log.warning("feed %s: restarting in %.1f s", status.name, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, restart_backoff_max_s)
