@@ -262,3 +262,28 @@ def pa_truth() -> Any:
 
     return pa.table({"t": [0.0], "target_id": [1], "x": [0.0], "y": [0.0], "vx": [0.0],
                      "vy": [0.0]})
+
+
+def test_the_data_clock_holds_back_by_the_lateness_it_sees(small_scenario: Path) -> None:
+    from airpicture.io.asterix.emit import build_datagrams
+    from airpicture.service.live_asterix import UdpFeedStatus
+
+    t0 = 1_700_000_000.0
+    _cfg, datagrams = build_datagrams(small_scenario, t0_utc_s=t0)
+    source = AsterixSource(["udp://127.0.0.1:1"], small_scenario,
+                           lambda meta: FakeRuntime(meta.sensors), clock="data")
+    status = UdpFeedStatus("udp://127.0.0.1:1")
+    in_order = datagrams[:20]
+    for t, d in in_order:
+        source.on_datagram(status, t0 + t, d)
+    assert source.hold_back_s == 0.0  # in time order: no lateness, the picture has no lag
+    assert source.data_time_s() == pytest.approx(t0 + in_order[-1][0], abs=0.5)
+    # A sector batch 1.5 s late (arriving after newer data) holds the clock back that much.
+    late = datagrams[20:22]
+    for t, d in datagrams[22:25] + late:
+        source.on_datagram(status, t0 + t + 100.0, d)  # receive times do not matter
+    newest = datagrams[24][0]
+    assert 1.0 <= source.hold_back_s <= 2.0
+    assert source.data_time_s() == pytest.approx(
+        t0 + newest - source.hold_back_s, abs=0.5)
+    assert source.feeds()["clock_hold_back_s"] == source.hold_back_s

@@ -46,11 +46,13 @@ CLOCKS = ("wall", "data")
 STARTUP_MAX_S = 30.0
 """With an ASTERIX JSON configuration (no scan periods in it), the tracker starts once every
 radar's CAT034 gave its scan period, or after this many seconds of data without."""
-DATA_CLOCK_LATE_WINDOW_S = 1.0
-"""The tracker's late window for ASTERIX on the data clock (instead of its 4 s default, made
-for ADS-B / MLAT network feeds): radar and CAT021 reports come in time order within a sector
-batch, so 1 s covers their lateness, and the live picture lags the tracker's by 1 s, not 4 s
-(a slice is processed only once the stream is the late window past it)."""
+DATA_CLOCK_LATE_WINDOW_S = 0.0
+"""The tracker's late window for ASTERIX on the data clock: none (its 4 s default is made for
+ADS-B / MLAT network feeds).  Lateness is handled by the clock instead (MAX_HOLD_BACK_S):
+with data in time order the live picture is the tracker's, with no lag."""
+MAX_HOLD_BACK_S = 4.0
+"""On the data clock, the stream time is the newest data time less the largest lateness seen
+(how far behind the clock a report arrived: a radar's sector batch), at most this much."""
 
 
 def asterix_sensors(cfg: Any) -> list[Sensor]:
@@ -195,6 +197,9 @@ class AsterixSource:
         """With clock "wall": the median offset (data - wall) of the last off-clock plots."""
         self._off_clock_wall_s = -math.inf
         self._data_now_s = math.nan
+        self.hold_back_s = 0.0
+        """Clock "data": the largest lateness seen (s, at most MAX_HOLD_BACK_S); the stream
+        time is the newest data time less this, so late reports still find their slice."""
         self._pending: list[PlotBatch] = []
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()
@@ -273,6 +278,9 @@ class AsterixSource:
         if t.size == 0:
             return
         newest = float(np.median(t))
+        late_s = self._data_now_s - float(t.min())  # NaN before the first datagram
+        if late_s > self.hold_back_s:
+            self.hold_back_s = min(late_s, MAX_HOLD_BACK_S)
         if math.isnan(self._first_data_s):
             self._first_data_s = newest
         if math.isnan(self._data_now_s) or newest > self._data_now_s:
@@ -282,9 +290,11 @@ class AsterixSource:
 
     # --- the service's side (pipeline thread) --------------------------------------------
     def data_time_s(self) -> float:
-        """The data clock (Unix s; NaN before any data): the newest data time with clock
-        "data", the wall clock with clock "wall"."""
-        return self._data_now_s if self.clock == "data" else time.time()
+        """The stream clock (Unix s; NaN before any data): with clock "data" the newest data
+        time less the lateness seen (`hold_back_s`), with clock "wall" the wall clock."""
+        if self.clock == "data":
+            return self._data_now_s - self.hold_back_s
+        return time.time()
 
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Track what arrived; the picture at the wall clock (clock "wall") or at t_s on the
@@ -297,7 +307,7 @@ class AsterixSource:
             t = time.time()
             plots = self._check_wall_clock(plots, t)
         else:
-            now = self._data_now_s
+            now = self.data_time_s()
             t = t_s if math.isfinite(t_s) and t_s <= now else now
             if math.isfinite(self.picture_t_s):
                 t = max(t, self.picture_t_s)
@@ -388,7 +398,8 @@ class AsterixSource:
             if udp is not None:  # kernel drops, receive buffer granted
                 rec.update({k: v for k, v in udp.to_json().items() if k not in rec})
             feeds.append(rec)
-        return {"feeds": feeds, "decoder": decoder, "clock": self.clock}
+        return {"feeds": feeds, "decoder": decoder, "clock": self.clock,
+                "clock_hold_back_s": self.hold_back_s}
 
     def problems(self) -> list[str]:
         """Health problems: data off the wall clock (clock "wall") within the last minute;
