@@ -80,7 +80,8 @@ def get_json(url: str) -> Any:
 
 def serve_cat062(scenario: Path, tmp: Path) -> tuple[Path, float, dict[str, Any]]:
     """Run the operator's configuration in a serve subprocess, send the scenario at 10x;
-    the CAT062 file, the t0 (UTC s of scenario time 0) and /api/feeds at the end."""
+    the CAT062 file, the t0 (UTC s of scenario time 0) and /api/feeds (with /api/sensors'
+    list under "sensors") at the end."""
     from airpicture.io.asterix.emit import emit_scenario
 
     udp, http = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
@@ -120,6 +121,7 @@ url = "file://{out}"
                 t0 + SCENARIO_S - 2):
             time.sleep(0.1)
         feeds = get_json(base + "/api/feeds")
+        feeds["sensors"] = get_json(base + "/api/sensors")["sensors"]
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     finally:
@@ -144,6 +146,13 @@ def test_live_cat062_scores_like_airpicture_track(tmp_path: Path) -> None:
     out, t0, feeds = serve_cat062(scenario, tmp_path)
     assert feeds["decoder"].get("tracker_plots_late", 0) == 0
     assert feeds["clock_hold_back_s"] == 0.0
+    # radars.json has no scan periods: CAT034 gave them, the tracker uses them, the API
+    # shows them beside the configured (default) ones.
+    learned = {s["id"]: s["learned"] for s in feeds["sensors"]}
+    assert learned[1]["period_s"] == pytest.approx(8.0, rel=0.01)
+    assert learned[2]["period_s"] == pytest.approx(5.0, rel=0.01)
+    assert learned[1]["cat034_period_s"] == pytest.approx(8.0, rel=0.01)
+    assert {learned[1]["period_source"], learned[2]["period_source"]} == {"measured"}
     counts: Counter[str] = Counter()
     blocks = split_blocks(out.read_bytes(), counts, max_blocks=1 << 30)  # a file, not a datagram
     records = cat062.decode(blocks, counts)
