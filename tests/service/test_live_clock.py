@@ -278,12 +278,16 @@ def test_the_data_clock_holds_back_by_the_lateness_it_sees(small_scenario: Path)
         source.on_datagram(status, t0 + t, d)
     assert source.hold_back_s == 0.0  # in time order: no lateness, the picture has no lag
     assert source.data_time_s() == pytest.approx(t0 + in_order[-1][0], abs=0.5)
-    # A sector batch 1.5 s late (arriving after newer data) holds the clock back that much.
+    # A sector batch 1.5 s late (arriving after newer data) holds the tracker's processing
+    # back that much; the stream time stays the newest data time.
     late = datagrams[20:22]
     for t, d in datagrams[22:25] + late:
         source.on_datagram(status, t0 + t + 100.0, d)  # receive times do not matter
     newest = datagrams[24][0]
     assert 1.0 <= source.hold_back_s <= 2.0
-    assert source.data_time_s() == pytest.approx(
-        t0 + newest - source.hold_back_s, abs=0.5)
+    assert source.data_time_s() == pytest.approx(t0 + newest, abs=0.5)
     assert source.feeds()["clock_hold_back_s"] == source.hold_back_s
+    _tracks, plots = source.step(t0 + 10.0)
+    assert source.picture_t_s == t0 + 10.0 and len(plots) > 0
+    assert source.runtime is not None
+    assert source.runtime.t_s == pytest.approx(t0 + 10.0 - source.hold_back_s)  # type: ignore[attr-defined]

@@ -46,13 +46,14 @@ CLOCKS = ("wall", "data")
 STARTUP_MAX_S = 30.0
 """With an ASTERIX JSON configuration (no scan periods in it), the tracker starts once every
 radar's CAT034 gave its scan period, or after this many seconds of data without."""
-DATA_CLOCK_LATE_WINDOW_S = 0.0
-"""The tracker's late window for ASTERIX on the data clock: none (its 4 s default is made for
-ADS-B / MLAT network feeds).  Lateness is handled by the clock instead (MAX_HOLD_BACK_S):
-with data in time order the live picture is the tracker's, with no lag."""
+LATE_WINDOW_S = 0.0
+"""The tracker's own late window for live ASTERIX: none (its fixed 4 s default, made for
+ADS-B / MLAT network feeds, made the picture lag 4 s).  The source holds the tracker's
+processing back by the lateness it measures instead (`hold_back_s`): with data in time
+order the live picture is the tracker's, with no lag."""
 MAX_HOLD_BACK_S = 4.0
-"""On the data clock, the stream time is the newest data time less the largest lateness seen
-(how far behind the clock a report arrived: a radar's sector batch), at most this much."""
+"""The most the tracker's processing is held behind the stream time (the tracker's default
+late window): reports later than that are dropped by the tracker and counted."""
 
 
 def asterix_sensors(cfg: Any) -> list[Sensor]:
@@ -170,7 +171,7 @@ class AsterixSource:
         self.decoder = AsterixDecoder(cfg)
         from airpicture.service.sources import TRACKER_SETTINGS_KEY
 
-        tracker = {"late_window_s": DATA_CLOCK_LATE_WINDOW_S} if clock == "data" else {}
+        tracker = {"late_window_s": LATE_WINDOW_S}
         self.meta = ScenarioMeta(name="live ASTERIX", seed=0,
                                  origin_lat_deg=cfg.frame.lat0_deg,
                                  origin_lon_deg=cfg.frame.lon0_deg, duration_s=0.0,
@@ -198,8 +199,10 @@ class AsterixSource:
         self._off_clock_wall_s = -math.inf
         self._data_now_s = math.nan
         self.hold_back_s = 0.0
-        """Clock "data": the largest lateness seen (s, at most MAX_HOLD_BACK_S); the stream
-        time is the newest data time less this, so late reports still find their slice."""
+        """The largest lateness seen (s, at most MAX_HOLD_BACK_S): how far behind the stream
+        clock (the newest data time, or the wall clock) a report arrived.  The tracker
+        processes up to the stream time less this, so late reports still find their slice;
+        the picture is at the stream time."""
         self._pending: list[PlotBatch] = []
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()
@@ -278,7 +281,9 @@ class AsterixSource:
         if t.size == 0:
             return
         newest = float(np.median(t))
-        late_s = self._data_now_s - float(t.min())  # NaN before the first datagram
+        clock_s = self._data_now_s if self.clock == "data" else ref_s
+        near = t[np.abs(t - clock_s) <= WALL_CLOCK_TOLERANCE_S]  # off-clock data: counted
+        late_s = clock_s - float(near.min()) if near.size else math.nan
         if late_s > self.hold_back_s:
             self.hold_back_s = min(late_s, MAX_HOLD_BACK_S)
         if math.isnan(self._first_data_s):
@@ -291,10 +296,8 @@ class AsterixSource:
     # --- the service's side (pipeline thread) --------------------------------------------
     def data_time_s(self) -> float:
         """The stream clock (Unix s; NaN before any data): with clock "data" the newest data
-        time less the lateness seen (`hold_back_s`), with clock "wall" the wall clock."""
-        if self.clock == "data":
-            return self._data_now_s - self.hold_back_s
-        return time.time()
+        time, with clock "wall" the wall clock."""
+        return self._data_now_s if self.clock == "data" else time.time()
 
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         """Track what arrived; the picture at the wall clock (clock "wall") or at t_s on the
@@ -326,7 +329,7 @@ class AsterixSource:
         if not math.isfinite(t):  # clock "data" before any data
             return TrackTable.empty([s.id for s in self.meta.sensors]), plots
         self.picture_t_s = t
-        runtime.advance_to(t)
+        runtime.advance_to(t - self.hold_back_s)
         return runtime.picture(t), plots
 
     def _start_tracker(self) -> TrackerRuntime | None:
