@@ -291,3 +291,27 @@ def test_the_data_clock_holds_back_by_the_lateness_it_sees(small_scenario: Path)
     assert source.picture_t_s == t0 + 10.0 and len(plots) > 0
     assert source.runtime is not None
     assert source.runtime.t_s == pytest.approx(t0 + 10.0 - source.hold_back_s)  # type: ignore[attr-defined]
+
+
+def test_the_data_clock_runs_on_across_midnight(small_scenario: Path) -> None:
+    from airpicture.io.asterix.emit import build_datagrams
+    from airpicture.service.live_asterix import UdpFeedStatus
+
+    day_s = 86400.0
+    t0 = 20_000 * day_s - 30.0  # the recording crosses midnight 30 s in
+    _cfg, datagrams = build_datagrams(small_scenario, t0_utc_s=t0)
+    source = AsterixSource(["udp://127.0.0.1:1"], small_scenario,
+                           lambda meta: FakeRuntime(meta.sensors), clock="data")
+    status = UdpFeedStatus("udp://127.0.0.1:1")
+    clock = []
+    for t, d in datagrams:  # received three days later, at 10x
+        source.on_datagram(status, t0 + 3 * day_s + t / 10.0, d)
+        clock.append(source.data_time_s())
+    assert np.all(np.diff(clock) >= 0) and clock[-1] - clock[0] == pytest.approx(59.5, abs=1)
+    # The day comes from the first receive time (ASTERIX has the time of day only) ...
+    day0 = t0 + 3 * day_s
+    assert clock[0] == pytest.approx(day0, abs=1.0)
+    # ... then the data's own times run on across midnight: no day lost or gained.
+    _tracks, plots = source.step(clock[-1])
+    assert plots.t.min() == pytest.approx(day0, abs=0.01)
+    assert plots.t.max() == pytest.approx(day0 + 59.0, abs=0.01)
