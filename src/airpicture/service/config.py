@@ -48,6 +48,10 @@ class InputConfig(_Strict):
     feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
     feed_stale_s: float = Field(default=30.0, gt=0.0, le=86400.0)
     asterix_config: str = ""
+    clock: Literal["wall", "data"] | None = None
+    """Stream time of live feeds: "wall" (the wall clock; data far from it is reported) or
+    "data" (the data's own times, so a recording replayed at 10x tracks as at 1x); unset:
+    "wall", but Mode S feeds that are all recorded files follow their data."""
 
 
 class Cat062OutputConfig(_Strict):

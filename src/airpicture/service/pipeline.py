@@ -143,6 +143,11 @@ class Metrics:
 FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
+MAX_CATCH_UP_TICKS = 600
+"""On the data clock: ticks run at once when the data are ahead, up to this many."""
+DATA_CLOCK_POLL_S = 0.05
+"""On the data clock: wall seconds between two looks at the source's data time."""
+
 Publisher = Callable[[dict[Consumer, Frame]], None]
 STOP_TIMEOUT_S = 5.0
 """At most this long for the tick in progress when the service stops."""
@@ -277,7 +282,12 @@ class Pipeline:
             self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
-        """Tick every tick_s of stream time: tick_s / speed of wall time."""
+        """Tick every tick_s of stream time: tick_s / speed of wall time (or, for a source on
+        the data clock, each tick_s of the data's own time as it arrives)."""
+        data_time = getattr(self.source, "data_time_s", None)
+        if data_time is not None and getattr(self.source, "clock", "wall") == "data":
+            self._run_on_data_clock(data_time)
+            return
         wall0 = time.monotonic()
         k = 0
         try:
@@ -298,6 +308,44 @@ class Pipeline:
         except BaseException as exc:  # surfaced by /api/health
             self.error = exc
             raise
+
+    def _run_on_data_clock(self, data_time_s: Callable[[], float]) -> None:
+        """Tick at every multiple of tick_s that the source's data clock has passed: a feed
+        replayed at 10x gets the same ticks, so the same pictures, as at 1x.  More than
+        MAX_CATCH_UP_TICKS behind (the data jumped ahead), the ticks in between are skipped."""
+        next_t = float("nan")
+        try:
+            while not self._stop.is_set():
+                now = data_time_s()
+                if np.isfinite(now):
+                    newest = float(np.floor(now / self.tick_s) * self.tick_s)
+                    behind = (newest - next_t) / self.tick_s
+                    skipped = 0
+                    if not np.isfinite(next_t) or behind > MAX_CATCH_UP_TICKS:
+                        skipped = int(behind) if np.isfinite(next_t) else 0
+                        next_t = newest
+                    while next_t <= now and not self._stop.is_set():
+                        began = time.monotonic()
+                        self.tick(float(next_t))
+                        ended = time.monotonic()
+                        self.pace.ticked(self.t_s, ended - began, skipped, ended)
+                        skipped = 0
+                        next_t += self.tick_s
+                self._stop.wait(DATA_CLOCK_POLL_S)
+        except BaseException as exc:  # surfaced by /api/health
+            self.error = exc
+            raise
+
+    def learned_sensors(self) -> dict[int, dict[str, Any]]:
+        """Per sensor id, what the source's tracker learned (period, detection probability,
+        sigmas, where the period came from); empty when it learns nothing."""
+        from airpicture.service.live_asterix import learned_by_sensor
+
+        for owner in (self.source, getattr(self.source, "runtime", None)):
+            learned = getattr(owner, "learned_sensors", None)
+            if learned is not None:
+                return learned_by_sensor(learned())
+        return {}
 
     def aircraft_json(self, consumer: Consumer) -> dict[str, Any]:
         """readsb's aircraft.json for `consumer`: its released tracks and, with Mode S feeds,
@@ -404,6 +452,7 @@ class Pipeline:
     def sensor_status(self) -> list[dict[str, Any]]:
         """Per sensor: identity, position, plots/s, last seen and alive."""
         rates = self.stats.rates()
+        learned = self.learned_sensors()
         lat, lon = self.frame.ground_to_geodetic([s.x for s in self.sensors],
                                                  [s.y for s in self.sensors])
         out = []
@@ -421,5 +470,6 @@ class Pipeline:
                 "last_seen_t": last if seen else None,
                 "alive": seen and self.t_s - last <= float(self.stats.dead_after_s[i]),
                 "bit": i,
+                "learned": learned.get(s.id),
             })
         return out

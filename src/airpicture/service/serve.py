@@ -68,13 +68,15 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
 
         inp = config.input
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                           inp.feed_speed, stale_after_s=inp.feed_stale_s)
+                           inp.feed_speed, stale_after_s=inp.feed_stale_s,
+                           clock=inp.clock)
     if config.input.kind == "asterix":
         from airpicture.service.live import AsterixSource
 
         if not config.input.asterix_config:
             raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
-        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory)
+        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory,
+                             clock=config.input.clock or "wall")
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")

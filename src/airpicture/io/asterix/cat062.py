@@ -400,7 +400,8 @@ def tracks_table(
 ) -> Any:
     """Decoded CAT062 as a tracks.parquet table (schema TRACK_COLUMNS), so any system's
     CAT062 can be scored like our tracker: x, y from I062/105 in `frame`, t from the time of
-    day as a stream from t0_utc_s. Records without a WGS-84 position are left out, counted."""
+    day as a stream from t0_utc_s; a TSE record (track service end) is not confirmed, so the
+    track ends there. Records without a WGS-84 position are left out, counted."""
     import pyarrow as pa
 
     from airpicture.core.schema import TRACK_COLUMNS
@@ -416,11 +417,12 @@ def tracks_table(
     tod = np.array([t.tod_s for t in kept])
     cnf = np.array([t.cnf for t in kept], int)
     cst = np.array([t.cst for t in kept], int)
+    tse = np.array([t.tse for t in kept], int)  # track service end: the track ends here
     values: dict[str, Any] = {
         "t": resolve_tod_sequence(tod, t0_utc_s) - t0_utc_s if kept else np.empty(0),
         "track_id": [t.track_number for t in kept], "x": x, "y": y,
         "vx": [t.vx_mps for t in kept], "vy": [t.vy_mps for t in kept],
-        "confirmed": cnf == 0, "alt_ft": [t.fl * 100.0 for t in kept],
+        "confirmed": (cnf == 0) & (tse == 0), "alt_ft": [t.fl * 100.0 for t in kept],
         "vrate_fpm": [t.vrate_fpm for t in kept], "icao24": [t.icao24 for t in kept],
         "sigma_pos_m": [t.sigma_x_m for t in kept],
         "status": np.where(cnf == 1, TrackStatus.TENTATIVE,

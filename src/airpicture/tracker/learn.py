@@ -1,0 +1,189 @@
+"""Sensors learned from their own data: update period, detection probability and accuracy.
+
+Configuration (scenario.json, a service's sensor table) only gives priors; real sensors differ
+(a radar turns at 4.8 s, not 4; a Mode S radar detects 97 %, not 90 %).  The tracker feeds
+every track update here (vectorised, one call per group of plots) and reads back per sensor:
+
+- **period**: revisit times of a sensor's plots on the same confirmed track are multiples of
+  its scan period (a missed scan gives 2 P): P = sum(gaps) / sum(round(gap / P0)) over the
+  gaps close to a multiple of a robust first guess P0 (a low quantile for rotating radars,
+  the median for ADS-B / MLAT). A measured period (CAT034 north markers, through
+  `observe_period`) overrides it.
+- **pd**: hits / expected updates on those same gaps (each gap of k periods is 1 hit of k).
+- **accuracy**: residuals of a sensor's plots against the track predicted from the others
+  (its last update came from another sensor; ADS-B with NACp >= 8 preferred), less the
+  track's own predicted variance: sigma range / azimuth for radars, sigma_m for ADS-B / MLAT.
+
+A learned value replaces the prior once it rests on `min_samples` samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from airpicture.core.sensors import ROTATING_KINDS, Sensor
+
+F64 = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+MAX_GAP_PERIODS = 8
+"""Revisit gaps longer than this many periods (left coverage and came back) are not used."""
+ROTATING_TOLERANCE = 0.15
+"""A rotating radar's gap is used when gap / k is within this fraction of the first guess."""
+REF_GOOD_ADSB, REF_OTHER, REF_ANY = 0, 1, 2
+"""Residual reference classes, best first: track last updated by good ADS-B (NACp >= 8),
+by another sensor, by anyone (the sensor itself included)."""
+N_STATS = 5
+"""Accumulated per class: count, sum(r_range^2 - P_range), sum(r_az^2 - P_az),
+sum(|r|^2 - tr P) / 2, and count of ADS-B / MLAT samples (same as count)."""
+
+
+@dataclass
+class SensorLearner:
+    """Per-sensor samples (bounded ring buffers of revisit gaps, running residual sums)."""
+
+    sensors: list[Sensor]
+    min_samples: int = 30
+    capacity: int = 4096
+    gaps: F64 = field(init=False)
+    """(m, capacity) recent revisit gaps on confirmed tracks (NaN: empty)."""
+    gap_next: IntArray = field(init=False)
+    gap_count: IntArray = field(init=False)
+    resid: F64 = field(init=False)
+    """(m, 3 classes, 4): count, sum(e_r^2 - P_rr) m^2, sum(e_az^2 - P_az) rad^2,
+    sum((|e|^2 - tr P) / 2) m^2."""
+    n_plots: IntArray = field(init=False)
+    measured_period_s: F64 = field(init=False)
+    """Period measured outside the plots (NaN: none), e.g. from CAT034 north markers."""
+
+    def __post_init__(self) -> None:
+        m = len(self.sensors)
+        self.gaps = np.full((m, self.capacity), np.nan)
+        self.gap_next = np.zeros(m, np.int64)
+        self.gap_count = np.zeros(m, np.int64)
+        self.resid = np.zeros((m, 3, 4))
+        self.n_plots = np.zeros(m, np.int64)
+        self.measured_period_s = np.full(m, np.nan)
+        self.rotating = np.array([s.kind in ROTATING_KINDS for s in self.sensors], bool)
+        self.pos = np.array([[s.x, s.y] for s in self.sensors], float).reshape(m, 2)
+
+    # --- samples ---------------------------------------------------------------------------
+    def count_plots(self, col: IntArray) -> None:
+        """Plots processed per sensor column."""
+        self.n_plots += np.bincount(col, minlength=len(self.sensors))
+
+    def add_gaps(self, col: IntArray, gap_s: F64) -> None:
+        """Revisit gaps (finite, > 0) of sensor columns `col` on confirmed tracks."""
+        ok = np.isfinite(gap_s) & (gap_s > 0)
+        col, gap_s = col[ok], gap_s[ok]
+        if col.size == 0:
+            return
+        order = np.argsort(col, kind="stable")
+        col, gap_s = col[order], gap_s[order]
+        first = np.r_[True, col[1:] != col[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(col.size), 0))
+        slot = (self.gap_next[col] + np.arange(col.size) - start) % self.capacity
+        self.gaps[col, slot] = gap_s
+        added = np.bincount(col, minlength=len(self.sensors))
+        self.gap_next = (self.gap_next + added) % self.capacity
+        self.gap_count += added
+
+    def add_residuals(self, col: IntArray, z: F64, pred: F64, P_pred: F64, ref: IntArray
+                      ) -> None:
+        """Residuals of plots z (p, 2) of sensor columns `col` against the tracks predicted
+        to the plots' times (pred (p, 2), P_pred (p, 2, 2)), with their reference class."""
+        if col.size == 0:
+            return
+        d = pred - self.pos[col]
+        r_pred = np.hypot(d[:, 0], d[:, 1])
+        u = d / np.maximum(r_pred, 1.0)[:, None]          # radial unit vector
+        w = np.column_stack([-u[:, 1], u[:, 0]])           # tangential
+        dz = z - self.pos[col]
+        e_r = np.hypot(dz[:, 0], dz[:, 1]) - r_pred
+        e_az = np.angle(np.exp(1j * (np.arctan2(dz[:, 1], dz[:, 0])
+                                     - np.arctan2(d[:, 1], d[:, 0]))))
+        P_rr = np.einsum("pi,pij,pj->p", u, P_pred, u)
+        P_az = np.einsum("pi,pij,pj->p", w, P_pred, w) / np.maximum(r_pred, 1.0) ** 2
+        e = z - pred
+        values = np.column_stack([
+            np.ones(col.size), e_r**2 - P_rr, e_az**2 - P_az,
+            0.5 * ((e**2).sum(axis=1) - np.trace(P_pred, axis1=1, axis2=2)),
+        ])
+        # Every sample also counts for the weaker classes: REF_GOOD_ADSB -> OTHER -> ANY.
+        for cls in (REF_GOOD_ADSB, REF_OTHER, REF_ANY):
+            sel = ref <= cls
+            if sel.any():
+                np.add.at(self.resid[:, cls], col[sel], values[sel])
+
+    def observe_period(self, col: int, period_s: float) -> None:
+        """A period measured outside the plots (NaN or <= 0: forget it)."""
+        ok = np.isfinite(period_s) and period_s > 0
+        self.measured_period_s[col] = float(period_s) if ok else np.nan
+
+    # --- estimates -------------------------------------------------------------------------
+    def period_pd(self, col: int) -> tuple[float, float, int, str]:
+        """(period s, pd, gaps used, source) of one sensor; NaN where not learned yet."""
+        g = self.gaps[col]
+        g = g[np.isfinite(g)]
+        measured = self.measured_period_s[col]
+        if np.isfinite(measured):
+            p0, source = float(measured), "measured"
+        elif g.size >= self.min_samples:
+            p0 = float(np.quantile(g, 0.3) if self.rotating[col] else np.median(g))
+            source = "learned"
+        else:
+            return np.nan, np.nan, int(g.size), "prior"
+        k = np.rint(g / p0)
+        use = (k >= 1) & (k <= MAX_GAP_PERIODS)
+        if self.rotating[col]:
+            use &= np.abs(g / np.maximum(k, 1) - p0) <= ROTATING_TOLERANCE * p0
+        n = int(use.sum())
+        if n < self.min_samples:
+            return (p0 if source == "measured" else np.nan), np.nan, n, source
+        period = p0 if source == "measured" else float(g[use].sum() / k[use].sum())
+        return period, float(n / k[use].sum()), n, source
+
+    def sigmas(self, col: int) -> tuple[float, float, float]:
+        """(sigma range m, sigma azimuth deg, sigma m) from the best reference class with
+        enough samples; NaN where not learned."""
+        for cls in (REF_GOOD_ADSB, REF_OTHER, REF_ANY):
+            n, s_r, s_az, s_m = self.resid[col, cls]
+            if n >= self.min_samples:
+                return (float(np.sqrt(max(s_r / n, 0.0))),
+                        float(np.degrees(np.sqrt(max(s_az / n, 0.0)))),
+                        float(np.sqrt(max(s_m / n, 0.0))))
+        return np.nan, np.nan, np.nan
+
+    def summary(self, prior_period_s: F64, prior_pd: F64) -> list[dict[str, Any]]:
+        """One dict per sensor: learned values where known, else the priors."""
+        out = []
+        for j, s in enumerate(self.sensors):
+            period, pd, _, source = self.period_pd(j)
+            if not np.isfinite(period):
+                period, source = float(prior_period_s[j]), "prior"
+            if not np.isfinite(pd):
+                pd = float(prior_pd[j])
+            s_r, s_az, s_m = self.sigmas(j)
+            radar = s.kind in ROTATING_KINDS
+            out.append({
+                "id": int(s.id), "kind": s.kind, "period_s": period, "pd": pd,
+                "sigma_range_m": (s_r if np.isfinite(s_r) else s.sigma_range_m) if radar
+                else None,
+                "sigma_azimuth_deg": (s_az if np.isfinite(s_az) else s.sigma_azimuth_deg)
+                if radar else None,
+                "sigma_m": None if radar else (s_m if np.isfinite(s_m) else s.sigma_m),
+                "n_plots": int(self.n_plots[j]), "period_source": source,
+            })
+        return out
+
+    def get_state(self) -> dict[str, Any]:
+        return {k: getattr(self, k).copy() for k in (
+            "gaps", "gap_next", "gap_count", "resid", "n_plots", "measured_period_s")}
+
+    def set_state(self, obj: dict[str, Any]) -> None:
+        for k, v in obj.items():
+            setattr(self, k, np.array(v, copy=True))
