@@ -115,6 +115,12 @@ class TrackerConfig:
     sigma_alt_ft: float = 50.0
     q_alt: float = 4.0
     """Vertical white-noise acceleration density, ft^2/s^3."""
+    alt_gate_sigma: float = 6.0
+    alt_gate_min_ft: float = 500.0
+    """An altitude report further than max(alt_gate_sigma * sqrt(S), alt_gate_min_ft) from
+    the track's prediction is an outlier, used only when the next report agrees with it."""
+    alt_confirm_s: float = 30.0
+    """How long an outlying altitude report waits for a second one that agrees."""
     sensor_periods_s: dict[int, float] = field(default_factory=dict)
     """Update period per sensor id (filled from scenario.json)."""
     sensor_pd: dict[int, float] = field(default_factory=dict)

@@ -31,7 +31,7 @@ from airpicture.tracker.models import (
     MotionModel,
 )
 from airpicture.tracker.state import TrackState
-from airpicture.tracker.vertical import update_alt
+from airpicture.tracker.vertical import AltitudeGate
 
 IntArray = npt.NDArray[np.int64]
 GOOD_NACP = 8
@@ -123,6 +123,8 @@ class SliceEngine:
         this array, which `apply_learned` updates in place."""
         self.deleter: Deleter = AgeCovarianceDeleter(cfg, self.pds, self.coverage)
         self.n_models = len(models)
+        self.alt_gate = AltitudeGate(cfg.sigma_alt_ft, cfg.q_alt, cfg.alt_gate_sigma,
+                                     cfg.alt_gate_min_ft, cfg.alt_confirm_s)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
         self.ended = TrackState.empty(self.n_models, len(sensor_ids))
         """Confirmed tracks deleted by the last slice (for their final, unconfirmed row)."""
@@ -130,7 +132,7 @@ class SliceEngine:
         self.counts: dict[str, int] = {
             "plots_used": 0, "plots_initiated": 0, "plots_in_gate_unused": 0,
             "identity_mismatch": 0, "tracks_initiated": 0, "tracks_confirmed": 0,
-            "tracks_deleted": 0,
+            "tracks_deleted": 0, "alt_rejected": 0,
         }
 
     # --- state for snapshots ---------------------------------------------------------------
@@ -269,9 +271,7 @@ class SliceEngine:
         # A second plot carrying the track's Mode S address (another scan or sensor) agrees.
         agree = (plots.icao24 != 0) & (plots.icao24 == st.icao24[ti])
         self._carry_identity(ti, plots)
-        st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
-            st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
-            plots.t, cfg.sigma_alt_ft, cfg.q_alt)
+        self.counts["alt_rejected"] += self.alt_gate.fold(st, ti, plots.alt_ft, plots.t)
         newly = (confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg)
                  | self._identity_confirms(agree, plots.icao24)) & (
             st.status[ti] == TrackStatus.TENTATIVE)
@@ -375,6 +375,7 @@ class SliceEngine:
             flags=(p2.flags | p1.flags) & np.uint16(PlotFlag.IDENTITY_MISMATCH),
             alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
             alt_cov=alt_cov, sensor_last_t=slt, good_adsb_t=np.full(n, np.nan),
+            alt_meas_ft=alt.copy(), t_start=p2.t.copy(),
         )
         conf = confirmed_now(new.hits_psr, new.hits_id, cfg) | self._identity_confirms(
             (p1.icao24 != 0) & (p1.icao24 == p2.icao24), p2.icao24)
