@@ -96,6 +96,9 @@ class TrackerConfig:
     sensors that have one; sensors without one count only while they update the track) is
     deleted after this many expected updates without a plot (delete_min_s does not apply).
     0: no coverage rule."""
+    learn_coverage_plots: int = 1000
+    """A radar (psr, ssr) configured without max_range_m gets a coverage 5 % past the
+    farthest plot it gave on a confirmed track, once it gave this many (0: never)."""
     learn_sensors: bool = True
     """Use each sensor's learned period and detection probability (tracker/learn.py) for
     coasting, deletion and confirmation once learned; False: the configured priors only."""

@@ -100,6 +100,7 @@ class SliceEngine:
         self.is_adsb = np.array([k == "adsb" for k in kinds], bool)
         self.learner = SensorLearner(list(sensors), cfg.learn_min_samples)
         self.coverage = Coverage.of(sensors)
+        self.prior_range_m = self.coverage.max_range_m.copy()
         models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
         if cfg.imm:
             models.append(CoordinatedTurn(cfg.q_ct, cfg.q_turn))
@@ -157,6 +158,9 @@ class SliceEngine:
         if not self.cfg.learn_sensors:
             return
         for j in range(self.sensor_ids.size):
+            if not np.isfinite(self.prior_range_m[j]) and self.cfg.learn_coverage_plots > 0:
+                self.coverage.max_range_m[j] = self.learner.coverage_m(
+                    j, self.cfg.learn_coverage_plots)
             period, pd, _, _ = self.learner.period_pd(j)
             self.periods[j] = period if np.isfinite(period) else self.prior_periods[j]
             cap = max(self.cfg.learned_pd_max, self.prior_pds[j])
@@ -290,6 +294,7 @@ class SliceEngine:
         ti, col, dt, z = ti[conf], col[conf], dt[conf], z[conf]
         own_last = st.sensor_last_t[ti, col]
         self.learner.add_gaps(col, plots.t[conf] - own_last)
+        self.learner.add_ranges(col, z)
         near = (dt >= 0) & (dt <= MAX_RESIDUAL_DT_S)
         ti, col, dt, z, own_last = ti[near], col[near], dt[near], z[near], own_last[near]
         xc, Pc = st.xc[ti], st.Pc[ti]

@@ -68,6 +68,8 @@ class SensorLearner:
         self.resid = np.zeros((m, 3, 4))
         self.n_plots = np.zeros(m, np.int64)
         self.measured_period_s = np.full(m, np.nan)
+        self.range_seen_m = np.zeros(m)
+        self.n_on_tracks = np.zeros(m, np.int64)
         self.rotating = np.array([s.kind in ROTATING_KINDS for s in self.sensors], bool)
         self.pos = np.array([[s.x, s.y] for s in self.sensors], float).reshape(m, 2)
 
@@ -75,6 +77,22 @@ class SensorLearner:
     def count_plots(self, col: IntArray) -> None:
         """Plots processed per sensor column."""
         self.n_plots += np.bincount(col, minlength=len(self.sensors))
+
+    def add_ranges(self, col: IntArray, z: F64) -> None:
+        """Plots z (p, 2) of sensor columns `col` that updated confirmed tracks: the farthest
+        range each sensor has seen an aircraft at (its coverage where none is configured)."""
+        if col.size == 0:
+            return
+        r = np.hypot(*(z - self.pos[col]).T)
+        np.maximum.at(self.range_seen_m, col, r)
+        self.n_on_tracks += np.bincount(col, minlength=len(self.sensors))
+
+    def coverage_m(self, col: int, min_plots: int) -> float:
+        """A radar's coverage learned from its plots (5 % past the farthest), inf until it
+        has `min_plots` plots on confirmed tracks or for a sensor that does not rotate."""
+        if not self.rotating[col] or self.n_on_tracks[col] < min_plots:
+            return np.inf
+        return float(1.05 * self.range_seen_m[col])
 
     def add_gaps(self, col: IntArray, gap_s: F64) -> None:
         """Revisit gaps (finite, > 0) of sensor columns `col` on confirmed tracks."""
@@ -182,7 +200,8 @@ class SensorLearner:
 
     def get_state(self) -> dict[str, Any]:
         return {k: getattr(self, k).copy() for k in (
-            "gaps", "gap_next", "gap_count", "resid", "n_plots", "measured_period_s")}
+            "gaps", "gap_next", "gap_count", "resid", "n_plots", "measured_period_s",
+            "range_seen_m", "n_on_tracks")}
 
     def set_state(self, obj: dict[str, Any]) -> None:
         for k, v in obj.items():
