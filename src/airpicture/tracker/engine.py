@@ -161,7 +161,7 @@ class SliceEngine:
             if not np.isfinite(self.prior_range_m[j]) and self.cfg.learn_coverage_plots > 0:
                 self.coverage.max_range_m[j] = self.learner.coverage_m(
                     j, self.cfg.learn_coverage_plots)
-            period, pd, _, _ = self.learner.period_pd(j)
+            period, pd = self.learner.estimate(j)
             self.periods[j] = period if np.isfinite(period) else self.prior_periods[j]
             cap = max(self.cfg.learned_pd_max, self.prior_pds[j])
             self.pds[j] = min(max(pd, 0.5), cap) if np.isfinite(pd) else self.prior_pds[j]

@@ -79,34 +79,29 @@ class AltitudeGate:
         rows, z, t = rows[have], z_ft[have], t_z[have]
         alt, rate, alt_t, P = st.alt_ft[rows], st.vrate_fps[rows], st.alt_t[rows], \
             st.alt_cov[rows]
+        pend_ft, pend_t = st.alt_pend_ft[rows], st.alt_pend_t[rows]
         known = np.isfinite(alt_t)
-        dt = np.where(known, t - alt_t, 0.0)
-        a_p, P_p = predict_alt(np.nan_to_num(alt), rate, P, dt, self.q)
+        a_p, P_p = predict_alt(np.nan_to_num(alt), rate, P, np.where(known, t - alt_t, 0.0),
+                               self.q)
         s = P_p[:, 0] + self.sigma_ft**2
         far = known & (np.abs(z - a_p) > np.maximum(self.gate_sigma * np.sqrt(s),
                                                     self.gate_min_ft))
-        pend_ft, pend_t = st.alt_pend_ft[rows], st.alt_pend_t[rows]
         pend_dt = t - pend_t
         agrees = far & (pend_dt >= 0) & (pend_dt <= self.confirm_s) & (
             np.abs(z - pend_ft) <= self.gate_min_ft)
         outlier = far & ~agrees
         use = ~outlier
-        # A confirmed jump restarts the filter at the new level, rate from the two reports.
-        jump_rate = np.where(pend_dt >= 1.0, (z - pend_ft) / np.maximum(pend_dt, 1.0), 0.0)
-        restart_rows = rows[agrees]
-        st.alt_t[restart_rows] = np.nan
-        a, r, at, Pn = update_alt(st.alt_ft[rows[use]], st.vrate_fps[rows[use]],
-                                  st.alt_t[rows[use]], st.alt_cov[rows[use]], z[use], t[use],
-                                  self.sigma_ft, self.q)
-        st.alt_ft[rows[use]], st.vrate_fps[rows[use]], st.alt_t[rows[use]] = a, r, at
-        st.alt_cov[rows[use]] = Pn
-        st.vrate_fps[restart_rows] = np.clip(jump_rate[agrees], -MAX_JUMP_RATE_FPS,
-                                             MAX_JUMP_RATE_FPS)
-        st.alt_meas_ft[rows[use]] = z[use]
-        st.alt_pend_ft[rows[use]] = np.nan
-        st.alt_pend_t[rows[use]] = np.nan
-        st.alt_pend_ft[rows[outlier]] = z[outlier]
-        st.alt_pend_t[rows[outlier]] = t[outlier]
+        alt_t[agrees] = np.nan  # a confirmed jump restarts the filter at the new level
+        alt[use], rate[use], alt_t[use], P[use] = update_alt(
+            alt[use], rate[use], alt_t[use], P[use], z[use], t[use], self.sigma_ft, self.q)
+        rate[agrees] = np.clip((z[agrees] - pend_ft[agrees]) / np.maximum(pend_dt[agrees], 1.0)
+                               * (pend_dt[agrees] >= 1.0), -MAX_JUMP_RATE_FPS,
+                               MAX_JUMP_RATE_FPS)
+        st.alt_ft[rows], st.vrate_fps[rows], st.alt_t[rows], st.alt_cov[rows] = \
+            alt, rate, alt_t, P
+        st.alt_meas_ft[rows] = np.where(use, z, st.alt_meas_ft[rows])
+        st.alt_pend_ft[rows] = np.where(outlier, z, np.nan)
+        st.alt_pend_t[rows] = np.where(outlier, t, np.nan)
         return int(outlier.sum())
 
 
