@@ -36,6 +36,8 @@ from airpicture.tracker.vertical import AltitudeGate
 IntArray = npt.NDArray[np.int64]
 GOOD_NACP = 8
 """ADS-B with NACp at least this (95 % position error < 92.6 m) is a reference for others."""
+MAX_LEARN_ROWS = 256
+"""Updates per sensor and slice that feed the sensor learner at most (an even sample)."""
 MAX_RESIDUAL_DT_S = 10.0
 """Residuals against a track predicted further than this are not used for learning."""
 
@@ -99,6 +101,7 @@ class SliceEngine:
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
         self.is_adsb = np.array([k == "adsb" for k in kinds], bool)
         self.learner = SensorLearner(list(sensors), cfg.learn_min_samples)
+        self._learn_quota = np.full(len(sensors), MAX_LEARN_ROWS, np.int64)
         self.coverage = Coverage.of(sensors)
         self.prior_range_m = self.coverage.max_range_m.copy()
         models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
@@ -181,6 +184,7 @@ class SliceEngine:
         starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
         ends = np.r_[starts[1:], key_sorted.size]
         first_t = plots.t[order][starts]
+        self._learn_quota[:] = MAX_LEARN_ROWS
         for g in np.lexsort((key_sorted[starts], first_t)):
             self._process_group(plots.take(order[starts[g]:ends[g]]))
         self.learner.count_plots(self.sensor_col(plots.sensor_id))
@@ -288,9 +292,15 @@ class SliceEngine:
         confirmed tracks, and residuals against the track predicted (straight line) to the
         plot's time, labelled by who updated the track last."""
         st = self.state
-        conf = st.status[ti] != TrackStatus.TENTATIVE
-        if not conf.any():
+        if ti.size == 0 or (self._learn_quota[col] <= 0).all():
             return
+        conf = np.flatnonzero(st.status[ti] != TrackStatus.TENTATIVE)
+        if conf.size == 0:
+            return
+        quota = int(self._learn_quota[col].max())  # groups hold one sensor's plots
+        if conf.size > quota:  # an even, deterministic sample bounds the cost
+            conf = conf[np.linspace(0, conf.size - 1, quota).astype(np.int64)]
+        np.subtract.at(self._learn_quota, col[conf], 1)
         ti, col, dt, z = ti[conf], col[conf], dt[conf], z[conf]
         own_last = st.sensor_last_t[ti, col]
         self.learner.add_gaps(col, plots.t[conf] - own_last)
