@@ -99,3 +99,44 @@ def test_cat062_of_a_tracker_picture_carries_track_age_and_measured_level_age() 
     assert abs(back.age_trk_s - (now - pic.t_start[0])) <= 0.125
     assert back.age_trk_s > 30.0 > back.age_mfl_s
     assert back.cst == 0 and back.cnf == 0   # judged where plots are processed: confirmed
+
+
+def test_real_adsb_altitude_spikes_are_rejected(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """Real ADS-B altitude series (traffic's noisy trajectories: single reports jump 16,000 to
+    26,000 ft in a landing, a take-off, a cruise) through the vertical gate: no single-report
+    spike ever shows, the rate stays physical, and the level ends on the data (a lasting
+    change, two reports or more, is followed)."""
+    import gzip
+    import json
+
+    from airpicture.tracker.vertical import AltitudeGate
+    from tests.tracker.test_enrich import tracks
+
+    gate = AltitudeGate(50.0, 4.0)
+    n_spikes = 0
+    for name in ("noisy_landing", "noisy_takeoff", "noisy_time_issue"):
+        obj = json.loads(gzip.open(shared_data / f"traffic/trajectories/{name}.json.gz").read())
+        if isinstance(obj, dict):  # columns of {row: value}
+            t = np.array(list(obj["timestamp"].values()), float)
+            alt = np.array([np.nan if a is None else a for a in obj["altitude"].values()], float)
+        else:
+            t = np.array([r["timestamp"] for r in obj], float)
+            alt = np.array([np.nan if r.get("altitude") is None else r["altitude"] for r in obj])
+        t = (t - t[0]) / (1000.0 if t[0] > 1e11 else 1.0)  # epoch ms or s
+        k = np.flatnonzero(np.isfinite(alt))
+        t, alt = t[k], alt[k]
+        jump = np.abs(np.diff(alt)) > 5_000.0
+        spike = np.r_[False, jump[:-1] & jump[1:], False]   # away from both neighbours
+        n_spikes += int(spike.sum())
+        st = tracks([1], [np.nan], [1])
+        shown, rates = [], []
+        for j in range(alt.size):
+            gate.fold(st, np.array([0]), alt[[j]], t[[j]])
+            shown.append(st.alt_meas_ft[0])
+            rates.append(st.vrate_fps[0] * 60.0)
+        shown_a = np.asarray(shown)
+        at = np.flatnonzero(spike)
+        assert np.all(np.abs(shown_a[at] - shown_a[at - 1]) < 1_000.0), name  # no jump shown
+        assert np.max(np.abs(rates)) < 10_000.0, name
+        assert shown[-1] == alt[-1], name
+    assert n_spikes >= 4
