@@ -115,7 +115,8 @@ def test_real_adsb_altitude_spikes_are_rejected(shared_data) -> None:  # type: i
     gate = AltitudeGate(50.0, 4.0)
     n_spikes = 0
     for name in ("noisy_landing", "noisy_takeoff", "noisy_time_issue"):
-        obj = json.loads(gzip.open(shared_data / f"traffic/trajectories/{name}.json.gz").read())
+        with gzip.open(shared_data / f"traffic/trajectories/{name}.json.gz") as fh:
+            obj = json.loads(fh.read())
         if isinstance(obj, dict):  # columns of {row: value}
             t = np.array(list(obj["timestamp"].values()), float)
             alt = np.array([np.nan if a is None else a for a in obj["altitude"].values()], float)
