@@ -131,19 +131,20 @@ class SensorLearner:
         if col.size == 0:
             return
         d = pred - self.pos[col]
-        r_pred = np.hypot(d[:, 0], d[:, 1])
-        u = d / np.maximum(r_pred, 1.0)[:, None]          # radial unit vector
-        w = np.column_stack([-u[:, 1], u[:, 0]])           # tangential
+        r_pred = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1.0)
+        u0, u1 = d[:, 0] / r_pred, d[:, 1] / r_pred       # radial unit vector
         dz = z - self.pos[col]
         e_r = np.hypot(dz[:, 0], dz[:, 1]) - r_pred
-        e_az = np.angle(np.exp(1j * (np.arctan2(dz[:, 1], dz[:, 0])
-                                     - np.arctan2(d[:, 1], d[:, 0]))))
-        P_rr = np.einsum("pi,pij,pj->p", u, P_pred, u)
-        P_az = np.einsum("pi,pij,pj->p", w, P_pred, w) / np.maximum(r_pred, 1.0) ** 2
+        e_az = np.arctan2(d[:, 0] * dz[:, 1] - d[:, 1] * dz[:, 0],
+                          d[:, 0] * dz[:, 0] + d[:, 1] * dz[:, 1])
+        p00, p01, p11 = P_pred[:, 0, 0], P_pred[:, 0, 1], P_pred[:, 1, 1]
+        uu = 2.0 * u0 * u1 * p01
+        P_rr = u0 * u0 * p00 + uu + u1 * u1 * p11
+        P_az = (u1 * u1 * p00 - uu + u0 * u0 * p11) / r_pred**2
         e = z - pred
         values = np.column_stack([
             np.ones(col.size), e_r**2 - P_rr, e_az**2 - P_az,
-            0.5 * ((e**2).sum(axis=1) - np.trace(P_pred, axis1=1, axis2=2)),
+            0.5 * (e[:, 0] ** 2 + e[:, 1] ** 2 - p00 - p11),
         ])
         # Every sample also counts for the weaker classes: REF_GOOD_ADSB -> OTHER -> ANY.
         m = len(self.sensors)
@@ -184,7 +185,8 @@ class SensorLearner:
         if np.isfinite(measured):
             p0, source = float(measured), "measured"
         elif g.size >= self.min_samples:
-            p0 = float(np.quantile(g, 0.3) if self.rotating[col] else np.median(g))
+            q = int(0.3 * (g.size - 1)) if self.rotating[col] else g.size // 2
+            p0 = float(np.partition(g, q)[q])  # a low quantile (radar), the median
             source = "learned"
         else:
             return np.nan, np.nan, int(g.size), "prior"
