@@ -280,9 +280,9 @@ class SliceEngine:
         agree = (plots.icao24 != 0) & (plots.icao24 == st.icao24[ti])
         self._carry_identity(ti, plots)
         self.counts["alt_rejected"] += self.alt_gate.fold(st, ti, plots.alt_ft, plots.t)
+        tentative = st.status[ti] == TrackStatus.TENTATIVE
         newly = (confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg)
-                 | self._identity_confirms(agree, plots.icao24)) & (
-            st.status[ti] == TrackStatus.TENTATIVE)
+                 | self._identity_confirms(agree & tentative, plots.icao24)) & tentative
         st.status[ti[newly]] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(newly.sum())
 
