@@ -38,6 +38,8 @@ GOOD_NACP = 8
 """ADS-B with NACp at least this (95 % position error < 92.6 m) is a reference for others."""
 MAX_LEARN_ROWS = 256
 """Updates per sensor and slice that feed the sensor learner at most (an even sample)."""
+LEARN_EVERY = 4
+"""A sensor whose gap buffer is full feeds the learner in every 4th slice only."""
 MAX_RESIDUAL_DT_S = 10.0
 """Residuals against a track predicted further than this are not used for learning."""
 
@@ -184,7 +186,10 @@ class SliceEngine:
         starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
         ends = np.r_[starts[1:], key_sorted.size]
         first_t = plots.t[order][starts]
-        self._learn_quota[:] = MAX_LEARN_ROWS
+        # Every slice until a sensor filled its gap buffer, then every LEARN_EVERY-th slice.
+        full = self.learner.gap_count >= self.learner.capacity
+        skip = int(round(t_end / self.cfg.slice_s)) % LEARN_EVERY != 0
+        self._learn_quota[:] = np.where(full & skip, 0, MAX_LEARN_ROWS)
         for g in np.lexsort((key_sorted[starts], first_t)):
             self._process_group(plots.take(order[starts[g]:ends[g]]))
         self.learner.count_plots(self.sensor_col(plots.sensor_id))
