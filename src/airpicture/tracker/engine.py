@@ -188,7 +188,7 @@ class SliceEngine:
         first_t = plots.t[order][starts]
         # Every slice until a sensor filled its gap buffer, then every LEARN_EVERY-th slice.
         full = self.learner.gap_count >= self.learner.capacity
-        skip = int(round(t_end / self.cfg.slice_s)) % LEARN_EVERY != 0
+        skip = round(t_end / self.cfg.slice_s) % LEARN_EVERY != 0
         self._learn_quota[:] = np.where(full & skip, 0, MAX_LEARN_ROWS)
         for g in np.lexsort((key_sorted[starts], first_t)):
             self._process_group(plots.take(order[starts[g]:ends[g]]))
