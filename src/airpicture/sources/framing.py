@@ -287,6 +287,33 @@ def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
     return bytes(out), pos
 
 
+MODE_S_CRC_POLY = 0xFFF409
+"""The Mode S CRC-24 generator polynomial (ICAO Annex 10 vol. IV, 3.1.2.3.3)."""
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 16
+        for _ in range(8):
+            crc = (crc << 1) ^ MODE_S_CRC_POLY if crc & 0x800000 else crc << 1
+        table.append(crc & 0xFFFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def mode_s_remainder(msg: bytes) -> int:
+    """The CRC-24 of a Mode S message's data bits XOR its 24 parity bits: 0 for an intact
+    DF17/18 and DF11 with interrogator code 0; a DF11 answering an interrogator leaves only
+    its 7-bit code (< 0x80); anything else means a bit error (a phantom address)."""
+    crc = 0
+    for byte in msg[:-3]:
+        crc = ((crc << 8) & 0xFFFFFF) ^ _CRC_TABLE[((crc >> 16) ^ byte) & 0xFF]
+    return crc ^ int.from_bytes(msg[-3:], "big")
+
+
 class AvrParser:
     """AVR raw hex framing (dump1090 port 30002): one frame per `;`-terminated token.
 
