@@ -21,6 +21,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
+from airpicture.io.aircraft_json import epoch_offset_s
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 from airpicture.service.encode import (
     SensorIndex,
@@ -186,6 +187,11 @@ class Pipeline:
         self.publishers: list[Publisher] = []
         self.seq = 0
         self.t_s = t0_s
+        self.epoch_offset_s = epoch_offset_s(
+            t0_s, self.meta.extra.get("start_utc"), hasattr(source, "picture_t_s"))
+        """Stream time + this = Unix seconds (aircraft.json's `now`): 0 for live feeds, a
+        scenario's start_utc, else the wall clock at t0 (io.aircraft_json.epoch_offset_s)."""
+        self._messages_seen: dict[Consumer, int] = {}
         self.error: BaseException | None = None
         self.pace = Pace(tick_s, speed)
         self.health_checks: list[HealthCheck] = []
@@ -357,13 +363,27 @@ class Pipeline:
         tracks = frame.tracks if frame is not None else TrackTable.empty(self.index.ids)
         kinds = {s.id: s.kind for s in self.sensors}
         mode_s = getattr(self.source, "mode_s_states", None)
+        # readsb's `messages`, a running total: Mode S messages decoded, else plots received;
+        # a consumer other than LOCAL sees the most its own aircraft ever summed to instead.
+        decoded = self.feed_status()["decoder"].get("messages")
+        total = int(decoded) if decoded is not None else int(self.stats.total.sum())
+
+        def build(states: AircraftStates) -> dict[str, Any]:
+            return aircraft_json.from_tracks(
+                tracks, states, self.frame, self.t_s, self.egress, consumer,
+                sensor_kinds=kinds, epoch_offset_s=self.epoch_offset_s,
+                messages_total=total if consumer == LOCAL else None)
+
         if mode_s is None:
-            return aircraft_json.from_tracks(tracks, AircraftStates(), self.frame, self.t_s,
-                                             self.egress, consumer, sensor_kinds=kinds)
-        states, lock = mode_s()
-        with lock:
-            return aircraft_json.from_tracks(tracks, states, self.frame, self.t_s, self.egress,
-                                             consumer, sensor_kinds=kinds)
+            doc = build(AircraftStates())
+        else:
+            states, lock = mode_s()
+            with lock:
+                doc = build(states)
+        if consumer != LOCAL:
+            doc["messages"] = max(doc["messages"], self._messages_seen.get(consumer, 0))
+            self._messages_seen[consumer] = doc["messages"]
+        return doc
 
     def feed_status(self) -> dict[str, Any]:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
