@@ -215,6 +215,7 @@ function applyMessage(msg) {
 function onMessage(ev) {
   const t0 = performance.now();
   const msg = JSON.parse(ev.data);
+  if (msg.type === 'end') { $('status').textContent = `end of recording · t=${msg.t.toFixed(0)} s`; return; }
   applyMessage(msg);
   ap.messages += 1;
   if (ap.mode === 'live') {
