@@ -55,8 +55,8 @@ def replay(
                               "(without it the replay ends: tracks age out, /api/health "
                               "says 'ended')."),
     session: int = typer.Option(None, "--session", help="Recording session to replay "
-                                "(each `serve --record` run into the file is one) [the "
-                                "latest]."),
+                                "(each `serve --record` run into the file is one; "
+                                "default: the latest)."),
 ) -> None:
     """Replay a recording through the service (map, APIs), until Ctrl-C."""
     from airpicture.service.config import load_config
