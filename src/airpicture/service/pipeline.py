@@ -7,6 +7,7 @@ consumer, never per client.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -50,6 +51,9 @@ class Frame:
     view: dict[str, list[Any]]
     snapshot: str
     delta: str
+    notice: str | None = None
+    """A control message sent once to each client after the picture (`end`: the replay
+    reached the end of its recording), or None."""
 
 
 @dataclass
@@ -202,6 +206,7 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.outputs: Outputs | None = None
         """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
+        self._notice: str | None = None
         self.picture_listeners: list[Callable[[float, TrackTable], None]] = []
         """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
@@ -256,6 +261,15 @@ class Pipeline:
         self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        if getattr(self.source, "ended", False):  # a replay past its recording's end
+            if self._notice is None:
+                self._notice = json.dumps({"type": "end", "seq": self.seq, "t": round(t_s, 3),
+                                           "wall": round(time.time(), 4),
+                                           "reason": "end of recording"})
+            for frame in frames.values():
+                frame.notice = self._notice
+        else:
+            self._notice = None
         self.latest = frames
         m = self.metrics
         m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
@@ -445,8 +459,10 @@ class Pipeline:
         problems += self.problems()
         status = "error" if self.error is not None or state == "dead" else \
             "degraded" if problems else "ok"
+        replay = getattr(self.source, "replay_status", None)
         return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
-                "pace": {**self.pace.status(), "backlog": self.backlog()}}
+                "pace": {**self.pace.status(), "backlog": self.backlog()},
+                "replay": replay() if replay is not None else None}
 
     def problems(self) -> list[str]:
         """The parts' problems: the recording's, the source's own (`problems()` when it has
