@@ -232,3 +232,16 @@ def test_scan_period_from_sector_crossings_alone():
         dec.decode([(t0 + s + 0.05, encode.block(34, [r]))])
     assert dec.scan_periods()[7] == pytest.approx(4.8, rel=0.01)
     assert dec.radar_status(now_s=t0 + 30)[0]["north_markers"] == 0
+
+
+def test_block_cap_guards_network_datagrams_not_whole_files():
+    # A file read whole is one "datagram" without a receive time: every block of it decodes;
+    # the same bytes off the network (a receive time) are capped.
+    tiny = encode.block(34, encode.cat034_records("1.29", 0, 1, [1.0], [2], [0.0]))
+    data = tiny * (MAX_BLOCKS_PER_DATAGRAM + 5)
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
+    from_file = AsterixDecoder(cfg).decode([(None, data)])
+    assert from_file.counts["blocks:034"] == MAX_BLOCKS_PER_DATAGRAM + 5
+    assert from_file.counts["blocks_rejected:too_many_blocks"] == 0
+    off_network = AsterixDecoder(cfg).decode([(1.0, data)])
+    assert off_network.counts["blocks_rejected:too_many_blocks"] == 1

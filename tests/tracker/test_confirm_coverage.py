@@ -96,3 +96,14 @@ def test_a_track_leaving_every_sensors_coverage_ends_within_one_update() -> None
 def test_a_silent_track_inside_coverage_still_coasts() -> None:
     last, ended = _outbound(1e9, TrackerConfig())  # plots stop, but inside coverage
     assert ended - last >= 10.0
+
+
+def test_a_radar_without_a_configured_range_learns_its_coverage() -> None:
+    """No max_range_m: the coverage is learned 5 % past the farthest plot on a confirmed
+    track (50 km here), so the silent track ends ~2.5 km past it plus one update."""
+    cfg = TrackerConfig(learn_coverage_plots=20, delete_miss_prob=1e-9)
+    last, ended = _outbound(float("inf"), cfg)
+    assert ended - last <= 2.5e3 / 200.0 + 4.0 + 1.0
+    last_off, ended_off = _outbound(float("inf"), TrackerConfig(learn_coverage_plots=0,
+                                                                delete_miss_prob=1e-9))
+    assert ended_off - last_off >= 20.0

@@ -140,12 +140,12 @@ def score_cat062(scenario: Path, path: Path, t0_utc_s: float) -> dict[str, Any]:
     """A CAT062 file scored against the scenario's truth, with its track numbers and the
     fraction of confirmed, not ended records that are coasting (CST=1)."""
     from airpicture.io.asterix import cat062
-    from airpicture.io.asterix.blocks import split_blocks
+    from airpicture.io.asterix.blocks import max_blocks_for, split_blocks
     from airpicture.io.scenario import read_meta
     from airpicture.metrics.score import score_scenario
 
     counts: Counter[str] = Counter()
-    blocks = split_blocks(path.read_bytes(), counts, max_blocks=1 << 30)  # a file
+    blocks = split_blocks(path.read_bytes(), counts, max_blocks_for(None))  # a file
     records = cat062.decode(blocks, counts)
     table = cat062.tracks_table(records, read_meta(scenario).frame, t0_utc_s)
     shown = [r for r in records if r.cnf == 0 and r.tse == 0]

@@ -7,6 +7,7 @@ consumer, never per client.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
+from airpicture.io.aircraft_json import epoch_offset_s
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 from airpicture.service.encode import (
     SensorIndex,
@@ -49,6 +51,9 @@ class Frame:
     view: dict[str, list[Any]]
     snapshot: str
     delta: str
+    notice: str | None = None
+    """A control message sent once to each client after the picture (`end`: the replay
+    reached the end of its recording), or None."""
 
 
 @dataclass
@@ -186,6 +191,11 @@ class Pipeline:
         self.publishers: list[Publisher] = []
         self.seq = 0
         self.t_s = t0_s
+        self.epoch_offset_s = epoch_offset_s(
+            t0_s, self.meta.extra.get("start_utc"), hasattr(source, "picture_t_s"))
+        """Stream time + this = Unix seconds (aircraft.json's `now`): 0 for live feeds, a
+        scenario's start_utc, else the wall clock at t0 (io.aircraft_json.epoch_offset_s)."""
+        self._messages_seen: dict[Consumer, int] = {}
         self.error: BaseException | None = None
         self.pace = Pace(tick_s, speed)
         self.health_checks: list[HealthCheck] = []
@@ -196,6 +206,7 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.outputs: Outputs | None = None
         """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
+        self._notice: str | None = None
         self.picture_listeners: list[Callable[[float, TrackTable], None]] = []
         """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
@@ -250,6 +261,15 @@ class Pipeline:
         self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        if getattr(self.source, "ended", False):  # a replay past its recording's end
+            if self._notice is None:
+                self._notice = json.dumps({"type": "end", "seq": self.seq, "t": round(t_s, 3),
+                                           "wall": round(time.time(), 4),
+                                           "reason": "end of recording"})
+            for frame in frames.values():
+                frame.notice = self._notice
+        else:
+            self._notice = None
         self.latest = frames
         m = self.metrics
         m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
@@ -357,13 +377,27 @@ class Pipeline:
         tracks = frame.tracks if frame is not None else TrackTable.empty(self.index.ids)
         kinds = {s.id: s.kind for s in self.sensors}
         mode_s = getattr(self.source, "mode_s_states", None)
+        # readsb's `messages`, a running total: Mode S messages decoded, else plots received;
+        # a consumer other than LOCAL sees the most its own aircraft ever summed to instead.
+        decoded = self.feed_status()["decoder"].get("messages")
+        total = int(decoded) if decoded is not None else int(self.stats.total.sum())
+
+        def build(states: AircraftStates) -> dict[str, Any]:
+            return aircraft_json.from_tracks(
+                tracks, states, self.frame, self.t_s, self.egress, consumer,
+                sensor_kinds=kinds, epoch_offset_s=self.epoch_offset_s,
+                messages_total=total if consumer == LOCAL else None)
+
         if mode_s is None:
-            return aircraft_json.from_tracks(tracks, AircraftStates(), self.frame, self.t_s,
-                                             self.egress, consumer, sensor_kinds=kinds)
-        states, lock = mode_s()
-        with lock:
-            return aircraft_json.from_tracks(tracks, states, self.frame, self.t_s, self.egress,
-                                             consumer, sensor_kinds=kinds)
+            doc = build(AircraftStates())
+        else:
+            states, lock = mode_s()
+            with lock:
+                doc = build(states)
+        if consumer != LOCAL:
+            doc["messages"] = max(doc["messages"], self._messages_seen.get(consumer, 0))
+            self._messages_seen[consumer] = doc["messages"]
+        return doc
 
     def feed_status(self) -> dict[str, Any]:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
@@ -425,8 +459,10 @@ class Pipeline:
         problems += self.problems()
         status = "error" if self.error is not None or state == "dead" else \
             "degraded" if problems else "ok"
+        replay = getattr(self.source, "replay_status", None)
         return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
-                "pace": {**self.pace.status(), "backlog": self.backlog()}}
+                "pace": {**self.pace.status(), "backlog": self.backlog()},
+                "replay": replay() if replay is not None else None}
 
     def problems(self) -> list[str]:
         """The parts' problems: the recording's, the source's own (`problems()` when it has

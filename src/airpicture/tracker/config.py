@@ -96,6 +96,9 @@ class TrackerConfig:
     sensors that have one; sensors without one count only while they update the track) is
     deleted after this many expected updates without a plot (delete_min_s does not apply).
     0: no coverage rule."""
+    learn_coverage_plots: int = 1000
+    """A radar (psr, ssr) configured without max_range_m gets a coverage 5 % past the
+    farthest plot it gave on a confirmed track, once it gave this many (0: never)."""
     learn_sensors: bool = True
     """Use each sensor's learned period and detection probability (tracker/learn.py) for
     coasting, deletion and confirmation once learned; False: the configured priors only."""
@@ -115,6 +118,12 @@ class TrackerConfig:
     sigma_alt_ft: float = 50.0
     q_alt: float = 4.0
     """Vertical white-noise acceleration density, ft^2/s^3."""
+    alt_gate_sigma: float = 6.0
+    alt_gate_min_ft: float = 500.0
+    """An altitude report further than max(alt_gate_sigma * sqrt(S), alt_gate_min_ft) from
+    the track's prediction is an outlier, used only when the next report agrees with it."""
+    alt_confirm_s: float = 30.0
+    """How long an outlying altitude report waits for a second one that agrees."""
     sensor_periods_s: dict[int, float] = field(default_factory=dict)
     """Update period per sensor id (filled from scenario.json)."""
     sensor_pd: dict[int, float] = field(default_factory=dict)

@@ -31,11 +31,15 @@ from airpicture.tracker.models import (
     MotionModel,
 )
 from airpicture.tracker.state import TrackState
-from airpicture.tracker.vertical import update_alt
+from airpicture.tracker.vertical import AltitudeGate
 
 IntArray = npt.NDArray[np.int64]
 GOOD_NACP = 8
 """ADS-B with NACp at least this (95 % position error < 92.6 m) is a reference for others."""
+MAX_LEARN_ROWS = 256
+"""Updates per sensor and slice that feed the sensor learner at most (an even sample)."""
+LEARN_EVERY = 4
+"""A sensor whose gap buffer is full feeds the learner in every 4th slice only."""
 MAX_RESIDUAL_DT_S = 10.0
 """Residuals against a track predicted further than this are not used for learning."""
 
@@ -99,7 +103,9 @@ class SliceEngine:
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
         self.is_adsb = np.array([k == "adsb" for k in kinds], bool)
         self.learner = SensorLearner(list(sensors), cfg.learn_min_samples)
+        self._learn_quota = np.full(len(sensors), MAX_LEARN_ROWS, np.int64)
         self.coverage = Coverage.of(sensors)
+        self.prior_range_m = self.coverage.max_range_m.copy()
         models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
         if cfg.imm:
             models.append(CoordinatedTurn(cfg.q_ct, cfg.q_turn))
@@ -123,6 +129,8 @@ class SliceEngine:
         this array, which `apply_learned` updates in place."""
         self.deleter: Deleter = AgeCovarianceDeleter(cfg, self.pds, self.coverage)
         self.n_models = len(models)
+        self.alt_gate = AltitudeGate(cfg.sigma_alt_ft, cfg.q_alt, cfg.alt_gate_sigma,
+                                     cfg.alt_gate_min_ft, cfg.alt_confirm_s)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
         self.ended = TrackState.empty(self.n_models, len(sensor_ids))
         """Confirmed tracks deleted by the last slice (for their final, unconfirmed row)."""
@@ -130,7 +138,7 @@ class SliceEngine:
         self.counts: dict[str, int] = {
             "plots_used": 0, "plots_initiated": 0, "plots_in_gate_unused": 0,
             "identity_mismatch": 0, "tracks_initiated": 0, "tracks_confirmed": 0,
-            "tracks_deleted": 0,
+            "tracks_deleted": 0, "alt_rejected": 0,
         }
 
     # --- state for snapshots ---------------------------------------------------------------
@@ -155,7 +163,10 @@ class SliceEngine:
         if not self.cfg.learn_sensors:
             return
         for j in range(self.sensor_ids.size):
-            period, pd, _, _ = self.learner.period_pd(j)
+            if not np.isfinite(self.prior_range_m[j]) and self.cfg.learn_coverage_plots > 0:
+                self.coverage.max_range_m[j] = self.learner.coverage_m(
+                    j, self.cfg.learn_coverage_plots)
+            period, pd = self.learner.estimate(j)
             self.periods[j] = period if np.isfinite(period) else self.prior_periods[j]
             cap = max(self.cfg.learned_pd_max, self.prior_pds[j])
             self.pds[j] = min(max(pd, 0.5), cap) if np.isfinite(pd) else self.prior_pds[j]
@@ -175,6 +186,10 @@ class SliceEngine:
         starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
         ends = np.r_[starts[1:], key_sorted.size]
         first_t = plots.t[order][starts]
+        # Every slice until a sensor filled its gap buffer, then every LEARN_EVERY-th slice.
+        full = self.learner.gap_count >= self.learner.capacity
+        skip = round(t_end / self.cfg.slice_s) % LEARN_EVERY != 0
+        self._learn_quota[:] = np.where(full & skip, 0, MAX_LEARN_ROWS)
         for g in np.lexsort((key_sorted[starts], first_t)):
             self._process_group(plots.take(order[starts[g]:ends[g]]))
         self.learner.count_plots(self.sensor_col(plots.sensor_id))
@@ -269,12 +284,10 @@ class SliceEngine:
         # A second plot carrying the track's Mode S address (another scan or sensor) agrees.
         agree = (plots.icao24 != 0) & (plots.icao24 == st.icao24[ti])
         self._carry_identity(ti, plots)
-        st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
-            st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
-            plots.t, cfg.sigma_alt_ft, cfg.q_alt)
+        self.counts["alt_rejected"] += self.alt_gate.fold(st, ti, plots.alt_ft, plots.t)
+        tentative = st.status[ti] == TrackStatus.TENTATIVE
         newly = (confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg)
-                 | self._identity_confirms(agree, plots.icao24)) & (
-            st.status[ti] == TrackStatus.TENTATIVE)
+                 | self._identity_confirms(agree & tentative, plots.icao24)) & tentative
         st.status[ti[newly]] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(newly.sum())
 
@@ -284,12 +297,19 @@ class SliceEngine:
         confirmed tracks, and residuals against the track predicted (straight line) to the
         plot's time, labelled by who updated the track last."""
         st = self.state
-        conf = st.status[ti] != TrackStatus.TENTATIVE
-        if not conf.any():
+        if ti.size == 0 or (self._learn_quota[col] <= 0).all():
             return
+        conf = np.flatnonzero(st.status[ti] != TrackStatus.TENTATIVE)
+        if conf.size == 0:
+            return
+        quota = int(self._learn_quota[col].max())  # groups hold one sensor's plots
+        if conf.size > quota:  # an even, deterministic sample bounds the cost
+            conf = conf[np.linspace(0, conf.size - 1, quota).astype(np.int64)]
+        np.subtract.at(self._learn_quota, col[conf], 1)
         ti, col, dt, z = ti[conf], col[conf], dt[conf], z[conf]
         own_last = st.sensor_last_t[ti, col]
         self.learner.add_gaps(col, plots.t[conf] - own_last)
+        self.learner.add_ranges(col, z)
         near = (dt >= 0) & (dt <= MAX_RESIDUAL_DT_S)
         ti, col, dt, z, own_last = ti[near], col[near], dt[near], z[near], own_last[near]
         xc, Pc = st.xc[ti], st.Pc[ti]
@@ -375,6 +395,7 @@ class SliceEngine:
             flags=(p2.flags | p1.flags) & np.uint16(PlotFlag.IDENTITY_MISMATCH),
             alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
             alt_cov=alt_cov, sensor_last_t=slt, good_adsb_t=np.full(n, np.nan),
+            alt_meas_ft=alt.copy(), t_start=p2.t.copy(),
         )
         conf = confirmed_now(new.hits_psr, new.hits_id, cfg) | self._identity_confirms(
             (p1.icao24 != 0) & (p1.icao24 == p2.icao24), p2.icao24)

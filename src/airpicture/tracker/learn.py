@@ -49,6 +49,8 @@ class SensorLearner:
     sensors: list[Sensor]
     min_samples: int = 30
     capacity: int = 4096
+    refresh: int = 16
+    """New gaps of a sensor between two estimates of its period and pd."""
     gaps: F64 = field(init=False)
     """(m, capacity) recent revisit gaps on confirmed tracks (NaN: empty)."""
     gap_next: IntArray = field(init=False)
@@ -68,6 +70,10 @@ class SensorLearner:
         self.resid = np.zeros((m, 3, 4))
         self.n_plots = np.zeros(m, np.int64)
         self.measured_period_s = np.full(m, np.nan)
+        self.est = np.full((m, 2), np.nan)
+        self.est_count = np.full(m, -1, np.int64)
+        self.range_seen_m = np.zeros(m)
+        self.n_on_tracks = np.zeros(m, np.int64)
         self.rotating = np.array([s.kind in ROTATING_KINDS for s in self.sensors], bool)
         self.pos = np.array([[s.x, s.y] for s in self.sensors], float).reshape(m, 2)
 
@@ -76,11 +82,37 @@ class SensorLearner:
         """Plots processed per sensor column."""
         self.n_plots += np.bincount(col, minlength=len(self.sensors))
 
+    def add_ranges(self, col: IntArray, z: F64) -> None:
+        """Plots z (p, 2) of sensor columns `col` that updated confirmed tracks: the farthest
+        range each sensor has seen an aircraft at (its coverage where none is configured)."""
+        if col.size == 0:
+            return
+        r = np.hypot(*(z - self.pos[col]).T)
+        if (col == col[0]).all():
+            self.range_seen_m[col[0]] = max(self.range_seen_m[col[0]], float(r.max()))
+        else:
+            np.maximum.at(self.range_seen_m, col, r)
+        self.n_on_tracks += np.bincount(col, minlength=len(self.sensors))
+
+    def coverage_m(self, col: int, min_plots: int) -> float:
+        """A radar's coverage learned from its plots (5 % past the farthest), inf until it
+        has `min_plots` plots on confirmed tracks or for a sensor that does not rotate."""
+        if not self.rotating[col] or self.n_on_tracks[col] < min_plots:
+            return np.inf
+        return float(1.05 * self.range_seen_m[col])
+
     def add_gaps(self, col: IntArray, gap_s: F64) -> None:
         """Revisit gaps (finite, > 0) of sensor columns `col` on confirmed tracks."""
         ok = np.isfinite(gap_s) & (gap_s > 0)
         col, gap_s = col[ok], gap_s[ok]
         if col.size == 0:
+            return
+        if (col == col[0]).all():  # the usual case: one sensor's group
+            c = int(col[0])
+            k = min(col.size, self.capacity)
+            self.gaps[c, (self.gap_next[c] + np.arange(k)) % self.capacity] = gap_s[-k:]
+            self.gap_next[c] = (self.gap_next[c] + k) % self.capacity
+            self.gap_count[c] += col.size
             return
         order = np.argsort(col, kind="stable")
         col, gap_s = col[order], gap_s[order]
@@ -99,32 +131,52 @@ class SensorLearner:
         if col.size == 0:
             return
         d = pred - self.pos[col]
-        r_pred = np.hypot(d[:, 0], d[:, 1])
-        u = d / np.maximum(r_pred, 1.0)[:, None]          # radial unit vector
-        w = np.column_stack([-u[:, 1], u[:, 0]])           # tangential
+        r_pred = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1.0)
+        u0, u1 = d[:, 0] / r_pred, d[:, 1] / r_pred       # radial unit vector
         dz = z - self.pos[col]
         e_r = np.hypot(dz[:, 0], dz[:, 1]) - r_pred
-        e_az = np.angle(np.exp(1j * (np.arctan2(dz[:, 1], dz[:, 0])
-                                     - np.arctan2(d[:, 1], d[:, 0]))))
-        P_rr = np.einsum("pi,pij,pj->p", u, P_pred, u)
-        P_az = np.einsum("pi,pij,pj->p", w, P_pred, w) / np.maximum(r_pred, 1.0) ** 2
+        e_az = np.arctan2(d[:, 0] * dz[:, 1] - d[:, 1] * dz[:, 0],
+                          d[:, 0] * dz[:, 0] + d[:, 1] * dz[:, 1])
+        p00, p01, p11 = P_pred[:, 0, 0], P_pred[:, 0, 1], P_pred[:, 1, 1]
+        uu = 2.0 * u0 * u1 * p01
+        P_rr = u0 * u0 * p00 + uu + u1 * u1 * p11
+        P_az = (u1 * u1 * p00 - uu + u0 * u0 * p11) / r_pred**2
         e = z - pred
         values = np.column_stack([
             np.ones(col.size), e_r**2 - P_rr, e_az**2 - P_az,
-            0.5 * ((e**2).sum(axis=1) - np.trace(P_pred, axis1=1, axis2=2)),
+            0.5 * (e[:, 0] ** 2 + e[:, 1] ** 2 - p00 - p11),
         ])
         # Every sample also counts for the weaker classes: REF_GOOD_ADSB -> OTHER -> ANY.
+        m = len(self.sensors)
+        one_sensor = bool((col == col[0]).all())
         for cls in (REF_GOOD_ADSB, REF_OTHER, REF_ANY):
             sel = ref <= cls
-            if sel.any():
-                np.add.at(self.resid[:, cls], col[sel], values[sel])
+            if not sel.any():
+                continue
+            if one_sensor:  # the usual case: a group holds one sensor's plots
+                self.resid[col[0], cls] += values[sel].sum(axis=0)
+            else:
+                for k in range(values.shape[1]):
+                    self.resid[:, cls, k] += np.bincount(col[sel], values[sel, k], m)
 
     def observe_period(self, col: int, period_s: float) -> None:
         """A period measured outside the plots (NaN or <= 0: forget it)."""
         ok = np.isfinite(period_s) and period_s > 0
         self.measured_period_s[col] = float(period_s) if ok else np.nan
+        self.est_count[col] = -1  # recompute now
 
     # --- estimates -------------------------------------------------------------------------
+    def estimate(self, col: int) -> tuple[float, float]:
+        """(period s, pd) of one sensor (NaN where not learned yet), recomputed only when
+        `refresh` new gaps, or a tenth of those held, came in since the last time (the cache
+        travels in snapshots)."""
+        due = max(self.refresh, min(int(self.gap_count[col]), self.capacity) // 10)
+        if self.gap_count[col] - self.est_count[col] >= due or self.est_count[col] < 0:
+            period, pd, _, _ = self.period_pd(col)
+            self.est[col] = period, pd
+            self.est_count[col] = self.gap_count[col]
+        return float(self.est[col, 0]), float(self.est[col, 1])
+
     def period_pd(self, col: int) -> tuple[float, float, int, str]:
         """(period s, pd, gaps used, source) of one sensor; NaN where not learned yet."""
         g = self.gaps[col]
@@ -133,7 +185,8 @@ class SensorLearner:
         if np.isfinite(measured):
             p0, source = float(measured), "measured"
         elif g.size >= self.min_samples:
-            p0 = float(np.quantile(g, 0.3) if self.rotating[col] else np.median(g))
+            q = int(0.3 * (g.size - 1)) if self.rotating[col] else g.size // 2
+            p0 = float(np.partition(g, q)[q])  # a low quantile (radar), the median
             source = "learned"
         else:
             return np.nan, np.nan, int(g.size), "prior"
@@ -182,7 +235,8 @@ class SensorLearner:
 
     def get_state(self) -> dict[str, Any]:
         return {k: getattr(self, k).copy() for k in (
-            "gaps", "gap_next", "gap_count", "resid", "n_plots", "measured_period_s")}
+            "gaps", "gap_next", "gap_count", "resid", "n_plots", "measured_period_s",
+            "range_seen_m", "n_on_tracks", "est", "est_count")}
 
     def set_state(self, obj: dict[str, Any]) -> None:
         for k, v in obj.items():

@@ -118,9 +118,11 @@ class AgeCovarianceDeleter:
             quiet = silence_limit_s(state, periods, self.pds, cfg.delete_miss_prob)
             limit = np.minimum(limit, np.maximum(quiet, cfg.delete_min_s))
         if self.coverage is not None and cfg.out_of_coverage_periods > 0:
-            gone = self.coverage.outside(state, t_s, periods)
-            limit = np.where(gone, np.minimum(limit, cfg.out_of_coverage_periods * period),
-                             limit)
+            short = cfg.out_of_coverage_periods * period
+            late = np.flatnonzero(~tentative & (age > short) & (age <= limit))
+            if late.size:  # only these can end sooner
+                gone = self.coverage.outside(state.take(late), t_s, periods)
+                limit[late[gone]] = short[late[gone]]
         keep_conf = (age <= limit) & (sigma <= cfg.max_sigma_pos_m)
         keep = np.where(tentative, keep_tent, keep_conf)
         status = np.where(

@@ -50,7 +50,15 @@ class TrackState:
     """Last update by an ADS-B plot with NACp >= 8 (NaN: never): a reference for learning
     the other sensors' accuracy."""
 
-    _NAN_DEFAULTS = ("good_adsb_t",)
+    alt_meas_ft: F64 = field(default_factory=lambda: np.empty(0))
+    """Last accepted measured altitude, ft (what the picture reports; NaN: none)."""
+    alt_pend_ft: F64 = field(default_factory=lambda: np.empty(0))
+    """An altitude report far from the track, held until a second report agrees (NaN)."""
+    alt_pend_t: F64 = field(default_factory=lambda: np.empty(0))
+    t_start: F64 = field(default_factory=lambda: np.empty(0))
+    """When the track began (its initiation)."""
+
+    _NAN_DEFAULTS = ("good_adsb_t", "alt_meas_ft", "alt_pend_ft", "alt_pend_t", "t_start")
     """Optional per-track columns: NaN for every row where a constructor leaves them out."""
 
     def __post_init__(self) -> None:

@@ -146,7 +146,8 @@ class InProcessTracker:
             return
         self.enrich_buffer = buf.take(~due)
         matched, alt_used = enrich_state(self.engine.state, buf.take(due),
-                                         self.config.sigma_alt_ft, self.config.q_alt)
+                                         self.config.sigma_alt_ft, self.config.q_alt,
+                                         self.engine.alt_gate)
         self.counts["enrichment_matched"] += matched
         self.counts["enrichment_alt_used"] += alt_used
 
@@ -193,18 +194,15 @@ class InProcessTracker:
             x = turn_extrapolate(st.xc, t_s - st.t)
             t = np.full(n, float(t_s))
         sigma = sigma_pos_m(st, t_s, self.config.q_cv)
-        alt = st.alt_ft.copy()
-        if t_s is not None and n:
-            have = np.isfinite(st.alt_t)
-            alt[have] += st.vrate_fps[have] * (t_s - st.alt_t[have])
         return TrackTable(
             track_id=st.track_id.copy(), t=t, x=x[:, 0].copy(), y=x[:, 1].copy(),
-            vx=x[:, 2].copy(), vy=x[:, 3].copy(), status=status, alt_ft=alt,
+            vx=x[:, 2].copy(), vy=x[:, 3].copy(), status=status, alt_ft=st.alt_meas_ft.copy(),
             vrate_fpm=st.vrate_fps * 60.0, icao24=st.icao24.copy(),
             callsign=st.callsign.copy(), squawk=st.squawk.copy(), sigma_pos_m=sigma,
             last_update_t=st.last_update_t.copy(), flags=st.flags.copy(),
             sensor_ids=np.asarray(eng.sensor_ids, np.int32),
-            sensor_last_t=st.sensor_last_t.copy(),
+            sensor_last_t=st.sensor_last_t.copy(), alt_t=st.alt_t.copy(),
+            t_start=st.t_start.copy(),
         )
 
     def snapshot(self) -> bytes:

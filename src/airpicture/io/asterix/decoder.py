@@ -20,7 +20,7 @@ import numpy.typing as npt
 from airpicture.core.geo import FT_TO_M, NM_TO_M
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix import cat021, cat034, cat048
-from airpicture.io.asterix.blocks import Block, split_blocks
+from airpicture.io.asterix.blocks import Block, max_blocks_for, split_blocks
 from airpicture.io.asterix.cat034 import RadarStatus
 from airpicture.io.asterix.config import AsterixConfig
 from airpicture.io.asterix.fields import peek_sac_sic
@@ -106,7 +106,7 @@ class AsterixDecoder:
         for k_datagram, (t_recv, datagram) in enumerate(datagrams):
             counts["datagrams"] += 1
             ref = np.nan if t_recv is None else float(t_recv)
-            for block in split_blocks(datagram, counts):
+            for block in split_blocks(datagram, counts, max_blocks_for(t_recv)):
                 cat = block.category
                 if cat not in (48, 34, 21):
                     counts[f"skipped_category:{cat:03d}"] += 1
