@@ -122,3 +122,16 @@ def test_privacy_list_reloads_and_keeps_old_on_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="line 1"):
         plist.reload_if_changed()
     assert plist.addresses == frozenset({0x123456})
+
+
+def test_sensor_lists_and_labels(gate: tuple[Egress, LocalFrame]) -> None:
+    egress, _ = gate
+    assert egress.sensors([4, 3, 2, 1], Consumer("bravo-ops")) == [2, 1]
+    assert egress.sensors([1, 2, 3, 4], Consumer("charlie-public")) == [1, 3, 4]
+    assert egress.sensors([1, 2], Consumer("nobody")) == []
+    label = egress.label(Consumer("bravo-ops"))
+    assert label is not None
+    assert label["class"] == "sensors-1-2" and label["classification"] == "SECRET"
+    assert label["releasable_to"] == ["BRAVO"] and label["categories"] == ["MIL"]
+    assert egress.label(Consumer("nobody")) is None
+    assert Egress().sensors([3, 1]) == [3, 1] and Egress().label() is None

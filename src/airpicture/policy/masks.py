@@ -11,7 +11,9 @@ history is withheld too.  An unknown consumer gets nothing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -170,3 +172,15 @@ class LabelPolicy:
                                df=replies.df[keep], alt_ft=replies.alt_ft[keep],
                                squawk=replies.squawk[keep], callsign=replies.callsign[keep],
                                sensor_id=replies.sensor_id[keep])
+
+    def sensors(self, sensor_ids: Sequence[int], consumer: Consumer) -> list[int]:
+        release = self._release(consumer)
+        cleared = set(release.sensors) if release is not None else set()
+        return [int(s) for s in sensor_ids if int(s) in cleared]
+
+    def label(self, consumer: Consumer) -> dict[str, Any] | None:
+        release = self._release(consumer)
+        if release is None:
+            return None
+        return {"class": release.class_id,
+                **self.loaded.release_class(release.class_id).label.model_dump()}
