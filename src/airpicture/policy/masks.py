@@ -73,28 +73,33 @@ class LabelPolicy:
     loaded: LoadedPolicy
     frame: LocalFrame
     sensor_order: tuple[int, ...]
-    _areas: dict[str, shapely.Polygon | None] = field(default_factory=dict, repr=False)
-    _listed: tuple[object, object, npt.NDArray[np.bool_]] | None = field(default=None,
-                                                                          repr=False)
+    _areas: dict[str, tuple[object, shapely.Polygon | None]] = field(default_factory=dict,
+                                                                        repr=False)
+    _listed: tuple[object, object, object, npt.NDArray[np.bool_]] | None = field(
+        default=None, repr=False)
 
     def _listed_tracks(self, tracks: TrackTable) -> npt.NDArray[np.bool_]:
         """Privacy-listed rows of a picture, computed once for all consumers of one tick (the
         cache holds the arrays it was computed from, so their ids cannot be reused)."""
+        privacy = self.loaded.privacy
         cached = self._listed
-        if cached is None or cached[0] is not tracks.icao24 or cached[1] is not tracks.callsign:
-            cached = (tracks.icao24, tracks.callsign,
-                      self.loaded.privacy.listed(tracks.icao24, tracks.callsign))
+        if (cached is None or cached[0] is not tracks.icao24 or cached[1] is not tracks.callsign
+                or cached[2] is not privacy.addresses):
+            cached = (tracks.icao24, tracks.callsign, privacy.addresses,
+                      privacy.listed(tracks.icao24, tracks.callsign))
             self._listed = cached
-        return cached[2]
+        return cached[3]
 
     def _release(self, consumer: Consumer) -> ConsumerRelease | None:
         return self.loaded.consumer(consumer.name)
 
     def _inside(self, release: ConsumerRelease, x_m: npt.NDArray[np.float64],
                 y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        if release.name not in self._areas:
-            self._areas[release.name] = area_in_plane(release, self.frame)
-        return inside(self._areas[release.name], x_m, y_m)
+        cached = self._areas.get(release.name)
+        if cached is None or cached[0] is not release.area_shape:  # a reload changed it
+            cached = (release.area_shape, area_in_plane(release, self.frame))
+            self._areas[release.name] = cached
+        return inside(cached[1], x_m, y_m)
 
     def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         release = self._release(consumer)
