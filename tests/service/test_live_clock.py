@@ -315,3 +315,20 @@ def test_the_data_clock_runs_on_across_midnight(small_scenario: Path) -> None:
     _tracks, plots = source.step(clock[-1])
     assert plots.t.min() == pytest.approx(day0, abs=0.01)
     assert plots.t.max() == pytest.approx(day0 + 59.0, abs=0.01)
+
+
+def test_udp_receive_buffer_is_configurable(small_scenario: Path) -> None:
+    # [input] udp_rcvbuf_bytes reaches the ASTERIX source's sockets: the kernel grants at least
+    # what a small ask gets (Linux doubles it), never the 4 MiB default.
+    cfg = ServiceConfig().with_overrides({"input": {
+        "kind": "asterix", "sources": [free_udp_url()], "udp_rcvbuf_bytes": 65536,
+        "asterix_config": str(small_scenario)}})
+    source = scenario_source(cfg)
+    assert isinstance(source, AsterixSource) and source.rcvbuf_bytes == 65536
+    source.start()
+    try:
+        assert source.ready.wait(10)
+        feed = source.feeds()["feeds"][0]
+        assert 65536 <= feed["rcvbuf_granted_bytes"] < 4 << 20
+    finally:
+        source.stop()

@@ -20,6 +20,7 @@ CAT034 north markers give each radar's measured scan period, handed to the track
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -156,8 +157,9 @@ class AsterixSource:
 
     def __init__(self, urls: list[str], config_path: Path,
                  factory: Callable[[ScenarioMeta], TrackerRuntime] | None = None,
-                 clock: str = "wall") -> None:
+                 clock: str = "wall", rcvbuf_bytes: int | None = None) -> None:
         from airpicture.io.asterix.decoder import AsterixDecoder
+        from airpicture.io.asterix.transport import DEFAULT_RCVBUF_BYTES
         from airpicture.service.sources import default_runtime
 
         if not urls:
@@ -167,6 +169,8 @@ class AsterixSource:
         cfg, sensors = asterix_config(Path(config_path))
         self.urls = list(urls)
         self.clock = clock
+        self.rcvbuf_bytes = rcvbuf_bytes or DEFAULT_RCVBUF_BYTES
+        """Kernel receive buffer asked for each UDP socket (granted size in /api/feeds)."""
         self.config = cfg
         self.decoder = AsterixDecoder(cfg)
         from airpicture.service.sources import TRACKER_SETTINGS_KEY
@@ -207,14 +211,27 @@ class AsterixSource:
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()
         self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
 
     # --- listening (background thread) ---------------------------------------------------
     def start(self) -> None:
         """Listen in a background thread (its own event loop); `ready` once bound or failed."""
-        threading.Thread(target=lambda: asyncio.run(self._listen()), name="asterix",
-                         daemon=True).start()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._listen()),
+                                        name="asterix", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Close every socket and end the listening thread (waits at most timeout_s)."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to stop
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
 
     async def _listen(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         readies = [asyncio.Event() for _ in self.urls]
         tasks = [asyncio.create_task(self._listen_one(u, r))
@@ -235,7 +252,7 @@ class AsterixSource:
         try:
             listening = asyncio.create_task(listen_udp(
                 url, lambda t, d: self.on_datagram(status, t, d), self._stop, bound,
-                stats=stats))
+                stats=stats, rcvbuf_bytes=self.rcvbuf_bytes))
             await asyncio.wait({watcher, listening}, return_when=asyncio.FIRST_COMPLETED)
             if bound.is_set():
                 status.state = "listening"

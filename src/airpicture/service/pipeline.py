@@ -300,6 +300,9 @@ class Pipeline:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
+        stop_source = getattr(self.source, "stop", None)  # live inputs close their sockets
+        if stop_source is not None:
+            stop_source()
 
     def _run(self) -> None:
         """Tick every tick_s of stream time: tick_s / speed of wall time (or, for a source on

@@ -76,7 +76,8 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
         if not config.input.asterix_config:
             raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
         return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory,
-                             clock=config.input.clock or "wall")
+                             clock=config.input.clock or "wall",
+                             rcvbuf_bytes=config.input.udp_rcvbuf_bytes)
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
