@@ -419,21 +419,15 @@ async function refreshRange() {
   slider.title = `${utcClock(r.t0)} – ${utcClock(r.t1)}`;
 }
 
-function hexOr(v, width, base) {
-  return v == null || v <= 0 ? '' : Number(v).toString(base).padStart(width, '0');
-}
-
 async function showHistory(tS) {
   const r = await (await fetch(url(`api/history?t0=${tS - 2}&t1=${tS}`))).json();
-  const c = r.cols;
+  const c = r.cols; // /api/tracks' units and formats (hex address, octal squawk, kt, deg)
   const out = new Map();
   for (let i = 0; i < r.count; i++) {
-    const kinds = ap.sensors.reduce((acc, s) => (Math.floor(c.sensor_mask[i] / 2 ** s.bit) % 2 ? acc | KIND_BITS[s.kind] : acc), 0);
+    const kinds = ap.sensors.reduce((acc, s) => (Math.floor(c.smask[i] / 2 ** s.bit) % 2 ? acc | KIND_BITS[s.kind] : acc), 0);
     out.set(c.track_id[i], {
-      id: c.track_id[i], lat: c.lat[i], lon: c.lon[i], alt_ft: c.alt_ft[i], callsign: (c.callsign[i] || '').trim(),
-      icao24: hexOr(c.icao24[i], 6, 16), squawk: c.squawk[i] >= 0 ? hexOr(c.squawk[i], 4, 8) || '0000' : '',
-      hdg_deg: ((Math.atan2(c.vx[i], c.vy[i]) * 180) / Math.PI + 360) % 360,
-      gs_kt: Math.round((Math.hypot(c.vx[i], c.vy[i]) * 3600) / 1852), smask: c.sensor_mask[i], kinds, status: c.status[i],
+      id: c.track_id[i], lat: c.lat[i], lon: c.lon[i], alt_ft: c.alt_ft[i], callsign: c.callsign[i],
+      icao24: c.icao24[i], squawk: c.squawk[i], hdg_deg: c.hdg_deg[i], gs_kt: c.gs_kt[i], smask: c.smask[i], kinds, status: c.status[i],
     });
   }
   ap.historyTracks = out;
