@@ -252,35 +252,45 @@ function render() {
 }
 
 // Label positions in screen space, greedy by rank: each label takes the first anchor whose box
-// (estimated from its text) overlaps no placed label and no track symbol. O(n^2): above
-// DECLUTTER_MAX tracks on screen MapLibre's own collision check alone decides.
-const DECLUTTER_MAX = 800;
+// (estimated from its text) overlaps no placed label and no track symbol on screen. Boxes sit
+// in a 64 px grid, so a check looks at a few neighbours. Above DECLUTTER_MAX tracks on screen
+// MapLibre's own collision check alone decides (anchor 'left').
+const DECLUTTER_MAX = 800; const CELL_PX = 64;
 function declutter(features) {
   const w = map.getContainer().clientWidth; const h = map.getContainer().clientHeight;
   const pts = features.map((f) => map.project(f.geometry.coordinates));
-  const onScreen = pts.filter((q) => q.x > -50 && q.y > -50 && q.x < w + 50 && q.y < h + 50).length;
-  if (onScreen > DECLUTTER_MAX) { for (const f of features) f.properties.anchor = 'left'; return; }
-  const boxes = pts.map((q) => [q.x - ICON_PX / 2, q.y - ICON_PX / 2, q.x + ICON_PX / 2, q.y + ICON_PX / 2]);
-  const hit = (b) => boxes.some((o) => b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]);
-  const order = features.map((_, i) => i).sort((a, b) => features[a].properties.rank - features[b].properties.rank);
+  const visible = [];
+  for (let i = 0; i < features.length; i++) {
+    features[i].properties.anchor = 'left';
+    const q = pts[i];
+    if (q.x > -60 && q.y > -60 && q.x < w + 60 && q.y < h + 60) visible.push(i);
+  }
+  if (visible.length > DECLUTTER_MAX) return;
+  const grid = new Map();
+  const cells = (b, fn) => {
+    for (let cx = Math.floor(b[0] / CELL_PX); cx <= Math.floor(b[2] / CELL_PX); cx++)
+      for (let cy = Math.floor(b[1] / CELL_PX); cy <= Math.floor(b[3] / CELL_PX); cy++) if (fn(`${cx},${cy}`)) return true;
+    return false;
+  };
+  const add = (b, owner) => cells(b, (k) => { if (!grid.has(k)) grid.set(k, []); grid.get(k).push([b, owner]); return false; });
+  const hit = (b, self) => cells(b, (k) => (grid.get(k) || []).some(([o, owner]) => owner !== self
+    && b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]));
+  for (const i of visible) add([pts[i].x - ICON_PX / 2, pts[i].y - ICON_PX / 2, pts[i].x + ICON_PX / 2, pts[i].y + ICON_PX / 2], i);
+  visible.sort((a, b) => features[a].properties.rank - features[b].properties.rank);
   const r = LABEL_OFFSET_EM * LABEL_PX;
-  for (const i of order) {
+  for (const i of visible) {
     const lines = features[i].properties.label.split('\n');
     const lw = Math.max(...lines.map((l) => l.length)) * LABEL_PX * 0.62; const lh = lines.length * LABEL_PX * 1.2;
     const q = pts[i];
-    let chosen = null;
     for (const a of ANCHORS) {
       const d = a.includes('-') ? r / Math.SQRT2 : r;
       const x0 = a.includes('left') ? q.x + d : a.includes('right') ? q.x - d - lw : q.x - lw / 2;
       const y0 = a.startsWith('top') ? q.y + d : a.startsWith('bottom') ? q.y - d - lh : q.y - lh / 2;
       const box = [x0, y0, x0 + lw, y0 + lh];
-      // its own symbol is not an obstacle: skip boxes[i] by testing the others only
-      const own = boxes[i]; boxes[i] = [0, 0, 0, 0];
-      const clear = !hit(box); boxes[i] = own;
-      if (clear) { chosen = a; boxes.push(box); break; }
+      if (!hit(box, i)) { features[i].properties.anchor = a; add(box, -1 - i); break; }
     }
-    features[i].properties.anchor = chosen || 'left';
   }
+  ap.declutterN = visible.length;
 }
 
 // Labels that found no room are reported in the header (zoom in to see them), never silent.
