@@ -40,7 +40,8 @@ function altitudeColor(altFt) {
     const [a0, h0] = ALT_HUE_STOPS[i - 1]; const [a1, h1] = ALT_HUE_STOPS[i];
     if (a <= a1) { h = h0 + ((h1 - h0) * (a - a0)) / (a1 - a0); break; }
   }
-  return `hsl(${Math.round(h % 360)}, 88%, 52%)`;
+  const lightness = h > 200 && h < 290 ? 64 : 52; // blues lighter, readable on the dark map
+  return `hsl(${Math.round(h % 360)}, 88%, ${lightness}%)`;
 }
 
 function trackColor(p) {
@@ -57,7 +58,7 @@ ap.utcClock = utcClock;
 
 function label(p) {
   const name = p.callsign || p.icao24 || `#${p.id}`;
-  const fl = p.alt_ft == null ? '' : `\nFL${String(Math.round(p.alt_ft / 100)).padStart(3, '0')}`;
+  const fl = p.alt_ft == null ? '' : `\nFL${String(Math.max(0, Math.round(p.alt_ft / 100))).padStart(3, '0')}`;
   return name + fl;
 }
 
