@@ -194,7 +194,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return {"status": health["status"], "error": repr(err) if err else None,
                 "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
-                "replay": health["replay"],
+                "replay": health["replay"], "epoch_offset_s": health["epoch_offset_s"],
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,

@@ -311,6 +311,11 @@ class AsterixSource:
             self._data_now_s = newest
 
     # --- the service's side (pipeline thread) --------------------------------------------
+    def first_data_time_s(self) -> float:
+        """The data time of the first datagram (Unix s; NaN before any): where ticks on the
+        data clock begin, however late the pipeline first looks."""
+        return self._first_data_s
+
     def data_time_s(self) -> float:
         """The stream clock (Unix s; NaN before any data): with clock "data" the newest data
         time, with clock "wall" the wall clock."""

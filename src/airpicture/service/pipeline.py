@@ -337,6 +337,7 @@ class Pipeline:
         replayed at 10x gets the same ticks, so the same pictures, as at 1x.  More than
         MAX_CATCH_UP_TICKS behind (the data jumped ahead), the ticks in between are skipped."""
         next_t = float("nan")
+        first_data_time_s = getattr(self.source, "first_data_time_s", None)
         try:
             while not self._stop.is_set():
                 now = data_time_s()
@@ -344,8 +345,13 @@ class Pipeline:
                     newest = float(np.floor(now / self.tick_s) * self.tick_s)
                     behind = (newest - next_t) / self.tick_s
                     skipped = 0
-                    if not np.isfinite(next_t) or behind > MAX_CATCH_UP_TICKS:
-                        skipped = int(behind) if np.isfinite(next_t) else 0
+                    if not np.isfinite(next_t):  # begin at the first data, not where it is now
+                        first = float(first_data_time_s()) if first_data_time_s else np.nan
+                        start = np.floor(first / self.tick_s) * self.tick_s
+                        next_t = start if newest - start <= MAX_CATCH_UP_TICKS * self.tick_s \
+                            else newest
+                    elif behind > MAX_CATCH_UP_TICKS:
+                        skipped = int(behind)
                         next_t = newest
                     while next_t <= now and not self._stop.is_set():
                         began = time.monotonic()
