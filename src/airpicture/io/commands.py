@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_input_file, check_output_file
 
 
 def _editions(values: list[str]) -> dict[int, str]:
-    """CAT=EDITION options to {category: edition}."""
+    """CAT=EDITION options to {category: edition}, each one libasterix knows."""
+    from airpicture.io.asterix.layout import editions
+
     out: dict[int, str] = {}
     for v in values:
         cat, sep, ed = v.partition("=")
         if not sep or not cat.isdigit():
             raise UserError(None, f"--edition {v!r}: expected CAT=EDITION, e.g. 48=1.32")
+        known = editions(int(cat))
+        if not known:
+            raise UserError(None, f"--edition {v!r}: unknown ASTERIX category {int(cat)}")
+        if ed not in known:
+            raise UserError(None, f"--edition {v!r}: CAT{int(cat):03d} editions are "
+                                  f"{', '.join(known)}")
         out[int(cat)] = ed
     return out
+
+
+def _json_safe(value: Any) -> Any:
+    """value with every non-finite float as None (null): JSON has no NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _check_lat_lon(lat: float, lon: float) -> None:
+    """--lat and --lon must be a place on Earth."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UserError(None, f"--lat must be in [-90, 90] and --lon in [-180, 180], "
+                              f"got {lat}, {lon}")
 
 
 def register(app: typer.Typer) -> None:
@@ -41,9 +70,11 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.dump import as_text, dump_records
         from airpicture.io.asterix.transport import read_any
 
+        check_input_file(file)
+        chosen = _editions(edition)
         counts: Counter[str] = Counter()
         datagrams = read_any(file, counts)
-        for n, row in enumerate(dump_records(datagrams, _editions(edition), counts), 1):
+        for n, row in enumerate(dump_records(datagrams, chosen, counts), 1):
             typer.echo(as_text(row) if text else json.dumps(row))
             if limit and n >= limit:
                 break
@@ -64,6 +95,9 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.decoder import AsterixDecoder
         from airpicture.io.asterix.transport import read_any
 
+        check_input_file(file)
+        if out is not None:
+            check_output_file(out, "--out")
         cfg = AsterixConfig.from_json(config)
         counts: Counter[str] = Counter()
         datagrams = read_any(file, counts)
@@ -72,10 +106,10 @@ def register(app: typer.Typer) -> None:
         counts.update(result.counts)
         if out is not None:
             pq.write_table(result.plots.to_arrow(), out)
-        typer.echo(json.dumps({
+        typer.echo(json.dumps(_json_safe({
             "plots": len(result.plots), "counts": dict(sorted(counts.items())),
             "radars": dec.radar_status(now_s=dec.clock_utc_s - cfg.t0_utc_s),
-        }, indent=1))
+        }), indent=1, allow_nan=False))
 
     @asterix.command("tracks")
     def tracks(
@@ -100,6 +134,9 @@ def register(app: typer.Typer) -> None:
 
         if edition not in editions(62):
             raise UserError(None, f"--edition {edition}: CAT062 editions are {editions(62)}")
+        _check_lat_lon(lat, lon)
+        check_input_file(file)
+        check_output_file(out, "--out")
         counts: Counter[str] = Counter()
         blocks = [b for _, d in read_any(file, counts) for b in split_blocks(d, counts)]
         decoded = cat062.decode(blocks, counts, edition)
@@ -134,6 +171,7 @@ def register(app: typer.Typer) -> None:
         skipped and counted); prints what was sent."""
         from airpicture.io.asterix.replay import replay_file
 
+        check_input_file(file)
         typer.echo(json.dumps(replay_file(file, url, speed, _editions(edition))))
 
     @asterix.command("listen")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_output_dir, check_output_file
 from airpicture.core.schema import FRAME_LOCAL_ENU, SCENARIO_FORMAT
 
 
@@ -79,6 +80,9 @@ def register(app: typer.Typer) -> None:
 
         if emit_to is not None and emit_to[0] != "asterix":
             raise UserError(None, f"--emit: unknown format {emit_to[0]!r}, expected 'asterix'")
+        check_output_dir(out, "--out")
+        if picture is not None:
+            check_output_file(picture, "--picture")
         started = time.perf_counter()
         if config is not None:
             if preset is not None:
