@@ -4,13 +4,17 @@ stderr and exit code 2, before any work is done (issue 16, errors and edge cases
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airpicture.cli import main
 from airpicture.core.errors import UserError
 from airpicture.core.paths import check_input_file, check_output_dir, check_output_file
+from airpicture.core.values import check_number
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -203,3 +207,67 @@ def test_bare_group_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_success_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["--version"], capsys)
     assert code == 0 and out.startswith("airpicture ")
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["asterix", "emit", "{tmp}", "udp://127.0.0.1:9", "--speed", "-1"], "--speed"),
+    (["asterix", "emit", "{tmp}", "udp://127.0.0.1:9", "--speed", "nan"], "--speed"),
+    (["asterix", "replay", "{file}", "udp://127.0.0.1:9", "--speed", "inf"], "--speed"),
+    (["asterix", "listen", "udp://127.0.0.1:0", "--seconds", "-1"], "--seconds"),
+    (["asterix", "dump", "{file}", "--limit", "-1"], "--limit"),
+    (["asterix", "tracks", "{file}", "--lat", "1", "--lon", "2", "--out", "{tmp}/t.parquet",
+      "--t0-utc-s", "nan"], "--t0-utc-s"),
+    (["asterix", "tracks", "{file}", "--lat", "1", "--lon", "200", "--out", "{tmp}/t.parquet"],
+     "--lon"),
+    (["score", "{tmp}", "{file}", "--t-min", "nan"], "--t-min"),
+    (["sim", "crossing-1", "-o", "{tmp}/s", "--emit", "asterix", "udp://127.0.0.1:9",
+      "--speed", "inf"], "--speed"),
+])
+def test_numbers_out_of_range_are_refused(argv: list[str], option: str, tmp_path: Path,
+                                          a_file: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    filled = [a.format(tmp=tmp_path, file=a_file) for a in argv]
+    code, out, err = run_cli(filled, capsys)
+    assert_one_line_error(code, err, option)
+    assert out == "" and not (tmp_path / "s").exists()
+
+
+@given(value=st.floats(allow_nan=True, allow_infinity=True),
+       low=st.none() | st.floats(-1e6, 1e6), span=st.floats(0, 1e6))
+def test_check_number_accepts_exactly_finite_values_in_range(
+        value: float, low: float | None, span: float) -> None:
+    high = None if low is None else low + span
+    inside = math.isfinite(value) and (low is None or high is None or low <= value <= high)
+    try:
+        assert check_number(value, "--x", low, high) == value
+        accepted = True
+    except UserError as exc:
+        accepted = False
+        assert "--x" in str(exc) and "\n" not in str(exc)
+    assert accepted == inside
+
+
+NAME = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="-_."),
+               min_size=1, max_size=8).filter(lambda s: s not in (".", ".."))
+
+
+@given(parts=st.lists(NAME, min_size=1, max_size=3), folder=st.booleans())
+def test_a_checked_output_path_can_be_written(parts: list[str], folder: bool) -> None:
+    """Whatever a check accepts can be created; whatever it refuses is one line."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        base = Path(root)
+        (base / "a_file").write_text("x")
+        (base / "a_dir").mkdir()
+        path = base.joinpath(*parts)
+        try:
+            (check_output_dir if folder else check_output_file)(path, "--o")
+        except UserError as exc:
+            assert "\n" not in str(exc)
+            return
+        if folder:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("written")

@@ -12,6 +12,7 @@ import typer
 
 from airpicture.core.errors import UserError
 from airpicture.core.paths import check_input_file, check_output_file
+from airpicture.core.values import check_number
 
 
 def _editions(values: list[str]) -> dict[int, str]:
@@ -46,9 +47,8 @@ def _json_safe(value: Any) -> Any:
 
 def _check_lat_lon(lat: float, lon: float) -> None:
     """--lat and --lon must be a place on Earth."""
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise UserError(None, f"--lat must be in [-90, 90] and --lon in [-180, 180], "
-                              f"got {lat}, {lon}")
+    check_number(lat, "--lat", -90, 90)
+    check_number(lon, "--lon", -180, 180)
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +64,8 @@ def register(app: typer.Typer) -> None:
                                                         "of JSON lines."),
         edition: list[str] = typer.Option([], "--edition", help="CAT=EDITION to read a "
                                           "category with, e.g. 48=1.27 (repeatable)."),
-        limit: int = typer.Option(0, "--limit", help="Stop after this many records (0: all)."),
+        limit: int = typer.Option(0, "--limit", min=0,
+                                  help="Stop after this many records (0: all)."),
     ) -> None:
         """Print every record of FILE readably (JSON lines by default), then the counts."""
         from airpicture.io.asterix.dump import as_text, dump_records
@@ -135,6 +136,7 @@ def register(app: typer.Typer) -> None:
         if edition not in editions(62):
             raise UserError(None, f"--edition {edition}: CAT062 editions are {editions(62)}")
         _check_lat_lon(lat, lon)
+        check_number(t0_utc_s, "--t0-utc-s")
         check_input_file(file)
         check_output_file(out, "--out")
         counts: Counter[str] = Counter()
@@ -154,6 +156,7 @@ def register(app: typer.Typer) -> None:
         """Send a scenario's plots as CAT048/CAT034/CAT021 (radar sites from the scenario)."""
         from airpicture.io.asterix.emit import emit_scenario
 
+        check_number(speed, "--speed", 0)
         typer.echo(json.dumps(emit_scenario(scenario, url, speed)))
 
     @asterix.command("replay")
@@ -172,6 +175,7 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.replay import replay_file
 
         check_input_file(file)
+        check_number(speed, "--speed", 0)
         typer.echo(json.dumps(replay_file(file, url, speed, _editions(edition))))
 
     @asterix.command("listen")
@@ -188,4 +192,5 @@ def register(app: typer.Typer) -> None:
 
         from airpicture.io.asterix.listen import run_listener
 
+        check_number(seconds, "--seconds", 0)
         asyncio.run(run_listener(url, config, seconds, typer.echo))

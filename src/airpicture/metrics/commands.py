@@ -9,6 +9,7 @@ import typer
 
 from airpicture.core.errors import UserError
 from airpicture.core.paths import check_input_file, check_output_dir
+from airpicture.core.values import check_number
 
 
 def _print_summary(summary_json: dict[str, object], title: str) -> None:
@@ -44,6 +45,7 @@ def score(
     from airpicture.metrics.score import score_scenario
 
     check_input_file(tracks)
+    check_number(t_min_s, "--t-min")
     if step_s is not None and not step_s > 0:
         raise UserError(None, f"--step must be positive, got {step_s}")
     out = check_output_dir(out_dir if out_dir is not None else tracks.parent, "--out")

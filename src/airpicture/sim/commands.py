@@ -11,6 +11,7 @@ import typer
 from airpicture.core.errors import UserError
 from airpicture.core.paths import check_output_dir, check_output_file
 from airpicture.core.schema import FRAME_LOCAL_ENU, SCENARIO_FORMAT
+from airpicture.core.values import check_number
 
 
 def simulate_config(config: Path, out_dir: Path, seed: int | None,
@@ -81,6 +82,7 @@ def register(app: typer.Typer) -> None:
         if emit_to is not None and emit_to[0] != "asterix":
             raise UserError(None, f"--emit: unknown format {emit_to[0]!r}, expected 'asterix'")
         check_output_dir(out, "--out")
+        check_number(speed, "--speed", 0)
         if picture is not None:
             check_output_file(picture, "--picture")
         started = time.perf_counter()
