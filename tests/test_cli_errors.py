@@ -271,3 +271,14 @@ def test_a_checked_output_path_can_be_written(parts: list[str], folder: bool) ->
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("written")
+
+
+@pytest.mark.parametrize("argv", [
+    ["serve", "--config", "{tmp}", "--port", "0"],
+    ["sim", "--config", "{tmp}", "-o", "{tmp}/s"],
+    ["asterix", "decode", "{file}", "--config", "{tmp}"],
+])
+def test_a_folder_given_as_config_says_so(argv: list[str], tmp_path: Path, a_file: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli([a.format(tmp=tmp_path, file=a_file) for a in argv], capsys)
+    assert_one_line_error(code, err, "is a folder")

@@ -97,6 +97,7 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.transport import read_any
 
         check_input_file(file)
+        check_input_file(config)
         if out is not None:
             check_output_file(out, "--out")
         cfg = AsterixConfig.from_json(config)
@@ -193,4 +194,6 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.listen import run_listener
 
         check_number(seconds, "--seconds", 0)
+        if config is not None:
+            check_input_file(config)
         asyncio.run(run_listener(url, config, seconds, typer.echo))

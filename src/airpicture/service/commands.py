@@ -37,6 +37,8 @@ def serve(
     from airpicture.service.config import load_config
     from airpicture.service.serve import build_pipeline, run, scenario_source
 
+    if config is not None:
+        check_input_file(config)
     if record is not None:
         check_output_file(record, "--record")
     cfg = load_config(config).with_overrides(_overrides(host, port, record, speed))
@@ -62,6 +64,8 @@ def replay(
     from airpicture.service.serve import replay_pipeline, run
 
     check_input_file(recording)
+    if config is not None:
+        check_input_file(config)
     cfg = load_config(config).with_overrides(_overrides(host, port, None, speed))
     pipeline = replay_pipeline(cfg, recording, loop)
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)

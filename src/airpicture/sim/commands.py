@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from airpicture.core.errors import UserError
-from airpicture.core.paths import check_output_dir, check_output_file
+from airpicture.core.paths import check_input_file, check_output_dir, check_output_file
 from airpicture.core.schema import FRAME_LOCAL_ENU, SCENARIO_FORMAT
 from airpicture.core.values import check_number
 
@@ -20,8 +20,7 @@ def simulate_config(config: Path, out_dir: Path, seed: int | None,
     from airpicture.io.scenario import ScenarioMeta
     from airpicture.sim.build import simulate_meta
 
-    if not config.is_file():
-        raise UserError(config, "file not found")
+    check_input_file(config)
     try:
         obj = json.loads(config.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
