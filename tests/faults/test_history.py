@@ -21,6 +21,8 @@ from tests.faults.conftest import ServeProcess
 ROWS = 300_000
 TRACKS = 100
 T_LAST_S = ROWS // TRACKS  # tracks 0..99 at t = 1..3000 s
+SESSION = 1
+"""The recording's session (the service's own run is the next one: history is asked for this)."""
 RSS_GROWTH_LIMIT_BYTES = 300e6
 """Before: one full-range query cost +173 MB and ten +1.14 GB (kept afterwards)."""
 
@@ -36,7 +38,7 @@ def big_recording(path: Path) -> Path:
     con.execute(f"""INSERT INTO track_states SELECT
         1 + i // {TRACKS} AS t, i % {TRACKS} AS track_id, 0.0, 0.0, 100.0, 0.0,
         48.85 + (i % {TRACKS}) * 1e-3, 2.35, 30000.0, 0.0, 2, 3932160 + i % {TRACKS},
-        'TST' || (i % {TRACKS}), 1000, 30.0, 3 FROM range({ROWS}) r(i)""")
+        'TST' || (i % {TRACKS}), 1000, 30.0, 3, {SESSION} FROM range({ROWS}) r(i)""")
     con.close()
     return path
 
@@ -45,7 +47,8 @@ def page_through(url: str) -> int:
     """Every page of the full recorded range (Arrow); the number of distinct rows seen,
     asserting each came once."""
     seen: set[tuple[float, int]] = set()
-    params: dict[str, object] = {"t0": 0, "t1": T_LAST_S, "format": "arrow"}
+    params: dict[str, object] = {"t0": 0, "t1": T_LAST_S, "format": "arrow",
+                                 "session": SESSION}
     with httpx.Client(timeout=60) as client:
         for _ in range(100):
             r = client.get(url + "api/history", params=params)
@@ -70,7 +73,7 @@ def test_ten_parallel_full_range_queries_keep_memory_bounded(
     db = big_recording(tmp_path / "big.duckdb")
     service = serve(f'[input]\nkind = "scenario"\nscenario = "{small_scenario_dir}"\n'
                     f'[recording]\npath = "{db}"\nretention_s = 1e9\n')
-    assert service.get("/api/history/range")["t0"] == 1.0
+    assert service.get("/api/history/range", session=SESSION)["t0"] == 1.0
     rss0 = service.metric("process_resident_memory_bytes")
     assert rss0 is not None
     peak = [rss0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,13 @@ from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.geo import KT_TO_MPS, LocalFrame
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
-from airpicture.io.aircraft_json import from_states, from_tracks, write_atomic, write_every
+from airpicture.io.aircraft_json import (
+    epoch_offset_s,
+    from_states,
+    from_tracks,
+    write_atomic,
+    write_every,
+)
 from airpicture.policy.egress import Consumer, Egress
 from airpicture.sources.state import AircraftState, AircraftStates
 
@@ -316,10 +324,74 @@ def test_type_of_tracks_without_mode_s_state_comes_from_their_sensors() -> None:
     tracks = _tracks()  # one sensor (id 1); track 1 has an address, track 2 none
     for kind, with_address, without in (("adsb", "adsb_icao", "adsb_other"),
                                          ("mlat", "mlat", "mlat"),
-                                         ("ssr", "mode_s", "mode_ac"), ("psr", "other", "other")):
+                                         ("ssr", "tisb_icao", "tisb_trackfile"),
+                                         ("psr", "tisb_icao", "tisb_trackfile"),
+                                         ("", "other", "other")):
         doc = from_tracks(tracks, AircraftStates(), FRAME, 100.0, Egress(),
                           sensor_kinds={1: kind})
         assert [a["type"] for a in doc["aircraft"]] == [with_address, without], kind
     # The Mode S state's own type wins where there is one.
     doc = from_tracks(tracks, _states(), FRAME, 100.0, Egress(), sensor_kinds={1: "psr"})
     assert doc["aircraft"][0]["type"] == "adsb_icao"
+
+
+READSB_TYPES = {"adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao", "adsc", "mlat", "other",
+                "mode_s", "adsb_other", "adsr_other", "tisb_other", "tisb_trackfile", "unknown"}
+"""readsb's README-json.md values of `type`."""
+
+
+@pytest.mark.parametrize("kind", ["adsb", "mlat", "ssr", "psr", ""])
+def test_type_is_a_readsb_value_and_positioned_tracks_are_never_mode_s(kind: str) -> None:
+    # A Mode S state heard by replies only (no ADS-B, no MLAT) on a radar-positioned track:
+    # readsb's mode_s means "no position transmitted", so the track is not mode_s.
+    states = _states()
+    states.by_icao[0x4CA2D6].adsb = False
+    doc = from_tracks(_tracks(), states, FRAME, 100.0, Egress(), sensor_kinds={1: kind})
+    types = [a["type"] for a in doc["aircraft"]]
+    assert set(types) <= READSB_TYPES and "mode_s" not in types, types
+
+
+def test_mlat_and_tisb_lists_name_the_fields_they_gave() -> None:
+    for kind, listed in (("mlat", "mlat"), ("ssr", "tisb")):
+        doc = from_tracks(_tracks(1), AircraftStates(), FRAME, 100.0, Egress(),
+                          sensor_kinds={1: kind})
+        (ac,) = doc["aircraft"]
+        assert ac[listed] == ["lat", "lon", "gs", "track", "baro_rate"], kind
+        other = "tisb" if listed == "mlat" else "mlat"
+        assert ac[other] == []
+    adsb = from_tracks(_tracks(1), _states(), FRAME, 100.0, Egress(), sensor_kinds={1: "adsb"})
+    assert adsb["aircraft"][0]["mlat"] == adsb["aircraft"][0]["tisb"] == []
+
+
+def test_now_is_unix_seconds_with_an_epoch_offset_and_seen_stays_relative() -> None:
+    offset = 1_780_000_000.0
+    doc = from_tracks(_tracks(), _states(), FRAME, 100.0, Egress(), epoch_offset_s=offset)
+    assert doc["now"] == offset + 100.0
+    assert doc["aircraft"][0]["seen"] == 0.5 and doc["aircraft"][0]["seen_pos"] == 2.0
+    assert from_states(_states(), 100.0, Egress(), epoch_offset_s=offset)["now"] == offset + 100
+
+
+def test_epoch_offset_from_the_start_utc_or_the_wall_clock() -> None:
+    assert epoch_offset_s(1.7e9) == 0.0 and epoch_offset_s(0.0, own_clock=True) == 0.0
+    assert epoch_offset_s(0.0, "2026-06-01T12:00:00Z") == 1780315200.0
+    assert epoch_offset_s(0.0, 1780315200) == 1780315200.0
+    assert epoch_offset_s(-1.0, wall_s=1780315200.0) == 1780315201.0
+
+
+def test_messages_is_the_running_total_when_given() -> None:
+    doc = from_tracks(_tracks(), _states(), FRAME, 100.0, Egress(), messages_total=99_999)
+    assert doc["messages"] == 99_999
+    assert from_states(_states(), 100.0, Egress(), messages_total=7)["messages"] == 7
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_write_atomic_is_world_readable_as_readsb_respecting_the_umask(
+        tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        path = tmp_path / "aircraft.json"
+        write_atomic(path, {"now": 1.0, "messages": 0, "aircraft": []})
+        write_atomic(path, {"now": 2.0, "messages": 0, "aircraft": []})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -47,6 +47,7 @@ def make_tracks(n: int, seed: int = 0) -> TrackTable:
         flags=rng.choice([0, PlotFlag.KINEMATIC_MISMATCH, PlotFlag.IDENTITY_MISMATCH], n
                          ).astype(np.uint16),
         sensor_ids=np.array([1, 2, 3], np.int32), sensor_last_t=last,
+        alt_t=100.0 - rng.uniform(0, 30, n), t_start=100.0 - rng.uniform(0, 200, n),
     )
 
 
@@ -124,12 +125,14 @@ def test_our_cat062_round_trips(tracks, edition):
         assert b.cnf == int(tracks.status[i] == TrackStatus.TENTATIVE)
         assert b.cst == int(tracks.status[i] == TrackStatus.COASTING)
         assert b.aff == int(tracks.flags[i] == PlotFlag.KINEMATIC_MISMATCH)
-        assert b.pft == int(tracks.flags[i] == PlotFlag.IDENTITY_MISMATCH)
+        assert b.pft == 0  # an identity conflict is not a potential false track
         assert b.mon == int(np.isfinite(tracks.sensor_last_t[i]).sum() <= 1)
         sig = tracks.sigma_pos_m[i]
         assert (abs(b.sigma_x_m - sig) <= 0.25) if np.isfinite(sig) else np.isnan(b.sigma_x_m)
-        age = min(100.0 - tracks.last_update_t[i], 63.75)
+        age = min(100.0 - tracks.t_start[i], 63.75)        # since the track began
         assert abs(b.age_trk_s - age) <= 0.125
+        mfl = 100.0 - tracks.alt_t[i]                       # of the last measured level
+        assert (abs(b.age_mfl_s - mfl) <= 0.125) if np.isfinite(alt) else np.isnan(b.age_mfl_s)
     assert lat.shape == (len(tracks),) and lon.shape == (len(tracks),)
 
 
@@ -212,7 +215,7 @@ def test_udp_sink_sends_one_block_per_cycle_and_big_cycles_split():
 def test_non_finite_tracks_are_left_out_and_unknown_ages_omitted():
     t = make_tracks(4)
     t.x[1] = np.nan
-    t.last_update_t[2] = np.nan
+    t.t_start[2] = np.nan  # track start unknown: no I062/290 TRK
     enc = encoder()
     back = cat062.decode(split_blocks(enc.block(t), Counter()), Counter())
     assert [b.track_number for b in back] == [t.track_id[0], t.track_id[2], t.track_id[3]]

@@ -78,7 +78,8 @@ def track_tables(draw: Any) -> tuple[TrackTable, float]:
             [-1, -2, 0, 0o7777, 32767]))), np.int16),
         sigma_pos_m=np.array(col(SIGMA_M)), last_update_t=t - np.array(col(AGE_S)),
         flags=np.array(col(st.integers(0, 0xFFFF)), np.uint16), sensor_ids=SENSOR_IDS,
-        sensor_last_t=t[:, None] - ages,
+        sensor_last_t=t[:, None] - ages, alt_t=t - np.array(col(AGE_S)),
+        t_start=t - np.array(col(st.one_of(AGE_S, st.floats(0.0, 1e4)))),
     )
     return tracks, t0
 
@@ -160,8 +161,13 @@ def test_libasterix_reads_back_the_values_sent(table, edition):
         assert b.mon == int(np.isfinite(tr.sensor_last_t[i]).sum() <= 1)
         sigma = _q(tr.sigma_pos_m[i], 0.5, 0.0, 32767.5)
         assert b.sigma_x_m == sigma or (np.isnan(sigma) and np.isnan(b.sigma_x_m))
-        age = _q(tr.t[i] - tr.last_update_t[i], 0.25, 0.0, 63.75)
+        age = _q(tr.t[i] - tr.t_start[i], 0.25, 0.0, 63.75)  # since the track began
         assert b.age_trk_s == age or (np.isnan(age) and np.isnan(b.age_trk_s))
+        mfl = _q(tr.t[i] - tr.alt_t[i], 0.25, 0.0, 63.75)   # of the measured level
+        if np.isnan(fl) or np.isnan(mfl):
+            assert np.isnan(b.age_mfl_s)
+        else:
+            assert b.age_mfl_s == mfl
 
 
 @pytest.mark.parametrize("edition", EDITIONS)

@@ -232,3 +232,38 @@ def test_scan_period_from_sector_crossings_alone():
         dec.decode([(t0 + s + 0.05, encode.block(34, [r]))])
     assert dec.scan_periods()[7] == pytest.approx(4.8, rel=0.01)
     assert dec.radar_status(now_s=t0 + 30)[0]["north_markers"] == 0
+
+
+def test_block_cap_guards_network_datagrams_not_whole_files():
+    # A file read whole is one "datagram" without a receive time: every block of it decodes;
+    # the same bytes off the network (a receive time) are capped.
+    tiny = encode.block(34, encode.cat034_records("1.29", 0, 1, [1.0], [2], [0.0]))
+    data = tiny * (MAX_BLOCKS_PER_DATAGRAM + 5)
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
+    from_file = AsterixDecoder(cfg).decode([(None, data)])
+    assert from_file.counts["blocks:034"] == MAX_BLOCKS_PER_DATAGRAM + 5
+    assert from_file.counts["blocks_rejected:too_many_blocks"] == 0
+    off_network = AsterixDecoder(cfg).decode([(1.0, data)])
+    assert off_network.counts["blocks_rejected:too_many_blocks"] == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(fl=st.floats(-8192.0, 8191.75), lat=st.floats(-90.0, 90.0), lon=st.floats(-180.0, 180.0))
+def test_adsb_plots_never_carry_an_altitude_outside_its_physical_range(fl, lat, lon):
+    # I021/145 can encode FL -8,192..8,191.75 (819,175 ft): beyond core.limits.ALTITUDE_FT the
+    # plot keeps its position with an unknown altitude, and the value is counted.
+    from airpicture.core.limits import ALTITUDE_FT
+    from airpicture.io.asterix.config import AdsbSource
+
+    cfg = AsterixConfig(frame=LocalFrame(45.0, 16.0))
+    cfg.adsb[(0, 9)] = AdsbSource(0, 9, 5, 30.0)
+    recs = encode.cat021_records("2.6", 0, 9, [10.0], [lat], [lon], [0x3C0001], [fl],
+                                 np.asarray([""], object), [9], [8], [3])
+    res = AsterixDecoder(cfg).decode([(None, encode.block(21, recs))])
+    assert len(res.plots) == 1
+    alt = float(res.plots.alt_ft[0])
+    sent_ft = round(fl * 4.0) / 4.0 * 100.0
+    if ALTITUDE_FT[0] <= sent_ft <= ALTITUDE_FT[1]:
+        assert alt == pytest.approx(sent_ft)
+    else:
+        assert np.isnan(alt) and res.counts["values_out_of_range:alt_ft"] == 1

@@ -60,6 +60,14 @@ class FakeRuntime:
     def restore(self, state: bytes) -> None:
         raise NotImplementedError
 
+    def observe_scan_period(self, sensor_id: int, period_s: float) -> None:
+        self.periods = {**getattr(self, "periods", {}), int(sensor_id): float(period_s)}
+
+    def learned_sensors(self) -> list[dict]:
+        return [{"id": int(s), "kind": "ssr", "period_s": getattr(self, "periods", {}).get(
+            int(s), 4.0), "pd": 0.9, "sigma_range_m": None, "sigma_azimuth_deg": None,
+            "sigma_m": None, "n_plots": 0, "period_source": "prior"} for s in self.sensor_ids]
+
 
 def small_meta() -> ScenarioMeta:
     sensors = [Sensor(id=1, kind="ssr", x=0.0, y=0.0, period_s=4.0, max_range_m=200_000.0,

@@ -120,7 +120,11 @@ def test_aircraft_json_for_tar1090(client: tuple[TestClient, Pipeline]) -> None:
         p.tick(float(k))
     tracks = {t["icao24"]: t for t in c.get("/api/tracks").json()["tracks"]}
     doc = c.get("/data/aircraft.json").json()
-    assert doc["now"] == 3.0
+    # Unix seconds (tar1090 drops aircraft when `now` steps back): the scenario's stream time
+    # mapped onto the wall clock at its start; `seen` stays relative.
+    assert doc["now"] == round(p.epoch_offset_s + 3.0, 1) and doc["now"] > 1.7e9
+    assert abs(p.epoch_offset_s - time.time()) < 600
+    assert doc["messages"] == int(p.stats.total.sum()) > 0  # plots received, a running total
     by_hex = {a["hex"]: a for a in doc["aircraft"]}
     assert set(by_hex) == set(tracks) == {"3c0001", "3c0002", "3c0003"}
     for hex_, ac in by_hex.items():
@@ -129,7 +133,17 @@ def test_aircraft_json_for_tar1090(client: tuple[TestClient, Pipeline]) -> None:
         assert ac["alt_baro"] == tracks[hex_]["alt_ft"]
     assert by_hex["3c0001"]["flight"] == "AFR1    " and by_hex["3c0001"]["squawk"] == "1000"
     # readsb's type from the contributing sensors: 3c0003 has no ADS-B, only the SSR.
-    assert by_hex["3c0001"]["type"] == "adsb_icao" and by_hex["3c0003"]["type"] == "mode_s"
+    # readsb's "Mode S target tracked by secondary radar" (mode_s: no position transmitted).
+    assert by_hex["3c0001"]["type"] == "adsb_icao" and by_hex["3c0003"]["type"] == "tisb_icao"
+    assert by_hex["3c0003"]["tisb"] == ["lat", "lon", "gs", "track"] + (
+        ["baro_rate"] if "baro_rate" in by_hex["3c0003"] else [])
+    assert by_hex["3c0001"]["tisb"] == by_hex["3c0001"]["mlat"] == []
+    before = doc["messages"]
+    for k in range(4, 8):
+        p.tick(float(k))
+        after = c.get("/data/aircraft.json").json()
+        assert after["messages"] >= before and after["now"] >= doc["now"]
+        before = after["messages"]
     receiver = c.get("/data/receiver.json").json()
     assert (receiver["lat"], receiver["lon"], receiver["refresh"]) == (48.85, 2.35, 1000)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from airpicture.core.plots import PlotBatch
 from airpicture.service.app import create_app
 from airpicture.service.config import ServiceConfig
 from airpicture.service.serve import build_pipeline, scenario_source
@@ -59,8 +60,15 @@ def test_asterix_over_udp_is_tracked(small_scenario: Path) -> None:
     assert source.ready.wait(10)
     sent = emit_scenario(small_scenario, url, speed=0, t0_utc_s=time.time() - 61.0)
     assert sent["datagrams"] > 0
-    time.sleep(0.5)
-    tracks, plots = source.step(0.0)
+    got = []  # decoding runs in the source's thread: wait (bounded) for every plot
+    deadline = time.monotonic() + 15.0
+    while True:
+        time.sleep(0.2)
+        tracks, step_plots = source.step(0.0)
+        got.append(step_plots)
+        plots = PlotBatch.concat(got)
+        if (plots.sensor_id == 1).sum() >= 45 or time.monotonic() > deadline:
+            break
     # The radar and ADS-B plots came back (radar every 4 s, ADS-B every s for two aircraft).
     assert np.isin(plots.sensor_id, [1, 2]).all() and (plots.sensor_id == 1).sum() == 45
     assert sorted(tracks.icao24.tolist()) == [0x3C0001, 0x3C0002, 0x3C0003]

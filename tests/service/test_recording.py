@@ -111,10 +111,10 @@ def test_retention_deletes_old_rows(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_replay_command_serves_a_recording(tmp_path: Path) -> None:
+def test_replay_command_serves_a_recording_then_ends(tmp_path: Path) -> None:
     path = tmp_path / "p.duckdb"
     record_pattern(path, 20).close()
-    proc, url = start([sys.executable, "-m", "airpicture", "replay", str(path), "--speed", "10",
+    proc, url = start([sys.executable, "-m", "airpicture", "replay", str(path), "--speed", "4",
                        "--port", "0"])
     try:
         deadline = time.monotonic() + 30
@@ -126,9 +126,19 @@ def test_replay_command_serves_a_recording(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert got["count"] == 20 and got["tracks"][0]["callsign"] == "TST0000"
         assert 1.0 <= got["t"] <= 20.0
+        health: dict = {}
+        while time.monotonic() < deadline:  # 20 s of recording at 4x: ends within 5 s
+            health = httpx.get(url + "api/health").json()
+            if health["replay"]["state"] == "ended":
+                break
+            time.sleep(0.1)
+        assert health["replay"]["state"] == "ended" and health["t"] > 20.0
+        assert httpx.get(url + "api/tracks").json()["count"] == 0  # aged out
+        assert proc.poll() is None  # the service stays up (history, map) until stopped
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        out, _ = proc.communicate(timeout=30)
+    assert "end of recording" in out
 
 
 def test_recording_again_into_a_file_carries_on_after_it(tmp_path: Path) -> None:

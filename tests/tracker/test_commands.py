@@ -58,11 +58,17 @@ def test_track_scenario_writes_tracks_and_stats(scenario: Path, tmp_path: Path) 
 def test_cli_track_prints_a_summary(scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "t.parquet"
     stats = tmp_path / "s.json"
+    sensors = tmp_path / "sensors.json"
     res = CliRunner().invoke(app, ["track", str(scenario), "-o", str(out), "--q-cv", "1.0",
-                                   "--stats-json", str(stats)])
+                                   "--stats-json", str(stats), "--sensors-out", str(sensors)])
     assert res.exit_code == 0, res.output
     assert "plots/s" in res.output and out.exists()
     assert json.loads(stats.read_text())["plots_in"] > 0
+    learned = json.loads(sensors.read_text())["sensors"]
+    assert [s["id"] for s in learned] == [1, 2]
+    assert learned[1]["period_s"] == pytest.approx(1.0, rel=0.05)  # ADS-B every second
+    assert {"pd", "sigma_range_m", "sigma_azimuth_deg", "sigma_m", "n_plots",
+            "period_source"} <= set(learned[0])
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(scenario: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.enrich import enrich_state
 from airpicture.tracker.state import TrackState
 from airpicture.tracker.stream import InProcessTracker
-from airpicture.tracker.vertical import update_alt
+from airpicture.tracker.vertical import AltitudeGate
 from tests.tracker.gen import adsb, adsb_plots, trajectories
 
 SIGMA_FT, Q_ALT = 50.0, 4.0
@@ -55,10 +55,7 @@ def naive(state: TrackState, e: ModeSEnrichment) -> None:
             continue
         i = min(cand, key=lambda c: (state.status[c] == TrackStatus.TENTATIVE, c))
         if np.isfinite(e.alt_ft[j]) and not e.t[j] <= state.alt_t[i]:
-            out = update_alt(state.alt_ft[[i]], state.vrate_fps[[i]], state.alt_t[[i]],
-                             state.alt_cov[[i]], e.alt_ft[[j]], e.t[[j]], SIGMA_FT, Q_ALT)
-            state.alt_ft[i], state.vrate_fps[i], state.alt_t[i] = out[0][0], out[1][0], out[2][0]
-            state.alt_cov[i] = out[3][0]
+            AltitudeGate(SIGMA_FT, Q_ALT).fold(state, np.array([i]), e.alt_ft[[j]], e.t[[j]])
         if e.squawk[j] >= 0:
             state.squawk[i] = e.squawk[j]
         if e.callsign[j]:
@@ -86,6 +83,7 @@ def test_batched_enrichment_matches_one_reply_at_a_time(
     np.testing.assert_allclose(mine.alt_ft, ref.alt_ft, rtol=1e-9)
     np.testing.assert_allclose(mine.vrate_fps, ref.vrate_fps, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(mine.alt_t, ref.alt_t)
+    np.testing.assert_array_equal(mine.alt_meas_ft, ref.alt_meas_ft)
     np.testing.assert_array_equal(mine.squawk, ref.squawk)
     assert mine.callsign.tolist() == ref.callsign.tolist()
     assert matched == sum(1 for r in rows if r[1] != 0 and r[1] in icao)
@@ -110,7 +108,7 @@ def test_tracker_takes_altitude_squawk_and_callsign_from_replies() -> None:
     assert trk.stats()["enrichment_matched"] == 8
     # 35 s is not yet processed: the reply waits, survives a snapshot, then counts.
     later = InProcessTracker([adsb()], TrackerConfig(late_window_s=0.0))
-    trk.enrich(replies([(35.0, 0xABC, 31_000.0, 1200, ""), (10.0, 0xABC, 5.0, -1, "")]))
+    trk.enrich(replies([(35.0, 0xABC, 30_150.0, 1200, ""), (10.0, 0xABC, 5.0, -1, "")]))
     assert trk.picture().squawk[0] == 4321
     later.restore(trk.snapshot())
     later.advance_to(40.0)

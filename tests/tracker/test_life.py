@@ -44,6 +44,10 @@ def test_track_coasts_then_is_deleted_when_its_aircraft_falls_silent() -> None:
     trk.ingest(plots)
     trk.advance_to(last + 1.0)
     assert trk.picture(last + 0.5).status[0] == TrackStatus.CONFIRMED
+    # Status is judged where plots are processed: read ahead, it stays confirmed ...
+    assert trk.picture(last + 3.0).status[0] == TrackStatus.CONFIRMED
+    # ... and coasts once the tracker has processed that far without a plot.
+    trk.advance_to(last + 3.0)
     assert trk.picture(last + 3.0).status[0] == TrackStatus.COASTING
     # Deletion happens when a slice is processed: feed a far-away plot of another sensor.
     other = PlotBatch.create(t=[last + 8.0], sensor_id=2, x=[1e6], y=[1e6], var_x=100.0,

@@ -86,6 +86,10 @@ TRACK_COLUMNS: tuple[Column, ...] = (
     # Bit mask over scenario sensor indices (bit i = i-th sensor of scenario.json) that
     # contributed to the track up to t.
     Column("sensor_mask", pa.uint64(), required=False),
+    # Time of the last altitude measurement (alt_ft is that measurement) and when the track
+    # began, in scenario seconds; NaN where unknown.
+    Column("alt_t", pa.float64(), required=False),
+    Column("t_start", pa.float64(), required=False),
 )
 
 TRUTH_SCHEMA = _schema(TRUTH_COLUMNS)

@@ -7,7 +7,7 @@ aircraft.json, recording, replay) reads, after the release filter of airpicture.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -48,11 +48,24 @@ class TrackTable:
     flags: npt.NDArray[np.uint16]
     sensor_ids: npt.NDArray[np.int32]
     sensor_last_t: npt.NDArray[np.float64]
+    alt_t: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    """Time of the last altitude measurement (`alt_ft` is that measurement, never an
+    extrapolation; NaN: unknown). Optional: NaN for every row when left out."""
+    t_start: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    """When the track began (NaN: unknown). Optional: NaN for every row when left out."""
 
     _ROW_FIELDS = (
         "track_id", "t", "x", "y", "vx", "vy", "status", "alt_ft", "vrate_fpm", "icao24",
         "callsign", "squawk", "sigma_pos_m", "last_update_t", "flags", "sensor_last_t",
+        "alt_t", "t_start",
     )
+    _OPTIONAL_FIELDS = ("alt_t", "t_start")
+
+    def __post_init__(self) -> None:
+        n = self.track_id.shape[0]
+        for name in self._OPTIONAL_FIELDS:
+            if getattr(self, name).shape[0] != n:
+                setattr(self, name, np.full(n, np.nan))
 
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
@@ -93,7 +106,7 @@ class TrackTable:
             "alt_ft": self.alt_ft, "vrate_fpm": self.vrate_fpm, "icao24": self.icao24,
             "sigma_pos_m": self.sigma_pos_m, "status": self.status,
             "callsign": [str(c) for c in self.callsign], "squawk": self.squawk,
-            "sensor_mask": self.sensor_mask(),
+            "sensor_mask": self.sensor_mask(), "alt_t": self.alt_t, "t_start": self.t_start,
         }
         return pa.table({c.name: pa.array(values[c.name], type=c.type) for c in TRACK_COLUMNS})
 

@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         """Read CAT062 system tracks (any system's) into a tracks.parquet table."""
         from airpicture.core.geo import LocalFrame
         from airpicture.io.asterix import cat062
-        from airpicture.io.asterix.blocks import split_blocks
+        from airpicture.io.asterix.blocks import max_blocks_for, split_blocks
         from airpicture.io.asterix.layout import editions
         from airpicture.io.asterix.transport import read_any
         from airpicture.io.scenario import write_tracks
@@ -141,7 +141,8 @@ def register(app: typer.Typer) -> None:
         check_input_file(file)
         check_output_file(out, "--out")
         counts: Counter[str] = Counter()
-        blocks = [b for _, d in read_any(file, counts) for b in split_blocks(d, counts)]
+        blocks = [b for t, d in read_any(file, counts)
+                  for b in split_blocks(d, counts, max_blocks_for(t))]
         decoded = cat062.decode(blocks, counts, edition)
         table = cat062.tracks_table(decoded, LocalFrame(lat, lon), t0_utc_s, counts)
         write_tracks(out, table)

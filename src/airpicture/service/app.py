@@ -181,6 +181,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return {"status": health["status"], "error": repr(err) if err else None,
                 "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
+                "replay": health["replay"],
                 "t": pipeline.t_s, "seq": pipeline.seq, "scenario": pipeline.meta.name,
                 "tick_s": pipeline.tick_s, "trail_points": pipeline.trail_points,
                 "clients": len(state["hub"].clients) if "hub" in state else 0,
@@ -234,6 +235,9 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="rows per page")]
         = DEFAULT_PAGE_ROWS,
         cursor: Annotated[str | None, Query(description="`next` of the previous page")] = None,
+        session: Annotated[int | None, Query(description="recording session (default: the "
+                                             "current one; /api/history/range lists them)")]
+        = None,
         fmt: Annotated[Literal["json", "arrow"] | None, Query(
             alias="format", description="json (columns) or arrow (IPC stream); default: by "
             "Accept")] = None,
@@ -247,7 +251,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             async with history_gate.slot():
                 page, following = await run_in_threadpool(
                     read_page, pipeline.recorder, pipeline.egress, consumer_for(request), t0,
-                    t1, box, cursor, limit)
+                    t1, box, cursor, limit, session)
         except HistoryError as exc:
             raise HTTPException(422, str(exc)) from None
         except TimeoutError as exc:
@@ -262,10 +266,18 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return StreamingResponse(json_stream(page, head), media_type="application/json",
                                  headers=headers)
 
-    @app.get("/api/history/range", summary="First and last recorded time")
-    def history_range() -> dict[str, Any]:
-        t0, t1 = pipeline.recorder.time_range()
-        return {"t0": t0, "t1": t1}
+    @app.get("/api/history/range", summary="First and last recorded time, and the sessions")
+    def history_range(
+        session: Annotated[int | None, Query(description="recording session (default: the "
+                                             "current one)")] = None,
+    ) -> dict[str, Any]:
+        """t0, t1 of a session (default: the current one); `sessions`: every session of the
+        recording (id, started_unix_s, input, t0, t1, track_states rows)."""
+        rec = pipeline.recorder
+        chosen = rec.session_id if session is None else session
+        t0, t1 = rec.time_range(chosen)
+        return {"t0": t0, "t1": t1, "session": chosen, "current_session": rec.session_id,
+                "sessions": rec.sessions()}
 
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
     def sensors() -> dict[str, Any]:

@@ -57,7 +57,12 @@ def replay(
                                 "configuration file."),
     host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
     port: int = typer.Option(None, "--port", help="Port to listen on [8080]; 0 picks one."),
-    loop: bool = typer.Option(False, "--loop/--no-loop", help="Start again at the end."),
+    loop: bool = typer.Option(False, "--loop/--no-loop", help="Start again at the end "
+                              "(without it the replay ends: tracks age out, /api/health "
+                              "says 'ended')."),
+    session: int = typer.Option(None, "--session", help="Recording session to replay "
+                                "(each `serve --record` run into the file is one; "
+                                "default: the latest)."),
 ) -> None:
     """Replay a recording through the service (map, APIs), until Ctrl-C."""
     from airpicture.service.config import load_config
@@ -67,7 +72,7 @@ def replay(
     if config is not None:
         check_input_file(config)
     cfg = load_config(config).with_overrides(_overrides(host, port, None, speed))
-    pipeline = replay_pipeline(cfg, recording, loop)
+    pipeline = replay_pipeline(cfg, recording, loop, session)
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
 
 

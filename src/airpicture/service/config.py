@@ -47,7 +47,13 @@ class InputConfig(_Strict):
     feed_format: Literal["", "beast", "avr", "sbs", "jsonl"] = ""
     feed_speed: float = Field(default=1.0, ge=0.0, le=1000.0)
     feed_stale_s: float = Field(default=30.0, gt=0.0, le=86400.0)
+    udp_rcvbuf_bytes: int = Field(default=4 << 20, ge=4096, le=1 << 30)
+    """Kernel receive buffer asked for each ASTERIX UDP socket (capped by net.core.rmem_max)."""
     asterix_config: str = ""
+    clock: Literal["wall", "data"] | None = None
+    """Stream time of live feeds: "wall" (the wall clock; data far from it is reported) or
+    "data" (the data's own times, so a recording replayed at 10x tracks as at 1x); unset:
+    "wall", but Mode S feeds that are all recorded files follow their data."""
 
 
 class Cat062OutputConfig(_Strict):

@@ -24,6 +24,8 @@ class ClientSlot:
     pending_seq: int = -1
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    notice: str | None = None
+    notice_sent: str | None = None
 
     def close(self) -> None:
         """The client went away: wake the sender so it stops."""
@@ -36,14 +38,20 @@ class ClientSlot:
         skipped = self.pending is not None
         self.pending = frame.delta if in_step else frame.snapshot
         self.pending_seq = frame.seq
+        if frame.notice is not None and frame.notice != self.notice_sent:
+            self.notice = frame.notice  # sent once, after the picture
         self.wake.set()
         return skipped
 
     async def take(self) -> str | None:
-        """Wait for the next message and mark it as given to the client (None: closed)."""
+        """Wait for the next message and mark it as given to the client (None: closed);
+        a notice (`end`) goes after the picture it came with."""
         while self.pending is None:
             if self.closed:
                 return None
+            if self.notice is not None:
+                msg, self.notice_sent, self.notice = self.notice, self.notice, None
+                return msg
             self.wake.clear()
             await self.wake.wait()
         msg, self.pending = self.pending, None

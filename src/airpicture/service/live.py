@@ -11,17 +11,12 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
-from airpicture.core.sensors import Sensor
 from airpicture.core.tracks import TrackTable
-from airpicture.io.scenario import ScenarioMeta, read_meta
-from airpicture.tracker.runtime import TrackerRuntime
+from airpicture.io.scenario import ScenarioMeta
 
 
 class ModeSSource:
@@ -115,95 +110,11 @@ class ModeSSource:
         return ing.tracker.picture(now if math.isfinite(now) else t_s), plots
 
 
-def asterix_sensors(cfg: Any) -> list[Sensor]:
-    """Tracker sensors for an ASTERIX configuration: each radar's PSR / SSR ids, each ADS-B."""
-    out: dict[int, Sensor] = {}
-    for r in cfg.radars.values():
-        x, y, _ = cfg.frame.to_enu(r.lat_deg, r.lon_deg)
-        for sid, kind in ((r.psr_sensor_id, "psr"), (r.ssr_sensor_id, "ssr")):
-            if sid > 0:
-                out[sid] = Sensor(id=sid, kind=kind, x=float(x), y=float(y),
-                                  sigma_range_m=r.sigma_range_m,
-                                  sigma_azimuth_deg=r.sigma_azimuth_deg,
-                                  name=r.name or f"radar {r.sac}/{r.sic}")
-    for a in cfg.adsb.values():
-        out[a.sensor_id] = Sensor(id=a.sensor_id, kind="adsb", period_s=1.0, sigma_m=a.sigma_m,
-                                  name=f"ADS-B {a.sac}/{a.sic}")
-    return [out[k] for k in sorted(out)]
+# ASTERIX over UDP lives in its own module; imported here for the names the service uses.
+from airpicture.service.live_asterix import (  # noqa: E402
+    AsterixSource,
+    asterix_config,
+    asterix_sensors,
+)
 
-
-def asterix_config(path: Path) -> tuple[Any, list[Sensor]]:
-    """An ASTERIX receiving configuration: a JSON file (docs/asterix.md), or a scenario folder
-    whose sensors are the sources (SAC 0, SIC = sensor id), as `airpicture asterix emit` sends.
-
-    Plot times are Unix seconds (t0_utc_s = 0)."""
-    from airpicture.io.asterix.config import AsterixConfig
-
-    if path.is_dir():
-        meta = read_meta(path)
-        return AsterixConfig.from_scenario(meta, t0_utc_s=0.0), meta.sensors
-    cfg = AsterixConfig.from_json(path)
-    cfg.t0_utc_s = 0.0
-    return cfg, asterix_sensors(cfg)
-
-
-class AsterixSource:
-    """Live ASTERIX (CAT048, CAT021, CAT034) on UDP URLs, decoded and tracked each tick."""
-
-    def __init__(self, urls: list[str], config_path: Path,
-                 factory: Callable[[ScenarioMeta], TrackerRuntime] | None = None) -> None:
-        from airpicture.io.asterix.decoder import AsterixDecoder
-        from airpicture.service.sources import default_runtime
-
-        if not urls:
-            raise UserError(None, "input.kind 'asterix' needs input.sources (udp://HOST:PORT)")
-        cfg, sensors = asterix_config(Path(config_path))
-        self.urls = urls
-        self.decoder = AsterixDecoder(cfg)
-        self.meta = ScenarioMeta(name="live ASTERIX", seed=0,
-                                 origin_lat_deg=cfg.frame.lat0_deg,
-                                 origin_lon_deg=cfg.frame.lon0_deg, duration_s=0.0,
-                                 sensors=sensors)
-        self.runtime = (factory or default_runtime)(self.meta)
-        self.picture_t_s = float("nan")
-        self.ready = threading.Event()
-        self._pending: list[PlotBatch] = []
-        self._lock = threading.Lock()
-        self._stop: asyncio.Event | None = None
-
-    def _on_plots(self, plots: PlotBatch) -> None:
-        with self._lock:
-            self._pending.append(plots)
-
-    def start(self) -> None:
-        """Listen in a background thread (its own event loop); `ready` once bound."""
-        threading.Thread(target=lambda: asyncio.run(self._listen()), name="asterix",
-                         daemon=True).start()
-
-    async def _listen(self) -> None:
-        from airpicture.io.asterix.listen import stream_plots
-
-        self._stop = asyncio.Event()
-        readies = [asyncio.Event() for _ in self.urls]
-        tasks = [asyncio.create_task(stream_plots(u, self.decoder, self._on_plots, self._stop,
-                                                  r)) for u, r in zip(self.urls, readies,
-                                                                      strict=True)]
-        await asyncio.gather(*(r.wait() for r in readies))
-        self.ready.set()
-        await asyncio.gather(*tasks)
-
-    def feeds(self) -> dict[str, Any]:
-        """Each UDP socket's state and the decoder's counters (rejected blocks by kind)."""
-        state = "listening" if self.ready.is_set() else "starting"
-        return {"feeds": [{"name": url, "state": state} for url in self.urls],
-                "decoder": dict(self.decoder.counts)}
-
-    def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
-        """Track what arrived; the picture at the wall clock (Unix seconds)."""
-        with self._lock:
-            plots, self._pending = PlotBatch.concat(self._pending), []
-        if len(plots):
-            self.runtime.ingest(plots)
-        self.picture_t_s = time.time()
-        self.runtime.advance_to(self.picture_t_s)
-        return self.runtime.picture(self.picture_t_s), plots
+__all__ = ["AsterixSource", "ModeSSource", "asterix_config", "asterix_sensors"]

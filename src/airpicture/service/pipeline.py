@@ -7,6 +7,7 @@ consumer, never per client.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
+from airpicture.io.aircraft_json import epoch_offset_s
 from airpicture.policy.egress import LOCAL, Consumer, Egress
 from airpicture.service.encode import (
     SensorIndex,
@@ -49,6 +51,9 @@ class Frame:
     view: dict[str, list[Any]]
     snapshot: str
     delta: str
+    notice: str | None = None
+    """A control message sent once to each client after the picture (`end`: the replay
+    reached the end of its recording), or None."""
 
 
 @dataclass
@@ -143,6 +148,11 @@ class Metrics:
 FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
+MAX_CATCH_UP_TICKS = 600
+"""On the data clock: ticks run at once when the data are ahead, up to this many."""
+DATA_CLOCK_POLL_S = 0.05
+"""On the data clock: wall seconds between two looks at the source's data time."""
+
 Publisher = Callable[[dict[Consumer, Frame]], None]
 STOP_TIMEOUT_S = 5.0
 """At most this long for the tick in progress when the service stops."""
@@ -181,6 +191,11 @@ class Pipeline:
         self.publishers: list[Publisher] = []
         self.seq = 0
         self.t_s = t0_s
+        self.epoch_offset_s = epoch_offset_s(
+            t0_s, self.meta.extra.get("start_utc"), hasattr(source, "picture_t_s"))
+        """Stream time + this = Unix seconds (aircraft.json's `now`): 0 for live feeds, a
+        scenario's start_utc, else the wall clock at t0 (io.aircraft_json.epoch_offset_s)."""
+        self._messages_seen: dict[Consumer, int] = {}
         self.error: BaseException | None = None
         self.pace = Pace(tick_s, speed)
         self.health_checks: list[HealthCheck] = []
@@ -191,6 +206,7 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.outputs: Outputs | None = None
         """CAT062 outputs (service/outputs.py), set by serve.build_pipeline when configured."""
+        self._notice: str | None = None
         self.picture_listeners: list[Callable[[float, TrackTable], None]] = []
         """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
@@ -245,6 +261,15 @@ class Pipeline:
         self._record(plots, tracks)
         self.seq += 1
         frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        if getattr(self.source, "ended", False):  # a replay past its recording's end
+            if self._notice is None:
+                self._notice = json.dumps({"type": "end", "seq": self.seq, "t": round(t_s, 3),
+                                           "wall": round(time.time(), 4),
+                                           "reason": "end of recording"})
+            for frame in frames.values():
+                frame.notice = self._notice
+        else:
+            self._notice = None
         self.latest = frames
         m = self.metrics
         m.tracks.set(len(frames[LOCAL].tracks) if LOCAL in frames else 0)
@@ -275,9 +300,17 @@ class Pipeline:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
+        stop_source = getattr(self.source, "stop", None)  # live inputs close their sockets
+        if stop_source is not None:
+            stop_source()
 
     def _run(self) -> None:
-        """Tick every tick_s of stream time: tick_s / speed of wall time."""
+        """Tick every tick_s of stream time: tick_s / speed of wall time (or, for a source on
+        the data clock, each tick_s of the data's own time as it arrives)."""
+        data_time = getattr(self.source, "data_time_s", None)
+        if data_time is not None and getattr(self.source, "clock", "wall") == "data":
+            self._run_on_data_clock(data_time)
+            return
         wall0 = time.monotonic()
         k = 0
         try:
@@ -299,6 +332,44 @@ class Pipeline:
             self.error = exc
             raise
 
+    def _run_on_data_clock(self, data_time_s: Callable[[], float]) -> None:
+        """Tick at every multiple of tick_s that the source's data clock has passed: a feed
+        replayed at 10x gets the same ticks, so the same pictures, as at 1x.  More than
+        MAX_CATCH_UP_TICKS behind (the data jumped ahead), the ticks in between are skipped."""
+        next_t = float("nan")
+        try:
+            while not self._stop.is_set():
+                now = data_time_s()
+                if np.isfinite(now):
+                    newest = float(np.floor(now / self.tick_s) * self.tick_s)
+                    behind = (newest - next_t) / self.tick_s
+                    skipped = 0
+                    if not np.isfinite(next_t) or behind > MAX_CATCH_UP_TICKS:
+                        skipped = int(behind) if np.isfinite(next_t) else 0
+                        next_t = newest
+                    while next_t <= now and not self._stop.is_set():
+                        began = time.monotonic()
+                        self.tick(float(next_t))
+                        ended = time.monotonic()
+                        self.pace.ticked(self.t_s, ended - began, skipped, ended)
+                        skipped = 0
+                        next_t += self.tick_s
+                self._stop.wait(DATA_CLOCK_POLL_S)
+        except BaseException as exc:  # surfaced by /api/health
+            self.error = exc
+            raise
+
+    def learned_sensors(self) -> dict[int, dict[str, Any]]:
+        """Per sensor id, what the source's tracker learned (period, detection probability,
+        sigmas, where the period came from); empty when it learns nothing."""
+        from airpicture.service.live_asterix import learned_by_sensor
+
+        for owner in (self.source, getattr(self.source, "runtime", None)):
+            learned = getattr(owner, "learned_sensors", None)
+            if learned is not None:
+                return learned_by_sensor(learned())
+        return {}
+
     def aircraft_json(self, consumer: Consumer) -> dict[str, Any]:
         """readsb's aircraft.json for `consumer`: its released tracks and, with Mode S feeds,
         the aircraft heard without a track (airpicture.io.aircraft_json, through Egress)."""
@@ -309,13 +380,27 @@ class Pipeline:
         tracks = frame.tracks if frame is not None else TrackTable.empty(self.index.ids)
         kinds = {s.id: s.kind for s in self.sensors}
         mode_s = getattr(self.source, "mode_s_states", None)
+        # readsb's `messages`, a running total: Mode S messages decoded, else plots received;
+        # a consumer other than LOCAL sees the most its own aircraft ever summed to instead.
+        decoded = self.feed_status()["decoder"].get("messages")
+        total = int(decoded) if decoded is not None else int(self.stats.total.sum())
+
+        def build(states: AircraftStates) -> dict[str, Any]:
+            return aircraft_json.from_tracks(
+                tracks, states, self.frame, self.t_s, self.egress, consumer,
+                sensor_kinds=kinds, epoch_offset_s=self.epoch_offset_s,
+                messages_total=total if consumer == LOCAL else None)
+
         if mode_s is None:
-            return aircraft_json.from_tracks(tracks, AircraftStates(), self.frame, self.t_s,
-                                             self.egress, consumer, sensor_kinds=kinds)
-        states, lock = mode_s()
-        with lock:
-            return aircraft_json.from_tracks(tracks, states, self.frame, self.t_s, self.egress,
-                                             consumer, sensor_kinds=kinds)
+            doc = build(AircraftStates())
+        else:
+            states, lock = mode_s()
+            with lock:
+                doc = build(states)
+        if consumer != LOCAL:
+            doc["messages"] = max(doc["messages"], self._messages_seen.get(consumer, 0))
+            self._messages_seen[consumer] = doc["messages"]
+        return doc
 
     def feed_status(self) -> dict[str, Any]:
         """The source's feeds and decoder counters (empty for a simulated scenario)."""
@@ -377,8 +462,10 @@ class Pipeline:
         problems += self.problems()
         status = "error" if self.error is not None or state == "dead" else \
             "degraded" if problems else "ok"
+        replay = getattr(self.source, "replay_status", None)
         return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
-                "pace": {**self.pace.status(), "backlog": self.backlog()}}
+                "pace": {**self.pace.status(), "backlog": self.backlog()},
+                "replay": replay() if replay is not None else None}
 
     def problems(self) -> list[str]:
         """The parts' problems: the recording's, the source's own (`problems()` when it has
@@ -404,6 +491,7 @@ class Pipeline:
     def sensor_status(self) -> list[dict[str, Any]]:
         """Per sensor: identity, position, plots/s, last seen and alive."""
         rates = self.stats.rates()
+        learned = self.learned_sensors()
         lat, lon = self.frame.ground_to_geodetic([s.x for s in self.sensors],
                                                  [s.y for s in self.sensors])
         out = []
@@ -421,5 +509,6 @@ class Pipeline:
                 "last_seen_t": last if seen else None,
                 "alive": seen and self.t_s - last <= float(self.stats.dead_after_s[i]),
                 "bit": i,
+                "learned": learned.get(s.id),
             })
         return out

@@ -2,6 +2,8 @@
 
 Rows count as acknowledged only once their transaction has committed (DuckDB's WAL is on disk),
 so a crash loses nothing acknowledged.  Queries (history, replay) use their own cursors.
+Each run recording into a file is a session of its own (`session` column, `sessions` table):
+recording into an existing file appends a new session and never mixes it with the old ones.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ from airpicture.service.encode import SensorIndex, service_masks
 TRACKS_DDL = """CREATE TABLE IF NOT EXISTS track_states (
     t DOUBLE, track_id BIGINT, x DOUBLE, y DOUBLE, vx DOUBLE, vy DOUBLE, lat DOUBLE,
     lon DOUBLE, alt_ft DOUBLE, vrate_fpm DOUBLE, status TINYINT, icao24 BIGINT, callsign VARCHAR,
-    squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT)"""
+    squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT, session INTEGER)"""
 PLOTS_DDL = """CREATE TABLE IF NOT EXISTS plots (
     t DOUBLE, sensor_id INTEGER, x DOUBLE, y DOUBLE, var_x DOUBLE, var_y DOUBLE, cov_xy DOUBLE,
     icao24 BIGINT, alt_ft DOUBLE, nacp TINYINT, nic TINYINT, sil TINYINT, flags USMALLINT,
-    squawk SMALLINT, callsign VARCHAR, t_arrival DOUBLE)"""
+    squawk SMALLINT, callsign VARCHAR, t_arrival DOUBLE, session INTEGER)"""
 META_DDL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+SESSIONS_DDL = """CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY, started_unix_s DOUBLE, input VARCHAR, scenario VARCHAR)"""
+LEGACY_SESSION = 0
+"""The session of rows recorded before sessions existed (files without a `session` column)."""
 TABLES = ("track_states", "plots")
 CHECKPOINT_S = 10.0
 """Default seconds between checkpoints of a file recording: the age of what another process
@@ -87,8 +93,13 @@ class Recorder:
             self._con = duckdb.connect(str(path) if path else ":memory:")
         except duckdb.Error as exc:
             raise UserError(path, f"cannot open the recording ({exc})") from None
-        for ddl in (TRACKS_DDL, PLOTS_DDL, META_DDL):
-            self._con.execute(ddl)
+        try:
+            for ddl in (TRACKS_DDL, PLOTS_DDL, META_DDL, SESSIONS_DDL):
+                self._con.execute(ddl)
+            # This run's session: every row it writes carries it (/api/history's default).
+            self.session_id = self._new_session_id()
+        except duckdb.Error as exc:
+            raise UserError(path, f"cannot use the recording ({exc})") from None
         self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=queue_items)
         self._committed = dict.fromkeys(TABLES, 0)
         self._dropped = dict.fromkeys(TABLES, 0)
@@ -106,6 +117,38 @@ class Recorder:
         self.failing_since_unix_s: float | None = None
         self.retry_in_s = 0.0
         self._last_drop_monotonic = -np.inf
+
+    def _new_session_id(self) -> int:
+        """One more than the file's last session; a file recorded before sessions existed
+        gets its `session` column (old rows: LEGACY_SESSION) and a sessions row for them."""
+        con = self._con
+        for name in TABLES:
+            cols = {c for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                [name]).fetchall()}
+            if "session" not in cols:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN session INTEGER "
+                            f"DEFAULT {LEGACY_SESSION}")
+        old = con.execute("SELECT (SELECT count(*) FROM track_states WHERE session = ?) + "
+                          "(SELECT count(*) FROM plots WHERE session = ?)",
+                          [LEGACY_SESSION, LEGACY_SESSION]).fetchall()[0][0]
+        if old:
+            con.execute("INSERT OR IGNORE INTO sessions SELECT ?, NULL, 'recorded before "
+                        "sessions', (SELECT value FROM meta WHERE key = 'scenario')",
+                        [LEGACY_SESSION])
+        last = con.execute("SELECT greatest((SELECT max(id) FROM sessions), "
+                           "(SELECT max(session) FROM track_states), "
+                           "(SELECT max(session) FROM plots))").fetchall()[0][0]
+        return 1 if last is None else int(last) + 1
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Every session in the file: id, start (Unix s), input, stream time range, rows."""
+        return self.query(
+            "WITH s AS (SELECT session AS id, min(t) AS t0, max(t) AS t1, count(*) AS rows "
+            "FROM track_states GROUP BY session) "
+            "SELECT coalesce(m.id, s.id) AS id, m.started_unix_s, m.input, s.t0, s.t1, "
+            "coalesce(s.rows, 0) AS track_states FROM sessions m FULL JOIN s ON m.id = s.id "
+            "ORDER BY 1").to_pylist()
 
     def start(self) -> None:
         self.state = "ok"
@@ -130,11 +173,14 @@ class Recorder:
         with contextlib.suppress(duckdb.Error):
             self._con.close()
 
-    def write_meta(self, meta: ScenarioMeta) -> None:
-        """Store the scenario description (sensors, frame origin) so replay can rebuild views."""
+    def write_meta(self, meta: ScenarioMeta, input_text: str = "") -> None:
+        """Store the scenario description (sensors, frame origin) so replay can rebuild views,
+        and this session's row (start wall time, the input it records, e.g. 'scenario DIR')."""
         value = json.dumps(meta.to_json())
         try:
             self._con.execute("INSERT OR REPLACE INTO meta VALUES ('scenario', ?)", [value])
+            self._con.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)",
+                              [self.session_id, time.time(), input_text, value])
         except duckdb.Error as exc:
             raise UserError(self.path, f"cannot write the recording ({exc})") from None
 
@@ -181,6 +227,7 @@ class Recorder:
     def status(self) -> dict[str, Any]:
         """State, counters and the last error, as /api/recording shows them."""
         return {"path": str(self.path) if self.path else None, "state": self.state,
+                "session": self.session_id,
                 "rows_committed": self.committed(), "rows_dropped": self.dropped(),
                 "batches_committed": self.batches_committed, "queued": self.queued(),
                 "errors": self.errors, "last_error": self.last_error,
@@ -237,7 +284,8 @@ class Recorder:
                     continue
                 batch = pa.concat_tables(tables, promote_options="permissive")
                 con.register("_batch", batch)
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _batch")
+                con.execute(f"INSERT INTO {name} BY NAME SELECT *, "
+                            f"{int(self.session_id)}::INTEGER AS session FROM _batch")
                 con.unregister("_batch")
                 counts[name] = batch.num_rows
             con.execute("COMMIT")
@@ -328,26 +376,30 @@ class Recorder:
         finally:
             cur.close()
 
-    def time_range(self) -> tuple[float | None, float | None]:
-        """First and last recorded track-state time."""
-        row = self.query("SELECT min(t) AS t0, max(t) AS t1 FROM track_states").to_pylist()[0]
+    def time_range(self, session: int | None = None) -> tuple[float | None, float | None]:
+        """First and last recorded track-state time: of one session, or (None) of the file."""
+        where, params = ("", []) if session is None else (" WHERE session = ?", [session])
+        row = self.query("SELECT min(t) AS t0, max(t) AS t1 FROM track_states" + where,
+                         params).to_pylist()[0]
         return row["t0"], row["t1"]
 
     def history(self, t0_s: float, t1_s: float,
-                bbox: tuple[float, float, float, float] | None = None) -> pa.Table:
-        """Track states with t in [t0_s, t1_s] (and inside lon/lat bbox), ordered by t."""
-        sql = "SELECT * FROM track_states WHERE t BETWEEN ? AND ?"
-        params: list[Any] = [t0_s, t1_s]
+                bbox: tuple[float, float, float, float] | None = None,
+                session: int | None = None) -> pa.Table:
+        """Track states of a session (default this one) with t in [t0_s, t1_s] (and inside
+        lon/lat bbox), ordered by t."""
+        sql = "SELECT * FROM track_states WHERE session = ? AND t BETWEEN ? AND ?"
+        params: list[Any] = [self.session_id if session is None else session, t0_s, t1_s]
         if bbox is not None:
             sql += " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
             params += [bbox[0], bbox[2], bbox[1], bbox[3]]
         return self.query(sql + " ORDER BY t, track_id", params)
 
     def track_history(self, track_id: int, limit: int = 200) -> pa.Table:
-        """The last `limit` states of one track, oldest first."""
+        """The last `limit` states of one track in this session, oldest first."""
         return self.query(
-            "SELECT * FROM (SELECT * FROM track_states WHERE track_id = ? ORDER BY t DESC "
-            "LIMIT ?) ORDER BY t", [track_id, limit])
+            "SELECT * FROM (SELECT * FROM track_states WHERE session = ? AND track_id = ? "
+            "ORDER BY t DESC LIMIT ?) ORDER BY t", [self.session_id, track_id, limit])
 
 
 def open_recording_meta(con: duckdb.DuckDBPyConnection, where: Path) -> ScenarioMeta:

@@ -1,12 +1,20 @@
-"""Replaying a recording: its track states and plots, stepped by the service's clock."""
+"""Replaying a recording: its track states and plots, stepped by the service's clock.
+
+One session of the recording is replayed (default: the latest).  Without looping the replay
+ends after the session's last state: tracks age out (the picture empties), `ended` turns true
+(the pipeline tells WebSocket clients with an `end` message, /api/health and /api/feeds say so)
+and one line is logged; with looping it starts again, logged each time.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -16,7 +24,7 @@ from airpicture.core.errors import UserError
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.io.scenario import ScenarioMeta
-from airpicture.service.recorder import CHECKPOINT_S, open_recording_meta
+from airpicture.service.recorder import CHECKPOINT_S, LEGACY_SESSION, open_recording_meta
 
 log = logging.getLogger("airpicture.service")
 SNAPSHOT_ATTEMPTS = 3
@@ -49,21 +57,66 @@ def tracks_from_rows(rows: pa.Table, sensor_ids: np.ndarray) -> TrackTable:
 class RecordingSource:
     """Steps through a recording: at stream time t, each track's latest state in the last tick."""
 
-    def __init__(self, path: Path, tick_s: float = 1.0, loop: bool = True) -> None:
+    def __init__(self, path: Path, tick_s: float = 1.0, loop: bool = True,
+                 session: int | None = None) -> None:
         if not Path(path).is_file():
             raise UserError(path, "recording not found")
+        self.path = Path(path)
         self.snapshot: Path | None = None
         """The copy replayed when a running service holds the recording (None otherwise)."""
         self.con = self._connect(Path(path))
         self.meta: ScenarioMeta = open_recording_meta(self.con, Path(path))
-        self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
-        t0, t1 = self.con.execute("SELECT min(t), max(t) FROM track_states").fetchall()[0]
-        if t0 is None or t1 is None:
+        self.sessions = self._sessions()
+        if not self.sessions:
             raise UserError(path, "recording holds no track states")
+        if session is None:
+            session = self.sessions[-1]
+        elif session not in self.sessions:
+            raise UserError(path, f"no session {session} in this recording (sessions: "
+                            f"{', '.join(map(str, self.sessions))})")
+        self.session = session
+        self.meta = self._session_meta(session) or self.meta
+        self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
+        # The rows of the chosen session (all rows of a recording made before sessions).
+        self._and, self._params, self._plot_cols = \
+            ("AND session = ?", [session], "* EXCLUDE (session)") if self._has_sessions() \
+            else ("", [], "*")
+        t0, t1 = self.con.execute(f"SELECT min(t), max(t) FROM track_states WHERE true "
+                                  f"{self._and}", self._params).fetchall()[0]
         self.t_first_s, self.t_last_s = float(t0), float(t1)
         self.tick_s = tick_s
         self.loop = loop
+        self.passes = 1
+        """Times the replay has started the session (looping counts each new pass)."""
+        self.ended = False
+        """True once a replay without loop is past the session's last state."""
         self._prev_s: float | None = None
+
+    def _has_sessions(self) -> bool:
+        cols = self.con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                "table_name = 'track_states'").fetchall()
+        return ("session",) in cols
+
+    def _sessions(self) -> list[int]:
+        """The sessions holding track states (a recording from before sessions: just 0)."""
+        if not self._has_sessions():
+            n = self.con.execute("SELECT count(*) FROM track_states").fetchall()[0][0]
+            return [LEGACY_SESSION] if n else []
+        rows = self.con.execute("SELECT DISTINCT session FROM track_states ORDER BY 1")
+        return [int(s) for (s,) in rows.fetchall() if s is not None]
+
+    def _session_meta(self, session: int) -> ScenarioMeta | None:
+        """The scenario description stored with the session (None: the file's only one)."""
+        if not self._has_sessions():
+            return None
+        try:
+            rows = self.con.execute("SELECT scenario FROM sessions WHERE id = ?",
+                                    [session]).fetchall()
+        except duckdb.Error:
+            return None
+        if not rows or not rows[0][0]:
+            return None
+        return ScenarioMeta.from_json(json.loads(rows[0][0]), str(self.path))
 
     def _connect(self, path: Path) -> duckdb.DuckDBPyConnection:
         """The recording read-only; while a running service writes it (DuckDB lets one
@@ -98,11 +151,35 @@ class RecordingSource:
                         "own history (/api/history)") from None
 
     def _local(self, t_s: float) -> float:
-        """Recording time for stream time t_s (stream time starts at the recording's start)."""
+        """Recording time for stream time t_s (stream time starts at the recording's start);
+        past the end without looping, t_s itself: nothing is recorded there."""
         span = self.t_last_s - self.t_first_s + self.tick_s
         if self.loop and span > 0:
+            passes = int((t_s - self.t_first_s) // span) + 1
+            if passes > self.passes:
+                self.passes = passes
+                log.warning("%s: end of recording (session %d); --loop: replaying it again "
+                            "(pass %d)", self.path, self.session, passes)
             return self.t_first_s + (t_s - self.t_first_s) % span
-        return min(t_s, self.t_last_s)
+        if t_s > self.t_last_s and not self.ended:
+            self.ended = True
+            log.warning("%s: end of recording (session %d, last state at t=%.1f s); its "
+                        "tracks age out (--loop replays it again)", self.path, self.session,
+                        self.t_last_s)
+        return t_s
+
+    def replay_status(self) -> dict[str, Any]:
+        """What /api/health shows of the replay: playing or ended, session, span, passes."""
+        return {"state": "ended" if self.ended else "playing", "recording": str(self.path),
+                "session": self.session, "sessions": self.sessions, "loop": self.loop,
+                "passes": self.passes, "t_first": self.t_first_s, "t_last": self.t_last_s}
+
+    def feeds(self) -> dict[str, Any]:
+        """The recording as the one feed of /api/feeds: 'up' while playing, 'done' once ended."""
+        return {"feeds": [{"name": f"recording {self.path.name} session {self.session}",
+                           "state": "done" if self.ended else "up",
+                           "detail": "end of recording" if self.ended else "replaying"}],
+                "decoder": {}}
 
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]:
         now = self._local(t_s)
@@ -110,11 +187,13 @@ class RecordingSource:
             now - self.tick_s
         self._prev_s = now
         rows = self.con.sql(
-            "SELECT * FROM track_states WHERE t > ? AND t <= ? "
+            f"SELECT * FROM track_states WHERE t > ? AND t <= ? {self._and} "
             "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY t DESC) = 1 "
-            "ORDER BY track_id", params=[now - self.tick_s, now]).to_arrow_table()
-        plots = self.con.sql("SELECT * FROM plots WHERE t > ? AND t <= ? ORDER BY t",
-                             params=[prev, now]).to_arrow_table()
+            "ORDER BY track_id", params=[now - self.tick_s, now, *self._params]
+        ).to_arrow_table()
+        plots = self.con.sql(f"SELECT {self._plot_cols} FROM plots WHERE t > ? AND t <= ? "
+                             f"{self._and} ORDER BY t", params=[prev, now, *self._params]
+                             ).to_arrow_table()
         tracks, batch = tracks_from_rows(rows, self.sensor_ids), PlotBatch.from_arrow(plots)
         offset_s = t_s - now if self.loop else 0.0  # looping keeps stream time increasing
         if offset_s:

@@ -68,13 +68,16 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
 
         inp = config.input
         return ModeSSource(inp.sources, inp.receivers, inp.feed_format or None,
-                           inp.feed_speed, stale_after_s=inp.feed_stale_s)
+                           inp.feed_speed, stale_after_s=inp.feed_stale_s,
+                           clock=inp.clock)
     if config.input.kind == "asterix":
         from airpicture.service.live import AsterixSource
 
         if not config.input.asterix_config:
             raise UserError(None, "input.kind 'asterix' needs input.asterix_config")
-        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory)
+        return AsterixSource(config.input.sources, Path(config.input.asterix_config), factory,
+                             clock=config.input.clock or "wall",
+                             rcvbuf_bytes=config.input.udp_rcvbuf_bytes)
     if config.input.kind == "scenario":
         if not config.input.scenario:
             raise UserError(None, "input.kind is 'scenario' but input.scenario is empty")
@@ -84,13 +87,32 @@ def scenario_source(config: ServiceConfig, factory: RuntimeFactory = default_run
     return TrackerSource.from_folder(folder, factory, loop=config.input.loop)
 
 
+def input_text(config: ServiceConfig, source: PictureSource) -> str:
+    """One line naming what a session records (the sessions table's `input`)."""
+    if isinstance(source, RecordingSource):
+        return f"replay {source.path} session {source.session}"
+    inp = config.input
+    if inp.kind in ("modes", "asterix"):
+        return f"{inp.kind} {' '.join(inp.sources)}"
+    if inp.kind == "scenario":
+        return f"scenario {inp.scenario}"
+    return f"preset {inp.preset}"
+
+
 def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0.0,
                    egress: Egress | None = None) -> Pipeline:
-    """A pipeline around `source` with the configured recorder and output settings."""
+    """A pipeline around `source` with the configured recorder and output settings; recording
+    into an existing file appends a new session (said on stderr), after its last time."""
     rec = config.recording
     recorder = Recorder(Path(rec.path) if rec.path else None, rec.retention_s, rec.flush_s,
                         rec.checkpoint_s)
-    recorder.write_meta(source.meta)
+    recorder.write_meta(source.meta, input_text(config, source))
+    earlier = [s["id"] for s in recorder.sessions() if s["id"] != recorder.session_id]
+    if earlier:
+        print(f"airpicture: recording into {rec.path}: appending session "
+              f"{recorder.session_id} (it holds sessions {', '.join(map(str, earlier))}, "
+              "kept apart: /api/history?session=N, replay --session N)", file=sys.stderr,
+              flush=True)
     out = config.output
     last_s = recorder.time_range()[1]
     start_at = getattr(source, "start_at", None)
@@ -114,9 +136,11 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
     return pipeline
 
 
-def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool) -> Pipeline:
-    """A pipeline replaying a recording (its history is kept in memory, not re-recorded)."""
-    source = RecordingSource(recording, config.output.tick_s, loop)
+def replay_pipeline(config: ServiceConfig, recording: Path, loop: bool,
+                    session: int | None = None) -> Pipeline:
+    """A pipeline replaying one session of a recording (default: the latest; its history is
+    kept in memory, not re-recorded)."""
+    source = RecordingSource(recording, config.output.tick_s, loop, session)
     if config.recording.path and Path(config.recording.path).resolve() == recording.resolve():
         raise UserError(recording, "cannot record into the recording being replayed")
     return build_pipeline(config, source, t0_s=source.t_first_s - config.output.tick_s,

@@ -31,12 +31,22 @@ class PictureSource(Protocol):
     def step(self, t_s: float) -> tuple[TrackTable, PlotBatch]: ...
 
 
+TRACKER_SETTINGS_KEY = "tracker"
+"""A source's `meta.extra[TRACKER_SETTINGS_KEY]`: tracker settings its input needs (e.g. a
+shorter late window for in-order ASTERIX on the data clock), applied by `default_runtime`."""
+
+
 def default_runtime(meta: ScenarioMeta) -> TrackerRuntime:
-    """The in-process tracker with defaults for the scenario's sensor mix."""
+    """The in-process tracker with defaults for the scenario's sensor mix, and the settings
+    the source asks for (`meta.extra["tracker"]`)."""
     from airpicture.tracker.config import TrackerConfig
     from airpicture.tracker.stream import InProcessTracker
 
-    runtime: TrackerRuntime = InProcessTracker(meta.sensors, TrackerConfig.for_scenario(meta))
+    config = TrackerConfig.for_scenario(meta)
+    settings = meta.extra.get(TRACKER_SETTINGS_KEY)
+    if isinstance(settings, dict) and settings:
+        config = config.with_overrides(settings, f"{meta.name} tracker settings")
+    runtime: TrackerRuntime = InProcessTracker(meta.sensors, config)
     return runtime
 
 

@@ -85,6 +85,16 @@ def _callsign(rec: dict[str, Any]) -> str:
     return str(callsign).strip("_# ") if callsign else ""
 
 
+def _geometric_altitude(records: list[dict[str, Any]]) -> npt.NDArray[np.bool_]:
+    """Rows whose `altitude` is geometric (HAE) by an `altitude_src` of "GNSS": SBS lines
+    from readsb --gnss ("H" suffix); one C-level pass, no Python loop when none has it."""
+    marked = np.fromiter(map(dict.__contains__, records, repeat("altitude_src")), bool,
+                         len(records))
+    if marked.any():
+        marked[marked] = [records[i]["altitude_src"] == "GNSS" for i in np.flatnonzero(marked)]
+    return marked
+
+
 def columns(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Records to the numpy columns the position, plot and state code works on.
 
@@ -157,7 +167,7 @@ def columns(records: list[dict[str, Any]]) -> dict[str, Any]:
         "df": df_numbers,
         "receiver": np.array([r.get("receiver", 0) for r in records], np.int64),
         "altitude": _col(records, "altitude"),
-        "baro": ~flags[0],
+        "baro": ~flags[0] & ~_geometric_altitude(records),
         "lat_cpr": _sub(records, pos, "lat_cpr", n, -1).astype(np.int64),
         "lon_cpr": _sub(records, pos, "lon_cpr", n, -1).astype(np.int64),
         "odd": flags[1],

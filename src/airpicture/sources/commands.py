@@ -43,6 +43,25 @@ def _clean(rec: dict[str, Any]) -> dict[str, Any]:
             for k, v in rec.items()}
 
 
+DF11_MAX_REMAINDER = 0x80
+"""A DF11's CRC remainder is its 7-bit interrogator code (II/SI) when intact."""
+
+
+def crc_verified_addresses(records: list[dict[str, Any]], verified: set[str]) -> None:
+    """Add to `verified` the addresses that a CRC check confirms, as readsb's ICAO filter:
+    DF17/18 (rs1090 checks their CRC), DF11 whose remainder is its interrogator code alone
+    (< 0x80; a bit error leaves a larger one), and SBS lines (the receiver checked them).
+    DF0/4/5/16/20/21 addresses come from the parity field alone and confirm nothing."""
+    from airpicture.sources.framing import mode_s_remainder
+
+    for rec in records:
+        df = str(rec.get("df", ""))
+        if rec.get("source") == "sbs" or df in ("17", "18") or (
+                df == "11" and "frame" in rec
+                and mode_s_remainder(bytes.fromhex(str(rec["frame"]))) < DF11_MAX_REMAINDER):
+            verified.add(str(rec.get("icao24", "")))
+
+
 def decode_command(
     file: Path = typer.Argument(..., help="Recording: Beast .bin, AVR text, SBS, or .jsonl[.gz]."),
     fmt: str | None = typer.Option(None, "--format", help="beast, avr, sbs or jsonl "
@@ -50,8 +69,13 @@ def decode_command(
     lat: float | None = typer.Option(None, "--lat", help="Receiver latitude (deg): CPR "
                                      "reference (without it only even/odd pairs resolve)."),
     lon: float | None = typer.Option(None, "--lon", help="Receiver longitude (deg)."),
+    unverified: bool = typer.Option(False, "--unverified", help="Also print messages whose "
+                                    "address no CRC-checked message (DF11, DF17/18) "
+                                    "confirmed: possible phantoms, flagged "
+                                    "\"address_verified\": false."),
 ) -> None:
-    """Print every decoded message of FILE as one JSON line; counters go to stderr."""
+    """Print each decoded message of FILE whose address is CRC-verified (as readsb) as one
+    JSON line; counters, and how many unverified messages were left out, go to stderr."""
     from airpicture.sources.decode import ModeSDecoder, Receiver
     from airpicture.sources.framing import FrameBatch
     from airpicture.sources.transports import FeedStatus, parse_source, read_file
@@ -70,20 +94,29 @@ def decode_command(
     items = read_file(spec, status)
     decoder = ModeSDecoder([Receiver("receiver", lat_deg, lon_deg)])
     out = sys.stdout
-    written = 0
+    decoded = 0
+    hidden = 0
+    verified: set[str] = set()
     for k in range(0, len(items), DECODE_CHUNK):
         if isinstance(items, FrameBatch):
             res = decoder.decode(items.take(slice(k, k + DECODE_CHUNK)))
         else:
             res = decoder.process(sorted(items[k:k + DECODE_CHUNK],
                                          key=lambda r: r["timestamp"]))
+        crc_verified_addresses(res.records, verified)
         for rec in res.records:
+            if str(rec.get("icao24", "")) not in verified:
+                hidden += 1
+                if not unverified:
+                    continue
+                rec["address_verified"] = False
             out.write(json.dumps(_clean(rec), default=_json_default) + "\n")
-        written += len(res.records)
+        decoded += len(res.records)
     summary = {"file": str(file), "format": spec.fmt, "items": len(items),
-               "bad": dict(status.bad), **dict(decoder.counters)}
+               "bad": dict(status.bad), **dict(decoder.counters),
+               ("unverified_printed" if unverified else "unverified_hidden"): hidden}
     typer.echo(json.dumps(summary), err=True)
-    if written == 0:
+    if decoded == 0:
         raise UserError(file, f"nothing decoded as {spec.fmt} ({len(items)} frames read); "
                               "is it another format? Give --format beast, avr, sbs or jsonl "
                               "(ASTERIX: `airpicture asterix dump`)")

@@ -22,6 +22,10 @@ import numpy.typing as npt
 ESC = 0x1A
 BEAST_PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
 """Beast type byte -> message bytes: 0x31 Mode A/C, 0x32 Mode S short, 0x33 Mode S long."""
+BEAST_RECEIVER_ID = 0xE3
+"""Beast type byte of readsb's receiver-id frame (--net-receiver-id): 8 id bytes, no
+timestamp, no signal; the id holds for the frames that follow it on the stream."""
+BEAST_RECEIVER_ID_BYTES = 8
 BEAST_HEADER_BYTES = 7
 """6-byte 12 MHz timestamp and 1 signal byte between the type byte and the message."""
 BEAST_CLOCK_HZ = 12_000_000.0
@@ -154,6 +158,9 @@ class BeastParser:
         0x1a | type | timestamp (6 bytes, big-endian 12 MHz counter) | signal (1) | message
 
     type 0x31: Mode A/C (2 message bytes), 0x32: Mode S short (7), 0x33: Mode S long (14).
+    readsb's receiver-id frame, 0x1a 0xe3 + 8 id bytes (escaped alike), is not junk: the id
+    (16 hex digits, `receiver_id`) holds for the frames after it, counted per id in
+    `frames_by_receiver_id` (`receiver_id_frames`: how many such frames came).
     Bad kinds: `beast_junk` (bytes outside a frame), `beast_bad_type` (unknown type byte),
     `beast_bad_escape` (a lone 0x1a inside a frame: the frame was cut and is dropped).
     """
@@ -162,6 +169,12 @@ class BeastParser:
         self._buf = bytearray()
         self.bad: Counter[str] = Counter()
         self.frames = 0
+        self.receiver_id = ""
+        """The latest receiver-id frame's id (16 hex digits); empty before any."""
+        self.receiver_id_frames = 0
+        self.frames_by_receiver_id: Counter[str] = Counter()
+        self._marked = 0
+        """Frames of the batch being parsed already attributed to a receiver id."""
 
     def feed(self, data: bytes) -> FrameBatch:
         """Frames completed by `data`; incomplete trailing bytes wait for the next chunk."""
@@ -186,6 +199,19 @@ class BeastParser:
                 break
             kind = buf[start + 1]
             size = BEAST_PAYLOAD_BYTES.get(kind)
+            if kind == BEAST_RECEIVER_ID:
+                ident, end = _unescape(buf, start + 2, BEAST_RECEIVER_ID_BYTES)
+                if ident is None and end < 0:
+                    pos = start
+                    break
+                if ident is None:
+                    self.bad["beast_bad_escape"] += 1
+                else:
+                    self._count_since_id(len(hexes))
+                    self.receiver_id, self.receiver_id_frames = ident.hex(), \
+                        self.receiver_id_frames + 1
+                pos = end
+                continue
             if size is None:
                 # 0x1a 0x1a outside a frame is an escaped data byte: junk, not a frame start.
                 self.bad["beast_junk" if kind == ESC else "beast_bad_type"] += 1
@@ -205,12 +231,22 @@ class BeastParser:
             sizes.append(size)
             pos = end
         del buf[:pos]
+        self._count_since_id(len(hexes))
+        self._marked = 0
         self.frames += len(hexes)
         if not hexes:
             return FrameBatch.empty()
         stamp = np.array(ticks, np.int64)
         return FrameBatch(hexes, stamp / BEAST_CLOCK_HZ, stamp, DBFS_OF_LEVEL[levels],
                           np.zeros(len(hexes), np.int32), np.array(sizes, np.int8))
+
+    def _count_since_id(self, n_frames: int) -> None:
+        """Attribute the frames parsed since the last mark (`n_frames` in the batch so far)
+        to the current receiver id."""
+        new = n_frames - self._marked
+        if new > 0 and self.receiver_id:
+            self.frames_by_receiver_id[self.receiver_id] += new
+        self._marked = n_frames
 
     def finish(self) -> FrameBatch:
         """End of stream: bytes of an incomplete last frame are counted, then dropped."""
@@ -249,6 +285,33 @@ def _unescape(buf: bytearray, pos: int, need: int) -> tuple[bytes | None, int]:
         out.append(ESC)
         pos = esc + 2
     return bytes(out), pos
+
+
+MODE_S_CRC_POLY = 0xFFF409
+"""The Mode S CRC-24 generator polynomial (ICAO Annex 10 vol. IV, 3.1.2.3.3)."""
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 16
+        for _ in range(8):
+            crc = (crc << 1) ^ MODE_S_CRC_POLY if crc & 0x800000 else crc << 1
+        table.append(crc & 0xFFFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def mode_s_remainder(msg: bytes) -> int:
+    """The CRC-24 of a Mode S message's data bits XOR its 24 parity bits: 0 for an intact
+    DF17/18 and DF11 with interrogator code 0; a DF11 answering an interrogator leaves only
+    its 7-bit code (< 0x80); anything else means a bit error (a phantom address)."""
+    crc = 0
+    for byte in msg[:-3]:
+        crc = ((crc << 8) & 0xFFFFFF) ^ _CRC_TABLE[((crc >> 16) ^ byte) & 0xFF]
+    return crc ^ int.from_bytes(msg[-3:], "big")
 
 
 class AvrParser:

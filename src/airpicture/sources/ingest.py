@@ -240,11 +240,14 @@ class Ingest:
         now = self.now_s()
         if not math.isfinite(now):  # the data clock before the first message
             now = time.time()
+        total = self.decoder.counters["messages"]  # readsb's running total, never decreasing
         if self.tracker is not None and self.decoder.frame is not None:
             return aircraft_json.from_tracks(
                 self.tracker.picture(now), self.decoder.aircraft, self.decoder.frame, now,
-                self.egress, sensor_kinds={s.id: s.kind for s in receiver_sensors(self.receivers)})
-        return aircraft_json.from_states(self.decoder.aircraft, now, self.egress)
+                self.egress, sensor_kinds={s.id: s.kind for s in receiver_sensors(self.receivers)},
+                messages_total=total)
+        return aircraft_json.from_states(self.decoder.aircraft, now, self.egress,
+                                         messages_total=total)
 
     def write_plots(self, path: Path) -> int:
         """Every plot of the run (flagged ones included) as a plots.parquet table, through

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from airpicture.core.limits import ALTITUDE_FT
+
 TIME_MIN_S = 0.0
 TIME_MAX_S = 4_102_444_800.0
 """Timestamps: Unix seconds up to 2100-01-01 (a Beast 12 MHz counter / 12e6 is at most 2.3e7
@@ -22,7 +24,7 @@ s, so it fits too); NaN means unknown, +-inf and anything beyond are bad."""
 
 RANGES: dict[str, tuple[float, float]] = {
     "timestamp": (TIME_MIN_S, TIME_MAX_S),
-    "altitude": (-2_000.0, 130_000.0),  # ft: Gillham and 25 ft codes reach 126,750 ft
+    "altitude": ALTITUDE_FT,
     "groundspeed": (0.0, 4_100.0),  # kt: ADS-B supersonic encoding tops at 4,092 kt
     "track": (-360.0, 360.0),  # deg (some senders give -180..180)
     "vertical_rate": (-66_000.0, 66_000.0),  # ft/min: 9 bits of 64 ft/min, margin

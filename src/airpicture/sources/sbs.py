@@ -8,7 +8,11 @@ One line per message, 22 comma-separated fields:
 
 MSG types 1..8 become the same decoded-message records as rs1090 gives for frames (dicts with
 `df`, `icao24`, `bds`, `altitude`, `latitude`, `longitude`, ...), so the rest of the pipeline
-does not care where a message came from.  Other record kinds (SEL, ID, AIR, STA, CLK) are
+does not care where a message came from.  readsb and dump1090-fa with `--gnss` write geometric
+(HAE) altitude and vertical rate with an "H" suffix ("37000H", "-640H"); such an altitude is
+marked `altitude_src` "GNSS" (the Mode S state keeps it as alt_geom, plots leave it out of
+barometric altitude), such a rate `vrate_src` "GNSS" (geom_rate); without the suffix they are
+barometric, as readsb writes them (baro_rate).  Other record kinds (SEL, ID, AIR, STA, CLK) are
 counted as `sbs_other`; malformed lines are counted by kind and skipped.
 """
 
@@ -25,6 +29,8 @@ MAX_PARTIAL_SBS_CHARS = 1000
 _DF_OF_TYPE = {1: "17", 2: "17", 3: "17", 4: "17", 5: "4", 6: "5", 7: "16", 8: "11"}
 """Which downlink format an SBS MSG type comes from (5 and 6 also from DF20/21)."""
 _BDS_OF_TYPE = {1: "08", 2: "06", 3: "05", 4: "09"}
+_GNSS_SUFFIXED = frozenset({"altitude", "vertical_rate"})
+"""Fields readsb --gnss writes with an "H" suffix when they are geometric (HAE)."""
 
 
 def _number(text: str) -> float | None:
@@ -74,9 +80,15 @@ def parse_sbs_line(line: str) -> dict[str, Any]:
         rec["callsign"] = callsign
     for key, idx in (("altitude", 11), ("groundspeed", 12), ("track", 13), ("latitude", 14),
                      ("longitude", 15), ("vertical_rate", 16)):
-        value = _number(f[idx])
+        text = f[idx].strip()
+        geometric = key in _GNSS_SUFFIXED and text.endswith("H")
+        value = _number(text[:-1] if geometric else text)
         if value is not None:
             rec[key] = value
+            if key == "altitude" and geometric:
+                rec["altitude_src"] = "GNSS"
+            elif key == "vertical_rate":
+                rec["vrate_src"] = "GNSS" if geometric else "barometric"
     if ("latitude" in rec) != ("longitude" in rec) or (
             "latitude" in rec and not (-90 <= rec["latitude"] <= 90
                                        and -180 <= rec["longitude"] <= 180)):

@@ -24,6 +24,9 @@ def _track(
         None, "--confirm-hits-psr", help="Hits a primary-only track needs to confirm."),
     stats_json: Path | None = typer.Option(
         None, "--stats-json", help="Also write the run statistics as JSON here."),
+    sensors_out: Path | None = typer.Option(
+        None, "--sensors-out", help="Also write the sensors as learned from their data "
+        "(period, pd, accuracy) as JSON here: {\"sensors\": [{\"id\": ..., ...}]}."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Track a scenario's plots into one system track per aircraft (tracks.parquet)."""
@@ -45,7 +48,7 @@ def _track(
         "gate_prob": gate_prob, "confirm_hits_psr": confirm_hits_psr,
     }
     cfg = cfg.with_overrides({k: v for k, v in flags.items() if v is not None}, "command line")
-    stats = track_scenario(scenario, out, cfg, progress=not quiet)
+    stats = track_scenario(scenario, out, cfg, progress=not quiet, sensors_out=sensors_out)
     if stats_json is not None:
         slim = {k: v for k, v in stats.items() if k not in ("slice_times_s", "slice_cpu_s")}
         stats_json.write_text(json.dumps(slim, indent=2) + "\n")

@@ -75,6 +75,9 @@ class TrackerConfig:
     """Hits (initiation pair included) a track from primary plots only needs to confirm."""
     confirm_hits_id: int = 3
     """Hits from plots carrying an identity (SSR, ADS-B, MLAT) needed to confirm."""
+    confirm_on_identity_pair: bool = True
+    """Two plots carrying the same Mode S address (two scans or two sensors) confirm a
+    track at once, unless a confirmed track already holds that address."""
     tentative_max_misses: int = 1
     """A tentative track is dropped after this many expected updates in a row are missed (+1)."""
     coast_after_periods: float = 1.5
@@ -88,6 +91,24 @@ class TrackerConfig:
     for that long with at most this probability, from the detection probabilities and periods
     of the sensors that were updating it (never later than the period rule above, never
     sooner than delete_min_s). 0: the period rule alone."""
+    out_of_coverage_periods: float = 1.0
+    """> 0: a confirmed track predicted outside every sensor's coverage (max_range_m of the
+    sensors that have one; sensors without one count only while they update the track) is
+    deleted after this many expected updates without a plot (delete_min_s does not apply).
+    0: no coverage rule."""
+    learn_coverage_plots: int = 1000
+    """A radar (psr, ssr) configured without max_range_m gets a coverage 5 % past the
+    farthest plot it gave on a confirmed track, once it gave this many (0: never)."""
+    learn_sensors: bool = True
+    """Use each sensor's learned period and detection probability (tracker/learn.py) for
+    coasting, deletion and confirmation once learned; False: the configured priors only."""
+    learn_min_samples: int = 30
+    """Revisit gaps / residuals a sensor needs before a learned value replaces its prior."""
+    learned_pd_max: float = 0.95
+    """Cap on a learned detection probability where the deleter uses it: real misses come in
+    runs (fades, blind speeds, masking), so an average pd overstates how unlikely a run of
+    misses is (0.95: a 4 s radar's primary track still outlives three missed scans). A
+    sensor configured with a higher pd is capped at its configured pd instead."""
     max_sigma_pos_m: float = 5000.0
     """A track whose position standard deviation exceeds this is deleted."""
     # Plot sanity
@@ -97,6 +118,12 @@ class TrackerConfig:
     sigma_alt_ft: float = 50.0
     q_alt: float = 4.0
     """Vertical white-noise acceleration density, ft^2/s^3."""
+    alt_gate_sigma: float = 6.0
+    alt_gate_min_ft: float = 500.0
+    """An altitude report further than max(alt_gate_sigma * sqrt(S), alt_gate_min_ft) from
+    the track's prediction is an outlier, used only when the next report agrees with it."""
+    alt_confirm_s: float = 30.0
+    """How long an outlying altitude report waits for a second one that agrees."""
     sensor_periods_s: dict[int, float] = field(default_factory=dict)
     """Update period per sensor id (filled from scenario.json)."""
     sensor_pd: dict[int, float] = field(default_factory=dict)

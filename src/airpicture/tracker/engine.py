@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.core.plots import PlotBatch, PlotFlag
+from airpicture.core.sensors import Sensor
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.associate import Associator, ClusteredGNN
 from airpicture.tracker.config import TrackerConfig
@@ -20,7 +21,8 @@ from airpicture.tracker.fastimm import imm_cycle, model_spec
 from airpicture.tracker.gate import Gate, KDTreeChiSquareGate
 from airpicture.tracker.imm import IMMPredictor, IMMUpdater, Predictor, Updater, combine
 from airpicture.tracker.initiate import TwoPointInitiator, plot_cov
-from airpicture.tracker.lifecycle import AgeCovarianceDeleter, Deleter, confirmed_now
+from airpicture.tracker.learn import REF_ANY, REF_GOOD_ADSB, REF_OTHER, SensorLearner
+from airpicture.tracker.lifecycle import AgeCovarianceDeleter, Coverage, Deleter, confirmed_now
 from airpicture.tracker.models import (
     STATE_DIM,
     ConstantVelocity,
@@ -29,9 +31,17 @@ from airpicture.tracker.models import (
     MotionModel,
 )
 from airpicture.tracker.state import TrackState
-from airpicture.tracker.vertical import update_alt
+from airpicture.tracker.vertical import AltitudeGate
 
 IntArray = npt.NDArray[np.int64]
+GOOD_NACP = 8
+"""ADS-B with NACp at least this (95 % position error < 92.6 m) is a reference for others."""
+MAX_LEARN_ROWS = 256
+"""Updates per sensor and slice that feed the sensor learner at most (an even sample)."""
+LEARN_EVERY = 4
+"""A sensor whose gap buffer is full feeds the learner in every 4th slice only."""
+MAX_RESIDUAL_DT_S = 10.0
+"""Residuals against a track predicted further than this are not used for learning."""
 
 
 def group_rank(plots: PlotBatch) -> IntArray:
@@ -79,14 +89,23 @@ def warm_up(spec: tuple[npt.NDArray[Any], FloatArray, FloatArray] | None, hold_s
 class SliceEngine:
     """Holds the tracks and runs the tracking steps on one slice of plots at a time."""
 
-    def __init__(self, cfg: TrackerConfig, sensor_ids: list[int], kinds: list[str]) -> None:
+    def __init__(self, cfg: TrackerConfig, sensors: list[Sensor]) -> None:
         self.cfg = cfg
+        sensor_ids = [s.id for s in sensors]
+        kinds = [s.kind for s in sensors]
         self.sensor_ids = np.asarray(sensor_ids, np.int64)
         self._col_order = np.argsort(self.sensor_ids)
         # A sensor without a sane period (0, negative, NaN) is taken as updating every 4 s.
         periods = np.array([cfg.period_of(s) for s in sensor_ids], float)
-        self.periods = np.where(np.isfinite(periods) & (periods > 0.01), periods, 4.0)
+        self.prior_periods = np.where(np.isfinite(periods) & (periods > 0.01), periods, 4.0)
+        self.periods = self.prior_periods.copy()
+        """Period per sensor column: the prior until learned (learn.py), then the learned."""
         self.is_psr = np.array([k == "psr" for k in kinds], bool)
+        self.is_adsb = np.array([k == "adsb" for k in kinds], bool)
+        self.learner = SensorLearner(list(sensors), cfg.learn_min_samples)
+        self._learn_quota = np.full(len(sensors), MAX_LEARN_ROWS, np.int64)
+        self.coverage = Coverage.of(sensors)
+        self.prior_range_m = self.coverage.max_range_m.copy()
         models: list[MotionModel] = [ConstantVelocity(cfg.q_cv)]
         if cfg.imm:
             models.append(CoordinatedTurn(cfg.q_ct, cfg.q_turn))
@@ -104,9 +123,14 @@ class SliceEngine:
         self.associator: Associator = ClusteredGNN()
         self.initiator = TwoPointInitiator(cfg.v_max_mps, cfg.v_min_mps, cfg.pair_min_dt_s,
                                            cfg.pair_max_dt_s)
-        pds = np.array([cfg.pd_of(s) for s in sensor_ids], float)
-        self.deleter: Deleter = AgeCovarianceDeleter(cfg, pds)
+        self.prior_pds = np.array([cfg.pd_of(s) for s in sensor_ids], float)
+        self.pds = self.prior_pds.copy()
+        """Detection probability per sensor column (prior, then learned); the deleter reads
+        this array, which `apply_learned` updates in place."""
+        self.deleter: Deleter = AgeCovarianceDeleter(cfg, self.pds, self.coverage)
         self.n_models = len(models)
+        self.alt_gate = AltitudeGate(cfg.sigma_alt_ft, cfg.q_alt, cfg.alt_gate_sigma,
+                                     cfg.alt_gate_min_ft, cfg.alt_confirm_s)
         self.state = TrackState.empty(self.n_models, len(sensor_ids))
         self.ended = TrackState.empty(self.n_models, len(sensor_ids))
         """Confirmed tracks deleted by the last slice (for their final, unconfirmed row)."""
@@ -114,13 +138,14 @@ class SliceEngine:
         self.counts: dict[str, int] = {
             "plots_used": 0, "plots_initiated": 0, "plots_in_gate_unused": 0,
             "identity_mismatch": 0, "tracks_initiated": 0, "tracks_confirmed": 0,
-            "tracks_deleted": 0,
+            "tracks_deleted": 0, "alt_rejected": 0,
         }
 
     # --- state for snapshots ---------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         return {"state": self.state, "next_id": self.next_id, "counts": dict(self.counts),
-                "pending": self.initiator.pending, "expired": self.initiator.expired}
+                "pending": self.initiator.pending, "expired": self.initiator.expired,
+                "learner": self.learner.get_state()}
 
     def set_state(self, obj: dict[str, Any]) -> None:
         self.state = obj["state"]
@@ -128,6 +153,23 @@ class SliceEngine:
         self.counts = dict(obj["counts"])
         self.initiator.pending = obj["pending"]
         self.initiator.expired = obj["expired"]
+        if "learner" in obj:
+            self.learner.set_state(obj["learner"])
+        self.apply_learned()
+
+    def apply_learned(self) -> None:
+        """Use each sensor's learned (or measured) period and pd where known, else the prior;
+        in place, so the deleter sees them."""
+        if not self.cfg.learn_sensors:
+            return
+        for j in range(self.sensor_ids.size):
+            if not np.isfinite(self.prior_range_m[j]) and self.cfg.learn_coverage_plots > 0:
+                self.coverage.max_range_m[j] = self.learner.coverage_m(
+                    j, self.cfg.learn_coverage_plots)
+            period, pd = self.learner.estimate(j)
+            self.periods[j] = period if np.isfinite(period) else self.prior_periods[j]
+            cap = max(self.cfg.learned_pd_max, self.prior_pds[j])
+            self.pds[j] = min(max(pd, 0.5), cap) if np.isfinite(pd) else self.prior_pds[j]
 
     def sensor_col(self, sensor_id: npt.NDArray[Any]) -> IntArray:
         """Column of each sensor id in the sensor_last_t matrix."""
@@ -144,8 +186,14 @@ class SliceEngine:
         starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
         ends = np.r_[starts[1:], key_sorted.size]
         first_t = plots.t[order][starts]
+        # Every slice until a sensor filled its gap buffer, then every LEARN_EVERY-th slice.
+        full = self.learner.gap_count >= self.learner.capacity
+        skip = round(t_end / self.cfg.slice_s) % LEARN_EVERY != 0
+        self._learn_quota[:] = np.where(full & skip, 0, MAX_LEARN_ROWS)
         for g in np.lexsort((key_sorted[starts], first_t)):
             self._process_group(plots.take(order[starts[g]:ends[g]]))
+        self.learner.count_plots(self.sensor_col(plots.sensor_id))
+        self.apply_learned()
         self.initiator.expire(t_end)
         self._life(t_end)
 
@@ -211,6 +259,8 @@ class SliceEngine:
             return
         st, cfg = self.state, self.cfg
         dt = plots.t - st.t[ti]
+        col = self.sensor_col(plots.sensor_id)
+        self._learn(ti, col, plots, z, dt)
         spec = self._fused
         if spec is not None and type(self.predictor) is IMMPredictor and type(
                 self.updater) is IMMUpdater:
@@ -224,20 +274,64 @@ class SliceEngine:
         st.xc[ti], st.Pc[ti] = xc, Pc
         st.t[ti] = plots.t
         st.last_update_t[ti] = np.maximum(st.last_update_t[ti], plots.t)
-        col = self.sensor_col(plots.sensor_id)
         st.sensor_last_t[ti, col] = plots.t
+        good = self.is_adsb[col] & (plots.nacp >= GOOD_NACP)
+        st.good_adsb_t[ti[good]] = plots.t[good]
         psr = self.is_psr[col]
         st.hits_psr[ti] += psr
         st.hits_id[ti] += ~psr
         st.period_s[ti] = np.minimum(st.period_s[ti], self.periods[col])
+        # A second plot carrying the track's Mode S address (another scan or sensor) agrees.
+        agree = (plots.icao24 != 0) & (plots.icao24 == st.icao24[ti])
         self._carry_identity(ti, plots)
-        st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti] = update_alt(
-            st.alt_ft[ti], st.vrate_fps[ti], st.alt_t[ti], st.alt_cov[ti], plots.alt_ft,
-            plots.t, cfg.sigma_alt_ft, cfg.q_alt)
-        newly = confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg) & (
-            st.status[ti] == TrackStatus.TENTATIVE)
+        self.counts["alt_rejected"] += self.alt_gate.fold(st, ti, plots.alt_ft, plots.t)
+        tentative = st.status[ti] == TrackStatus.TENTATIVE
+        newly = (confirmed_now(st.hits_psr[ti], st.hits_id[ti], cfg)
+                 | self._identity_confirms(agree & tentative, plots.icao24)) & tentative
         st.status[ti[newly]] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(newly.sum())
+
+    def _learn(self, ti: IntArray, col: IntArray, plots: PlotBatch, z: FloatArray,
+               dt: FloatArray) -> None:
+        """Feed the sensor learner, before the update: revisit gaps of each sensor on
+        confirmed tracks, and residuals against the track predicted (straight line) to the
+        plot's time, labelled by who updated the track last."""
+        st = self.state
+        if ti.size == 0 or (self._learn_quota[col] <= 0).all():
+            return
+        conf = np.flatnonzero(st.status[ti] != TrackStatus.TENTATIVE)
+        if conf.size == 0:
+            return
+        quota = int(self._learn_quota[col].max())  # groups hold one sensor's plots
+        if conf.size > quota:  # an even, deterministic sample bounds the cost
+            conf = conf[np.linspace(0, conf.size - 1, quota).astype(np.int64)]
+        np.subtract.at(self._learn_quota, col[conf], 1)
+        ti, col, dt, z = ti[conf], col[conf], dt[conf], z[conf]
+        own_last = st.sensor_last_t[ti, col]
+        self.learner.add_gaps(col, plots.t[conf] - own_last)
+        self.learner.add_ranges(col, z)
+        near = (dt >= 0) & (dt <= MAX_RESIDUAL_DT_S)
+        ti, col, dt, z, own_last = ti[near], col[near], dt[near], z[near], own_last[near]
+        xc, Pc = st.xc[ti], st.Pc[ti]
+        pred = xc[:, :2] + xc[:, 2:4] * dt[:, None]
+        d = dt[:, None, None]
+        P = (Pc[:, :2, :2] + d * (Pc[:, :2, 2:4] + Pc[:, 2:4, :2]) + d**2 * Pc[:, 2:4, 2:4]
+             + np.eye(2) * self.cfg.q_cv * d**3 / 3.0)
+        by_self = own_last >= st.t[ti]
+        good = (st.good_adsb_t[ti] >= st.t[ti]) & ~by_self
+        ref = np.where(good, REF_GOOD_ADSB, np.where(by_self, REF_ANY, REF_OTHER))
+        self.learner.add_residuals(col, z, pred, P, ref.astype(np.int64))
+
+    def _identity_confirms(self, agree: npt.NDArray[np.bool_], icao24: IntArray
+                           ) -> npt.NDArray[np.bool_]:
+        """Two plots with the same Mode S address (two scans or two sensors) confirm a track,
+        unless a confirmed track already holds that address (then it is a duplicate that the
+        usual hit count must confirm)."""
+        if not self.cfg.confirm_on_identity_pair or not agree.any():
+            return np.zeros(agree.shape, bool)
+        st = self.state
+        held = np.sort(st.icao24[(st.status != TrackStatus.TENTATIVE) & (st.icao24 != 0)])
+        return np.asarray(agree & ~is_member(icao24, held))
 
     def _carry_identity(self, ti: IntArray, plots: PlotBatch) -> None:
         """Copy icao24, callsign and squawk from plots that carry them."""
@@ -300,9 +394,11 @@ class SliceEngine:
             callsign=np.asarray(callsign, object), squawk=np.maximum(p2.squawk, p1.squawk),
             flags=(p2.flags | p1.flags) & np.uint16(PlotFlag.IDENTITY_MISMATCH),
             alt_ft=alt, vrate_fps=rate, alt_t=np.where(np.isfinite(alt), p2.t, np.nan),
-            alt_cov=alt_cov, sensor_last_t=slt,
+            alt_cov=alt_cov, sensor_last_t=slt, good_adsb_t=np.full(n, np.nan),
+            alt_meas_ft=alt.copy(), t_start=p2.t.copy(),
         )
-        conf = confirmed_now(new.hits_psr, new.hits_id, cfg)
+        conf = confirmed_now(new.hits_psr, new.hits_id, cfg) | self._identity_confirms(
+            (p1.icao24 != 0) & (p1.icao24 == p2.icao24), p2.icao24)
         new.status[conf] = TrackStatus.CONFIRMED
         self.counts["tracks_confirmed"] += int(conf.sum())
         return new

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from airpicture.core.enrichment import ModeSEnrichment
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.state import TrackState
-from airpicture.tracker.vertical import update_alt
+from airpicture.tracker.vertical import AltitudeGate
 
 IntArray = npt.NDArray[np.int64]
 
@@ -45,7 +45,7 @@ def round_of(track_row: IntArray) -> IntArray:
 
 
 def enrich_state(state: TrackState, replies: ModeSEnrichment, sigma_alt_ft: float,
-                 q_alt: float) -> tuple[int, int]:
+                 q_alt: float, gate: AltitudeGate | None = None) -> tuple[int, int]:
     """Apply replies (any order) to `state` in place; returns (replies matched to a track,
     altitudes used by the vertical filter)."""
     ok = np.isfinite(replies.t)
@@ -57,16 +57,14 @@ def enrich_state(state: TrackState, replies: ModeSEnrichment, sigma_alt_ft: floa
     e, ti = replies.take(sel), row[sel]
     rnd = round_of(ti)
     n_alt = 0
+    alt_gate = gate or AltitudeGate(sigma_alt_ft, q_alt)
     for r in range(int(rnd.max()) + 1):
         k = rnd == r
         rows, t, z = ti[k], e.t[k], e.alt_ft[k]
         newer = np.isfinite(z) & ~(t <= state.alt_t[rows])  # NaN alt_t: no altitude yet
         if newer.any():
-            i = rows[newer]
-            state.alt_ft[i], state.vrate_fps[i], state.alt_t[i], state.alt_cov[i] = update_alt(
-                state.alt_ft[i], state.vrate_fps[i], state.alt_t[i], state.alt_cov[i],
-                z[newer], t[newer], sigma_alt_ft, q_alt)
-            n_alt += int(newer.sum())
+            rejected = alt_gate.fold(state, rows[newer], z[newer], t[newer])
+            n_alt += int(newer.sum()) - rejected
         sq = e.squawk[k] >= 0
         state.squawk[rows[sq]] = e.squawk[k][sq]
         cs = e.callsign[k].astype(bool)

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from airpicture.core.sensors import Sensor
 from airpicture.core.tracks import TrackStatus
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.models import FloatArray
@@ -60,6 +61,40 @@ def confirmed_now(hits_psr: npt.NDArray[np.int32], hits_id: npt.NDArray[np.int32
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Where each sensor column can see: a disc of max_range_m around (x, y) (inf: unknown)."""
+
+    x: FloatArray
+    y: FloatArray
+    max_range_m: FloatArray
+
+    @classmethod
+    def of(cls, sensors: list[Sensor]) -> Coverage:
+        rng = np.array([s.max_range_m for s in sensors], float)
+        return cls(np.array([s.x for s in sensors], float), np.array([s.y for s in sensors],
+                                                                       float),
+                   np.where(np.isfinite(rng) & (rng > 0), rng, np.inf))
+
+    def outside(self, state: TrackState, t_s: float, periods: FloatArray
+                ) -> npt.NDArray[np.bool_]:
+        """Tracks predicted (straight line) at t_s outside every sensor's known coverage and
+        not being updated by a sensor of unknown coverage."""
+        n = len(state)
+        known = np.isfinite(self.max_range_m)
+        if n == 0 or not known.any():
+            return np.zeros(n, bool)
+        dt = t_s - state.t
+        px = state.xc[:, 0] + state.xc[:, 2] * dt
+        py = state.xc[:, 1] + state.xc[:, 3] * dt
+        r = np.hypot(px[:, None] - self.x[known], py[:, None] - self.y[known])
+        inside = (r <= self.max_range_m[known]).any(axis=1)
+        if (~known).any():
+            age = state.last_update_t[:, None] - state.sensor_last_t[:, ~known]
+            inside |= (age <= 3.0 * periods[None, ~known] + 1.0).any(axis=1)
+        return np.asarray(~inside)
+
+
+@dataclass(frozen=True)
 class AgeCovarianceDeleter:
     """Tentative: dropped after too many missed updates. Confirmed: coasting, then deleted by
     time since update or by position covariance."""
@@ -67,6 +102,8 @@ class AgeCovarianceDeleter:
     cfg: TrackerConfig
     pds: FloatArray | None = None
     """Detection probability of each sensor column (None: deletion by periods only)."""
+    coverage: Coverage | None = None
+    """Sensor coverage: a track predicted outside all of it ends after one expected update."""
 
     def step(self, state: TrackState, t_s: float, periods: FloatArray
              ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
@@ -80,6 +117,12 @@ class AgeCovarianceDeleter:
         if self.pds is not None and cfg.delete_miss_prob > 0:
             quiet = silence_limit_s(state, periods, self.pds, cfg.delete_miss_prob)
             limit = np.minimum(limit, np.maximum(quiet, cfg.delete_min_s))
+        if self.coverage is not None and cfg.out_of_coverage_periods > 0:
+            short = cfg.out_of_coverage_periods * period
+            late = np.flatnonzero(~tentative & (age > short) & (age <= limit))
+            if late.size:  # only these can end sooner
+                gone = self.coverage.outside(state.take(late), t_s, periods)
+                limit[late[gone]] = short[late[gone]]
         keep_conf = (age <= limit) & (sigma <= cfg.max_sigma_pos_m)
         keep = np.where(tentative, keep_tent, keep_conf)
         status = np.where(

@@ -57,11 +57,27 @@ def concat_tables(tables: list[TrackTable], egress: Egress | None = None,
     return pa.concat_tables(arrow)
 
 
+def write_sensors_json(path: Path, sensors: list[dict[str, Any]]) -> None:
+    """{"sensors": [...]} as `InProcessTracker.learned_sensors` gives them (NaN as null)."""
+    import json
+    import math
+
+    def clean(v: Any) -> Any:
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    rows = [{k: clean(v) for k, v in s.items()} for s in sensors]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sensors": rows}, indent=2) + "\n")
+
+
 def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | None = None,
-                   progress: bool = False, egress: Egress | None = None) -> dict[str, Any]:
+                   progress: bool = False, egress: Egress | None = None,
+                   sensors_out: Path | None = None) -> dict[str, Any]:
     """Run the tracker over a scenario's plots and write tracks.parquet; returns run stats.
 
     The written rows pass `egress` (default: release everything) like every other output.
+    `sensors_out`: also write the sensors as learned from their data,
+    {"sensors": [{"id", "kind", "period_s", "pd", "sigma_range_m", ...}]} (JSON).
     """
     from airpicture.io.scenario import read_meta, read_plots, write_tracks
 
@@ -82,6 +98,8 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
     cpu_s = time.process_time() - c0
     table = concat_tables(tracker.reports, egress)
     write_tracks(out_path, table)
+    if sensors_out is not None:
+        write_sensors_json(sensors_out, tracker.learned_sensors())
     times = np.asarray(tracker.slice_wall_s)
     cpu = np.asarray(tracker.slice_cpu_s)
     stats = tracker.stats()

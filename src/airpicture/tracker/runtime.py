@@ -6,7 +6,7 @@ Protocol, so a Ray-backed runtime (airpicture.cluster) can replace the in-proces
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
@@ -33,4 +33,14 @@ class TrackerRuntime(Protocol):
 
     def restore(self, state: bytes) -> None:
         """Replace the state with one from `snapshot`."""
+        ...
+
+    def observe_scan_period(self, sensor_id: int, period_s: float) -> None:
+        """A sensor's period measured outside its plots (CAT034 north markers): overrides the
+        learned and configured period (NaN or <= 0: forget it; unknown id: ValueError)."""
+        ...
+
+    def learned_sensors(self) -> list[dict[str, Any]]:
+        """Per sensor as learned from its data: {"id", "kind", "period_s", "pd",
+        "sigma_range_m", "sigma_azimuth_deg", "sigma_m", "n_plots", "period_source"}."""
         ...

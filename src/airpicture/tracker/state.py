@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,26 @@ class TrackState:
     """(n, 3): vertical covariance entries [p_aa, p_av, p_vv] in ft, ft/s."""
     sensor_last_t: F64
     """(n, m) last update time by each sensor of the tracker's sensor list (NaN: never)."""
+    good_adsb_t: F64 = field(default_factory=lambda: np.empty(0))
+    """Last update by an ADS-B plot with NACp >= 8 (NaN: never): a reference for learning
+    the other sensors' accuracy."""
+
+    alt_meas_ft: F64 = field(default_factory=lambda: np.empty(0))
+    """Last accepted measured altitude, ft (what the picture reports; NaN: none)."""
+    alt_pend_ft: F64 = field(default_factory=lambda: np.empty(0))
+    """An altitude report far from the track, held until a second report agrees (NaN)."""
+    alt_pend_t: F64 = field(default_factory=lambda: np.empty(0))
+    t_start: F64 = field(default_factory=lambda: np.empty(0))
+    """When the track began (its initiation)."""
+
+    _NAN_DEFAULTS = ("good_adsb_t", "alt_meas_ft", "alt_pend_ft", "alt_pend_t", "t_start")
+    """Optional per-track columns: NaN for every row where a constructor leaves them out."""
+
+    def __post_init__(self) -> None:
+        n = self.track_id.shape[0]
+        for name in self._NAN_DEFAULTS:
+            if getattr(self, name).shape[0] != n:
+                setattr(self, name, np.full(n, np.nan))
 
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
@@ -62,7 +82,7 @@ class TrackState:
             icao24=np.empty(0, np.int64), callsign=np.empty(0, object),
             squawk=np.empty(0, np.int16), flags=np.empty(0, np.uint16), alt_ft=z,
             vrate_fps=z, alt_t=z, alt_cov=np.empty((0, 3)),
-            sensor_last_t=np.empty((0, n_sensors)),
+            sensor_last_t=np.empty((0, n_sensors)), good_adsb_t=z,
         )
 
     def take(self, index: npt.ArrayLike) -> TrackState:

@@ -56,8 +56,7 @@ class InProcessTracker:
         self.sensors = list(sensors)
         self.record = record
         self.reports: list[TrackTable] = []
-        self.engine = SliceEngine(cfg, [s.id for s in sensors],
-                                  [s.kind for s in sensors])
+        self.engine = SliceEngine(cfg, list(sensors))
         self.buffer = PlotBatch.empty()
         self.processed_until = -np.inf
         self.rejected = PlotBatch.empty()
@@ -116,6 +115,7 @@ class InProcessTracker:
                 t0, c0 = time.perf_counter(), time.process_time()
                 t_end = float((k_todo[sl[0]] + 1) * cfg.slice_s)
                 self.engine.process(todo.take(sl), t_end)
+                self.processed_until = max(self.processed_until, t_end)
                 self._apply_enrichment(t_end)
                 if self.record:
                     self.reports.append(self.picture(t_end))
@@ -146,7 +146,8 @@ class InProcessTracker:
             return
         self.enrich_buffer = buf.take(~due)
         matched, alt_used = enrich_state(self.engine.state, buf.take(due),
-                                         self.config.sigma_alt_ft, self.config.q_alt)
+                                         self.config.sigma_alt_ft, self.config.q_alt,
+                                         self.engine.alt_gate)
         self.counts["enrichment_matched"] += matched
         self.counts["enrichment_alt_used"] += alt_used
 
@@ -157,10 +158,21 @@ class InProcessTracker:
                             + 2 * self.config.slice_s)
 
     def picture(self, t_s: float | None = None) -> TrackTable:
-        """The live tracks, predicted to t_s when given (else at their own update times)."""
+        """The live tracks, predicted to t_s when given (else at their own update times).
+
+        Status is judged at `status_time(t_s)`: the tracker cannot know of plots inside the
+        late-plot window yet, so a healthy track read at `picture(now)` stays confirmed."""
         st = self.engine.state
         t_ref = float(st.t.max()) if t_s is None and len(st) else float(t_s or 0.0)
-        return self._table(st, t_s, self.engine.status_at(t_ref))
+        return self._table(st, t_s, self.engine.status_at(self.status_time(t_ref)))
+
+    def status_time(self, t_s: float) -> float:
+        """The time a track's status is judged at when read at t_s: t_s itself when plots are
+        processed that far, else `processed_until` (the end of the last processed slice), so
+        the late-plot window never makes a track look coasting."""
+        if np.isfinite(self.processed_until):
+            return min(float(t_s), float(self.processed_until))
+        return float(t_s)
 
     def ended_rows(self, t_s: float) -> TrackTable:
         """One final row per confirmed track the last slice deleted, predicted to t_s, with
@@ -182,18 +194,15 @@ class InProcessTracker:
             x = turn_extrapolate(st.xc, t_s - st.t)
             t = np.full(n, float(t_s))
         sigma = sigma_pos_m(st, t_s, self.config.q_cv)
-        alt = st.alt_ft.copy()
-        if t_s is not None and n:
-            have = np.isfinite(st.alt_t)
-            alt[have] += st.vrate_fps[have] * (t_s - st.alt_t[have])
         return TrackTable(
             track_id=st.track_id.copy(), t=t, x=x[:, 0].copy(), y=x[:, 1].copy(),
-            vx=x[:, 2].copy(), vy=x[:, 3].copy(), status=status, alt_ft=alt,
+            vx=x[:, 2].copy(), vy=x[:, 3].copy(), status=status, alt_ft=st.alt_meas_ft.copy(),
             vrate_fpm=st.vrate_fps * 60.0, icao24=st.icao24.copy(),
             callsign=st.callsign.copy(), squawk=st.squawk.copy(), sigma_pos_m=sigma,
             last_update_t=st.last_update_t.copy(), flags=st.flags.copy(),
             sensor_ids=np.asarray(eng.sensor_ids, np.int32),
-            sensor_last_t=st.sensor_last_t.copy(),
+            sensor_last_t=st.sensor_last_t.copy(), alt_t=st.alt_t.copy(),
+            t_start=st.t_start.copy(),
         )
 
     def snapshot(self) -> bytes:
@@ -212,13 +221,31 @@ class InProcessTracker:
             raise ValueError("not an airpicture tracker snapshot of a supported version")
         self.config = obj["config"]
         self.sensors = obj["sensors"]
-        self.engine = SliceEngine(self.config, [s.id for s in self.sensors],
-                                  [s.kind for s in self.sensors])
+        self.engine = SliceEngine(self.config, list(self.sensors))
         self.engine.set_state(obj["engine"])
         self.buffer = obj["buffer"]
         self.processed_until = obj["processed_until"]
         self.counts = dict(obj["counts"])
         self.enrich_buffer = obj.get("enrich_buffer", ModeSEnrichment.empty())
+
+    # --- sensors learned from their data (learn.py) --------------------------------------
+    def observe_scan_period(self, sensor_id: int, period_s: float) -> None:
+        """A sensor's period measured outside its plots (e.g. CAT034 north markers): it
+        overrides the learned and configured period at once (NaN or <= 0: forget it).
+        Unknown sensor ids are a ValueError."""
+        hit = np.flatnonzero(self.engine.sensor_ids == int(sensor_id))
+        if hit.size == 0:
+            raise ValueError(f"unknown sensor id {sensor_id}")
+        self.engine.learner.observe_period(int(hit[0]), float(period_s))
+        self.engine.apply_learned()
+
+    def learned_sensors(self) -> list[dict[str, Any]]:
+        """Per sensor: {"id", "kind", "period_s", "pd", "sigma_range_m", "sigma_azimuth_deg",
+        "sigma_m", "n_plots", "period_source"} (learned where enough samples, else the
+        configured prior; sigmas not of the sensor's kind are None; period_source is
+        "prior", "learned" or "measured")."""
+        eng = self.engine
+        return eng.learner.summary(eng.prior_periods, eng.prior_pds)
 
     # --- extras ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

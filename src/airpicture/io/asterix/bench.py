@@ -168,4 +168,5 @@ def _bench_tracks(m: int) -> TrackTable:
         squawk=rng.integers(0, 4096, m).astype(np.int16), sigma_pos_m=rng.uniform(20, 500, m),
         last_update_t=100.0 - rng.uniform(0, 12, m), flags=np.zeros(m, np.uint16),
         sensor_ids=np.array([1], np.int32), sensor_last_t=100.0 - rng.uniform(0, 12, (m, 1)),
+        alt_t=100.0 - rng.uniform(0, 12, m), t_start=100.0 - rng.uniform(0, 600, m),
     )

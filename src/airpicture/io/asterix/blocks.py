@@ -11,6 +11,17 @@ blocks_rejected:too_many_blocks): real feeds send a few per datagram, and each b
 fixed cost, so a 64 KB datagram of 13,000 tiny blocks would cost a quarter of a second."""
 
 
+FILE_BLOCKS = 1 << 31
+"""No cap for a file read whole (`transport.read_ast`: one 'datagram' without a receive time):
+its blocks are many by nature, and the cap guards a network socket, not a local file."""
+
+
+def max_blocks_for(t_recv: float | None) -> int:
+    """The block cap of one datagram: MAX_BLOCKS_PER_DATAGRAM off the network (it has a
+    receive time), none for a whole file (no receive time)."""
+    return FILE_BLOCKS if t_recv is None else MAX_BLOCKS_PER_DATAGRAM
+
+
 @dataclass(frozen=True)
 class Block:
     """One data block: records are buf[start:end] (the 3-byte header excluded)."""

@@ -24,6 +24,7 @@ from airpicture.io.asterix.cat062_encode import (
     LEVEL_FPM,
     MAX_AGE_S,
     PFT_FLAGS,
+    track_ages,
     track_records,
 )
 from airpicture.io.asterix.encode import fspec_bytes
@@ -145,12 +146,13 @@ class Cat062Encoder:
         """The records' items as libasterix creation arguments (one dict per track)."""
         lat, lon = self.frame.ground_to_geodetic(tracks.x, tracks.y)
         ages = self._kind_ages(tracks)
-        trk_age = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)  # NaN stays NaN
+        trk_age, mfl_age = track_ages(tracks)
         n_sensors = np.isfinite(tracks.sensor_last_t).sum(axis=1)
         out = []
         for i in range(len(tracks)):
             out.append(self._record(tracks, i, float(lat[i]), float(lon[i]), ages,
-                                    float(trk_age[i]), int(n_sensors[i]), ending))
+                                    float(trk_age[i]), int(n_sensors[i]), ending,
+                                    float(mfl_age[i])))
         return out
 
     def _kind_ages(self, tracks: TrackTable) -> dict[str, npt.NDArray[np.float64]]:
@@ -172,7 +174,7 @@ class Cat062Encoder:
     def _record(
         self, tr: TrackTable, i: int, lat: float, lon: float,
         ages: dict[str, npt.NDArray[np.float64]], trk_age_s: float, n_sensors: int,
-        ending: bool = False,
+        ending: bool = False, mfl_age_s: float = float("nan"),
     ) -> dict[str, Any]:
         """The items of track i as libasterix creation arguments."""
         tid = int(tr.track_id[i])
@@ -216,8 +218,8 @@ class Cat062Encoder:
         alt = float(tr.alt_ft[i])
         if np.isfinite(alt):
             rec["136"] = (_q(_clip(alt / 100.0, 2**15 / 4.0, 0.25), 0.25), "FL")
-            if np.isfinite(trk_age_s):
-                rec["295"] = {"MFL": (_q(min(trk_age_s, MAX_AGE_S), 0.25), "s")}
+            if np.isfinite(mfl_age_s):
+                rec["295"] = {"MFL": (_q(min(mfl_age_s, MAX_AGE_S), 0.25), "s")}
         vr = float(tr.vrate_fpm[i])
         if np.isfinite(vr):
             rec["220"] = (_q(_clip(vr, 2**15 * 6.25, 6.25), 6.25), "ft/min")
@@ -331,6 +333,8 @@ class Cat062Track:
     tse: int
     sigma_x_m: float
     age_trk_s: float
+    age_mfl_s: float = float("nan")
+    """I062/295 MFL: age of the measured flight level (NaN: absent)."""
 
 
 def decode(blocks: list[Block], counts: Counter[str], edition: str = DEFAULT_EDITION
@@ -391,6 +395,7 @@ def _track(rec: Any) -> Cat062Track:
         tse=_bit(i080, "TSE"),
         sigma_x_m=quantity(sub(sub(g("500"), "APC"), "X"), "m"),
         age_trk_s=quantity(sub(g("290"), "TRK"), "s"),
+        age_mfl_s=quantity(sub(g("295"), "MFL"), "s"),
     )
 
 
@@ -400,7 +405,8 @@ def tracks_table(
 ) -> Any:
     """Decoded CAT062 as a tracks.parquet table (schema TRACK_COLUMNS), so any system's
     CAT062 can be scored like our tracker: x, y from I062/105 in `frame`, t from the time of
-    day as a stream from t0_utc_s. Records without a WGS-84 position are left out, counted."""
+    day as a stream from t0_utc_s; a TSE record (track service end) is not confirmed, so the
+    track ends there. Records without a WGS-84 position are left out, counted."""
     import pyarrow as pa
 
     from airpicture.core.schema import TRACK_COLUMNS
@@ -416,11 +422,12 @@ def tracks_table(
     tod = np.array([t.tod_s for t in kept])
     cnf = np.array([t.cnf for t in kept], int)
     cst = np.array([t.cst for t in kept], int)
+    tse = np.array([t.tse for t in kept], int)  # track service end: the track ends here
     values: dict[str, Any] = {
         "t": resolve_tod_sequence(tod, t0_utc_s) - t0_utc_s if kept else np.empty(0),
         "track_id": [t.track_number for t in kept], "x": x, "y": y,
         "vx": [t.vx_mps for t in kept], "vy": [t.vy_mps for t in kept],
-        "confirmed": cnf == 0, "alt_ft": [t.fl * 100.0 for t in kept],
+        "confirmed": (cnf == 0) & (tse == 0), "alt_ft": [t.fl * 100.0 for t in kept],
         "vrate_fpm": [t.vrate_fpm for t in kept], "icao24": [t.icao24 for t in kept],
         "sigma_pos_m": [t.sigma_x_m for t in kept],
         "status": np.where(cnf == 1, TrackStatus.TENTATIVE,
@@ -428,6 +435,11 @@ def tracks_table(
         "callsign": [t.callsign for t in kept], "squawk": [t.mode3a for t in kept],
         "sensor_mask": np.zeros(len(kept), np.uint64),
     }
+    t_s = np.asarray(values["t"], float)
+    age_trk = np.array([k.age_trk_s for k in kept], float).reshape(-1)
+    values["alt_t"] = t_s - np.array([k.age_mfl_s for k in kept], float).reshape(-1)
+    # I062/290 TRK saturates at 63.75 s: a start time only below it.
+    values["t_start"] = np.where(age_trk < MAX_AGE_S, t_s - age_trk, np.nan)
     return pa.table({c.name: pa.array(np.asarray(values[c.name]).reshape(-1)
                                        if c.name != "callsign" else values[c.name], type=c.type)
                      for c in TRACK_COLUMNS})

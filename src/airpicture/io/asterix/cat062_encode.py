@@ -26,8 +26,13 @@ Piece = tuple[U8, Bools]
 
 AFF_FLAGS = PlotFlag.KINEMATIC_MISMATCH | PlotFlag.SPEED_CHECK_FAILED
 """Track flags that set I062/080 AFF (ADS-B data inconsistent with other surveillance)."""
-PFT_FLAGS = PlotFlag.IDENTITY_MISMATCH
-"""Track flags that set I062/080 PFT (potential false track)."""
+PFT_FLAGS = PlotFlag.NONE
+"""Track flags that set I062/080 PFT (potential false track: spoofing and the like; none yet).
+An identity conflict (PlotFlag.IDENTITY_MISMATCH: a plot with the track's Mode S address
+that does not fit it) is not a false track, and CAT062 editions 1.16-1.21 have no I062/080
+bit for a conflicting 24-bit address (DUPT is a duplicate Mode 3/A code, IDD a duplicate
+flight-ID, AAC an assigned Mode A conflict): it is not signalled in I062/080; both tracks
+carry the address in I062/380 ADR. See docs/tracker.md."""
 MAX_AGE_S = 63.75
 """Largest age I062/290 and 295 can carry (8 bits of 1/4 s)."""
 LEVEL_FPM = 300.0
@@ -71,7 +76,7 @@ def track_records(
     known). The others have their own functions below."""
     n = len(tracks)
     frn = record_layout(62, edition).frn
-    trk_age_s = np.clip(tracks.t - tracks.last_update_t, 0.0, MAX_AGE_S)  # NaN stays NaN
+    trk_age_s, mfl_age_s = track_ages(tracks)
     alt_ok = np.isfinite(tracks.alt_ft)
     vr_ok = np.isfinite(tracks.vrate_fpm)
     sigma_ok = np.isfinite(tracks.sigma_pos_m)
@@ -93,7 +98,7 @@ def track_records(
         (frn("080"), both, [_i080(tracks, kind_age_s, first_time, ending, stale_s)]),
         (frn("290"), *_i290(trk_age_s, kind_age_s, edition)),
         (frn("200"), both, [(_i200(tracks.vrate_fpm), both)]),
-        (frn("295"), *_i295(trk_age_s, alt_ok, edition)),
+        (frn("295"), *_i295(mfl_age_s, alt_ok, edition)),
         (frn("136"), alt_ok, [(_signed(tracks.alt_ft / 100.0, FL_LSB, 2, alt_ok), alt_ok)]),
         (frn("220"), vr_ok, [(_signed(tracks.vrate_fpm, VRATE_LSB_FPM, 2, vr_ok), vr_ok)]),
         (frn("500"), sigma_ok, _i500(tracks.sigma_pos_m, sigma_ok, edition)),
@@ -106,6 +111,14 @@ def track_records(
     keep = np.concatenate([k if k.ndim == 2 else np.broadcast_to(k[:, None], b.shape)
                            for b, k in pieces], axis=1)
     return matrix[keep].tobytes(), np.cumsum(keep.sum(axis=1, dtype=np.int64))
+
+
+def track_ages(tracks: TrackTable) -> tuple[Floats, Floats]:
+    """(I062/290 TRK: age since the track began, I062/295 MFL: age of the last measured flight
+    level), each clipped to 0..63.75 s; NaN where t_start / alt_t is unknown."""
+    trk = np.clip(tracks.t - tracks.t_start, 0.0, MAX_AGE_S)  # NaN stays NaN
+    mfl = np.clip(tracks.t - tracks.alt_t, 0.0, MAX_AGE_S)
+    return trk, mfl
 
 
 def _raw(value: Floats, lsb: float, ok: Bools | None = None) -> Ints:
@@ -184,7 +197,8 @@ def _i080(tracks: TrackTable, kind_age_s: dict[str, Floats], first_time: Bools, 
 def _i290(trk_age_s: Floats, kind_age_s: dict[str, Floats], edition: str
           ) -> tuple[Bools, list[Piece]]:
     """I062/290 system track update ages, compound: its FSPEC (1 or 2 octets), then one octet
-    of 1/4 s per present sub-item in spec order: TRK (track age) and, per configured sensor
+    of 1/4 s per present sub-item in spec order: TRK (age since the track began) and, per
+    configured sensor
     kind that ever updated the track, that kind's age (PSR, SSR, MDS, ES, MLT), 0-63.75 s."""
     index = compound_indices(62, edition, "290")
     ages = {"TRK": trk_age_s, **kind_age_s}
@@ -198,11 +212,11 @@ def _i290(trk_age_s: Floats, kind_age_s: dict[str, Floats], edition: str
     return any_on, pieces
 
 
-def _i295(trk_age_s: Floats, alt_ok: Bools, edition: str) -> tuple[Bools, list[Piece]]:
+def _i295(mfl_age_s: Floats, alt_ok: Bools, edition: str) -> tuple[Bools, list[Piece]]:
     """I062/295 track data ages, compound: FSPEC (MFL alone: 0x80), then MFL, the age of the
-    flight level in 1/4 s (the track age), where the level and the track age are known."""
-    on = alt_ok & np.isfinite(trk_age_s)
-    mfl = be_bytes(_raw(np.minimum(trk_age_s, MAX_AGE_S), AGE_LSB_S, on), 1)
+    last measured flight level in 1/4 s, where the level and its time are known."""
+    on = alt_ok & np.isfinite(mfl_age_s)
+    mfl = be_bytes(_raw(np.minimum(mfl_age_s, MAX_AGE_S), AGE_LSB_S, on), 1)
     return on, [_fspec(len(on), [(compound_indices(62, edition, "295")["MFL"], on)]), (mfl, on)]
 
 

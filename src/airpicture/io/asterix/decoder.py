@@ -18,9 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from airpicture.core.geo import FT_TO_M, NM_TO_M
+from airpicture.core.limits import altitude_or_nan
 from airpicture.core.plots import PlotBatch
 from airpicture.io.asterix import cat021, cat034, cat048
-from airpicture.io.asterix.blocks import Block, split_blocks
+from airpicture.io.asterix.blocks import Block, max_blocks_for, split_blocks
 from airpicture.io.asterix.cat034 import RadarStatus
 from airpicture.io.asterix.config import AsterixConfig
 from airpicture.io.asterix.fields import peek_sac_sic
@@ -106,7 +107,7 @@ class AsterixDecoder:
         for k_datagram, (t_recv, datagram) in enumerate(datagrams):
             counts["datagrams"] += 1
             ref = np.nan if t_recv is None else float(t_recv)
-            for block in split_blocks(datagram, counts):
+            for block in split_blocks(datagram, counts, max_blocks_for(t_recv)):
                 cat = block.category
                 if cat not in (48, 34, 21):
                     counts[f"skipped_category:{cat:03d}"] += 1
@@ -278,8 +279,9 @@ class AsterixDecoder:
                 continue
             r = rep.take(sel)
             t_utc = self._times(r.tod_s, ref_utc_s[sel])
-            fl_ok = r.fl_valid & np.isfinite(r.fl)
-            height_m = np.where(fl_ok, r.fl * 100.0 * FT_TO_M, cfg.assumed_height_m)
+            alt_ft = _altitude_ft(np.where(r.fl_valid, r.fl * 100.0, np.nan), counts)
+            fl_ok = np.isfinite(alt_ft)  # a measured level within the physical range
+            height_m = np.where(fl_ok, alt_ft * FT_TO_M, cfg.assumed_height_m)
             x, y, ground_m = polar_to_enu(cfg.frame, site, r.rho_nm * NM_TO_M, r.theta_deg,
                                           height_m)
             var_x, var_y, cov_xy = polar_covariance(ground_m, r.theta_deg, site.sigma_range_m,
@@ -290,7 +292,7 @@ class AsterixDecoder:
                 sensor_id=np.where(psr_only, site.psr_sensor_id, site.ssr_sensor_id),
                 x=x, y=y, var_x=var_x, var_y=var_y, cov_xy=cov_xy,
                 icao24=np.where(psr_only, 0, r.icao24),
-                alt_ft=np.where(fl_ok, r.fl * 100.0, np.nan),
+                alt_ft=alt_ft,
                 squawk=np.where(r.mode3a_valid, r.mode3a, -1),
                 callsign=r.callsign,
                 t_arrival=ref_utc_s[sel] - cfg.t0_utc_s,
@@ -321,12 +323,21 @@ class AsterixDecoder:
             parts.append(PlotBatch.create(
                 t=t_utc - cfg.t0_utc_s, sensor_id=src.sensor_id, x=x, y=y,
                 var_x=sigma**2, var_y=sigma**2, cov_xy=0.0, icao24=rep.icao24[sel],
-                alt_ft=fl * 100.0, nacp=rep.nacp[sel], nic=rep.nic[sel], sil=rep.sil[sel],
+                alt_ft=_altitude_ft(fl * 100.0, counts), nacp=rep.nacp[sel], nic=rep.nic[sel],
+                sil=rep.sil[sel],
                 callsign=rep.callsign[sel], squawk=rep.mode3a[sel],
                 t_arrival=ref_utc_s[sel] - cfg.t0_utc_s,
             ))
         counts["plots:cat021"] += sum(len(p) for p in parts)
         return PlotBatch.concat(parts)
+
+
+def _altitude_ft(alt_ft: FloatArray, counts: Counter[str]) -> FloatArray:
+    """Altitudes within the physical range (core.limits); the others unknown, counted."""
+    alt, n_bad = altitude_or_nan(alt_ft)
+    if n_bad:
+        counts["values_out_of_range:alt_ft"] += n_bad
+    return alt
 
 
 def _within_record_budget(pend: _Pending, edition: str, counts: Counter[str]) -> _Pending:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from airpicture.io.asterix.blocks import split_blocks
+from airpicture.io.asterix.blocks import max_blocks_for, split_blocks
 from airpicture.io.asterix.comm_b import decode_mb
 from airpicture.io.asterix.config import DEFAULT_EDITIONS
 from airpicture.io.asterix.fields import peek_sac_sic
@@ -37,7 +37,7 @@ def dump_records(
     chosen = chosen or {}
     counts = Counter() if counts is None else counts
     for t, datagram in datagrams:
-        for block in split_blocks(datagram, counts):
+        for block in split_blocks(datagram, counts, max_blocks_for(t)):
             cat = block.category
             edition = _edition(cat, chosen)
             if edition is None:

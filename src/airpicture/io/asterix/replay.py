@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from airpicture.io.asterix.blocks import Block, split_blocks
+from airpicture.io.asterix.blocks import Block, max_blocks_for, split_blocks
 from airpicture.io.asterix.config import DEFAULT_EDITIONS
 from airpicture.io.asterix.layout import LayoutError, quantity_info, record_layout, walk_records
 from airpicture.io.asterix.transport import MAX_DATAGRAM_BYTES, UdpSender, read_any
@@ -93,7 +93,7 @@ def replay_file(path: Path, url: str, speed: float = 1.0,
     raw = len(datagrams) == 1 and datagrams[0][0] is None
     editions = {**DEFAULT_EDITIONS, **(editions or {})}
     if raw:
-        blocks = split_blocks(datagrams[0][1], counts, max_blocks=1 << 31)
+        blocks = split_blocks(datagrams[0][1], counts, max_blocks_for(None))
         payloads = [b.raw for b in blocks]
         tods = [block_time_of_day(b, editions.get(b.category)) for b in blocks]
         due, cut = send_schedule(tods)

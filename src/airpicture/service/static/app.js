@@ -215,6 +215,11 @@ function applyMessage(msg) {
 function onMessage(ev) {
   const t0 = performance.now();
   const msg = JSON.parse(ev.data);
+  if (msg.type === 'end') { // a replay reached the end of its recording (it stays so)
+    ap.ended = true;
+    $('status').textContent = `${ap.tracks.size} tracks · t=${msg.t.toFixed(0)} s · end of recording`;
+    return;
+  }
   applyMessage(msg);
   ap.messages += 1;
   if (ap.mode === 'live') {
@@ -224,12 +229,13 @@ function onMessage(ev) {
   ap.lastApplyMs = performance.now() - t0;
   if (ap.mode === 'live') map.once('idle', () => { ap.idleSeq = msg.seq; ap.lastIdleMs = performance.now() - t0; });
   else ap.idleSeq = msg.seq; // looking back: nothing new to draw
-  $('status').textContent = `${ap.tracks.size} tracks · t=${msg.t.toFixed(0)} s`;
+  $('status').textContent = `${ap.tracks.size} tracks · t=${msg.t.toFixed(0)} s${ap.ended ? ' · end of recording' : ''}`;
   if (ap.selected != null && ap.mode === 'live' && msg.seq % 2 === 0) showPanel(ap.selected);
 }
 
 function connect() {
   const ws = new WebSocket(url('ws/tracks').replace(/^http/, 'ws'));
+  ap.ended = false;
   ws.onmessage = onMessage;
   ws.onclose = () => { $('status').textContent = 'disconnected, retrying…'; setTimeout(connect, 2000); };
   ap.ws = ws;
