@@ -282,3 +282,22 @@ def test_a_folder_given_as_config_says_so(argv: list[str], tmp_path: Path, a_fil
                                           capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli([a.format(tmp=tmp_path, file=a_file) for a in argv], capsys)
     assert_one_line_error(code, err, "is a folder")
+
+
+@pytest.mark.parametrize("option", ["--out", "--stats-json", "--sensors-out"])
+def test_track_output_folder_is_refused_before_the_run(
+        option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from airpicture.sim.presets import simulate_preset
+
+    scenario = simulate_preset("crossing-1", tmp_path / "sc", duration_s=10.0)
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the tracker ran before the output path was checked")
+
+    monkeypatch.setattr("airpicture.tracker.run.track_scenario", must_not_run)
+    argv = ["track", str(scenario), "-q", option, str(tmp_path)]
+    if option != "--out":
+        argv += ["--out", str(tmp_path / "tracks.parquet")]
+    code, _, err = run_cli(argv, capsys)
+    assert_one_line_error(code, err, option, "expects a file name")

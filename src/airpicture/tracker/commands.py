@@ -48,6 +48,12 @@ def _track(
         "gate_prob": gate_prob, "confirm_hits_psr": confirm_hits_psr,
     }
     cfg = cfg.with_overrides({k: v for k, v in flags.items() if v is not None}, "command line")
+    from airpicture.core.paths import check_output_file  # before the run, not after it
+
+    for path, option in ((out, "--out"), (stats_json, "--stats-json"),
+                         (sensors_out, "--sensors-out")):
+        if path is not None:
+            check_output_file(path, option)
     stats = track_scenario(scenario, out, cfg, progress=not quiet, sensors_out=sensors_out)
     if stats_json is not None:
         slim = {k: v for k, v in stats.items() if k not in ("slice_times_s", "slice_cpu_s")}
