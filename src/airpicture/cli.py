@@ -39,15 +39,16 @@ def _register() -> None:
     # One line per part; each module adds its commands to `app`.
     from airpicture import demo
     from airpicture.bench import commands as bench_commands
+    from airpicture.commands import policy as policy_commands
+    from airpicture.commands import track as track_commands
     from airpicture.io import commands as io_commands
     from airpicture.metrics import commands as metrics_commands
     from airpicture.service import commands as service_commands
     from airpicture.sim import commands as sim_commands
     from airpicture.sources import commands as sources_commands
-    from airpicture.tracker import commands as tracker_commands
 
-    for module in (sim_commands, metrics_commands, tracker_commands, sources_commands,
-                   io_commands, service_commands, bench_commands, demo):
+    for module in (sim_commands, metrics_commands, track_commands, sources_commands,
+                   io_commands, service_commands, bench_commands, demo, policy_commands):
         module.register(app)
 
 

@@ -124,6 +124,8 @@ def test_aircraft_json_for_tar1090(client: tuple[TestClient, Pipeline]) -> None:
     # mapped onto the wall clock at its start; `seen` stays relative.
     assert doc["now"] == round(p.epoch_offset_s + 3.0, 1) and doc["now"] > 1.7e9
     assert abs(p.epoch_offset_s - time.time()) < 600
+    # The map's UTC clock reads the same offset from /api/health.
+    assert c.get("/api/health").json()["epoch_offset_s"] == p.epoch_offset_s
     assert doc["messages"] == int(p.stats.total.sum()) > 0  # plots received, a running total
     by_hex = {a["hex"]: a for a in doc["aircraft"]}
     assert set(by_hex) == set(tracks) == {"3c0001", "3c0002", "3c0003"}

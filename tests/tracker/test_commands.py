@@ -111,29 +111,3 @@ def test_for_scenario_reads_sensor_periods_and_clutter() -> None:
     quiet = ScenarioMeta(name="m", seed=1, origin_lat_deg=0, origin_lon_deg=0, duration_s=10,
                          sensors=[psr(clutter=0.0)])
     assert TrackerConfig.for_scenario(quiet).confirm_hits_psr == TrackerConfig().confirm_hits_psr
-
-
-class _EvenTracksOnly:
-    """A release policy that withholds every track with an odd id."""
-
-    def tracks(self, tracks, consumer):  # type: ignore[no-untyped-def]
-        return tracks.take(tracks.track_id % 2 == 0)
-
-    def plots(self, plots, consumer):  # type: ignore[no-untyped-def]
-        return plots
-
-    def track_rows(self, rows, consumer):  # type: ignore[no-untyped-def]
-        return rows
-
-
-def test_written_tracks_pass_the_egress_gate(scenario: Path, tmp_path: Path) -> None:
-    from airpicture.policy.egress import Egress
-
-    full = read_tracks(track_scenario(scenario, tmp_path / "all.parquet")["out"])
-    ids = full.column("track_id").to_numpy()
-    assert (ids % 2 == 1).any() and (ids % 2 == 0).any()
-    out = tmp_path / "released.parquet"
-    track_scenario(scenario, out, egress=Egress(_EvenTracksOnly()))
-    released = read_tracks(out)
-    assert released.num_rows == int((ids % 2 == 0).sum())
-    assert (released.column("track_id").to_numpy() % 2 == 0).all()

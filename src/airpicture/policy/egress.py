@@ -10,8 +10,9 @@ here (by contributing sensor, area, LADD/PIA flags), so no output needs to chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -41,6 +42,10 @@ class ReleasePolicy(Protocol):
 
     def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment: ...
 
+    def sensors(self, sensor_ids: Sequence[int], consumer: Consumer) -> list[int]: ...
+
+    def label(self, consumer: Consumer) -> dict[str, Any] | None: ...
+
 
 class ReleaseAll:
     """Releases everything to everyone: the policy until release rules are configured."""
@@ -56,6 +61,12 @@ class ReleaseAll:
 
     def replies(self, replies: ModeSEnrichment, consumer: Consumer) -> ModeSEnrichment:
         return replies
+
+    def sensors(self, sensor_ids: Sequence[int], consumer: Consumer) -> list[int]:
+        return list(sensor_ids)
+
+    def label(self, consumer: Consumer) -> dict[str, Any] | None:
+        return None
 
 
 @dataclass
@@ -91,3 +102,13 @@ class Egress:
         aircraft; it may also blank fields (callsign "", squawk -1, alt_ft NaN).
         """
         return self.policy.replies(replies, consumer)
+
+    def sensors(self, sensor_ids: Sequence[int], consumer: Consumer = LOCAL) -> list[int]:
+        """The sensors (of `sensor_ids`, in that order) `consumer` may know of: sensor lists,
+        feed status and per-sensor counts show only these."""
+        return self.policy.sensors(sensor_ids, consumer)
+
+    def label(self, consumer: Consumer = LOCAL) -> dict[str, Any] | None:
+        """The STANAG 4774-shaped label of what `consumer` receives (its release class's
+        combined label), for JSON payloads to carry; None without a release policy."""
+        return self.policy.label(consumer)

@@ -46,6 +46,19 @@ from airpicture.service.history import (
 )
 from airpicture.service.hub import ClientSlot, Hub
 from airpicture.service.pipeline import Frame, Pipeline
+from airpicture.service.schemas import (
+    AircraftJson,
+    Feeds,
+    Health,
+    HistoryPage,
+    Outputs,
+    ReceiverJson,
+    Recording,
+    Sensors,
+    TimeRange,
+    TrackDetail,
+    Tracks,
+)
 
 STATIC_DIR = Path(str(resources.files("airpicture.service") / "static"))
 
@@ -171,7 +184,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="data:,")
 
-    @app.get("/api/health", summary="Is the pipeline running")
+    @app.get("/api/health", summary="Is the pipeline running", response_model=Health)
     def health() -> dict[str, Any]:
         """status: ok; degraded (each problem named in `problems`: feeds, recording, falling
         behind, frozen picture, ...); error (the pipeline stopped: `error`). docs/operations.md
@@ -188,7 +201,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 "origin": {"lat": pipeline.meta.origin_lat_deg,
                            "lon": pipeline.meta.origin_lon_deg}}
 
-    @app.get("/api/tracks", summary="Current tracks, with bbox and filters")
+    @app.get("/api/tracks", summary="Current tracks, with bbox and filters",
+             response_model=Tracks)
     def tracks(
         request: Request,
         bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
@@ -208,7 +222,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         rows = view_rows(take_view(frame.view, idx))
         return {"t": frame.t_s, "count": len(rows), "tracks": rows}
 
-    @app.get("/api/tracks/{track_id}", summary="One track, its sensors and recent history")
+    @app.get("/api/tracks/{track_id}", summary="One track, its sensors and recent history",
+             response_model=TrackDetail)
     def track(request: Request, track_id: int,
               limit: Annotated[int, Query(ge=1, le=5000, description="history rows")] = 60
               ) -> dict[str, Any]:
@@ -226,7 +241,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 "history": arrow_columns(hist.select(keep))}
 
     @app.get("/api/history", summary="Recorded track states in a time window and bbox, "
-             "a page at a time", response_class=Response)
+             "a page at a time", response_class=Response, responses={200: {
+                 "model": HistoryPage, "content": {ARROW_MEDIA_TYPE: {}}}})
     async def history(
         request: Request,
         t0: Annotated[float, Query(description="start, stream seconds")],
@@ -266,7 +282,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return StreamingResponse(json_stream(page, head), media_type="application/json",
                                  headers=headers)
 
-    @app.get("/api/history/range", summary="First and last recorded time, and the sessions")
+    @app.get("/api/history/range", summary="First and last recorded time, and the sessions",
+             response_model=TimeRange)
     def history_range(
         session: Annotated[int | None, Query(description="recording session (default: the "
                                              "current one)")] = None,
@@ -279,11 +296,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return {"t0": t0, "t1": t1, "session": chosen, "current_session": rec.session_id,
                 "sessions": rec.sessions()}
 
-    @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
+    @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive",
+             response_model=Sensors)
     def sensors() -> dict[str, Any]:
         return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
 
-    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
+    @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors",
+             response_model=Outputs)
     def outputs() -> dict[str, Any]:
         """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
         records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
@@ -291,7 +310,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         outs = pipeline.outputs
         return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
 
-    @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)")
+    @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)",
+             response_model=AircraftJson)
     def aircraft_json(request: Request) -> dict[str, Any]:
         """The picture as readsb's aircraft.json, at tar1090's usual path: the released tracks
         and, with Mode S feeds, the aircraft heard without a track (no lat/lon)."""
@@ -299,21 +319,23 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         pipeline.consumers.add(consumer)
         return pipeline.aircraft_json(consumer)
 
-    @app.get("/data/receiver.json", summary="readsb-compatible receiver.json (tar1090)")
+    @app.get("/data/receiver.json", summary="readsb-compatible receiver.json (tar1090)",
+             response_model=ReceiverJson)
     def receiver_json() -> dict[str, Any]:
         """What tar1090 reads first: refresh period (ms) and the map's centre."""
         return {"version": f"airpicture {__version__}", "refresh": int(pipeline.tick_s * 1000),
                 "history": 0, "lat": pipeline.meta.origin_lat_deg,
                 "lon": pipeline.meta.origin_lon_deg}
 
-    @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters")
+    @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters",
+             response_model=Feeds)
     def feeds() -> dict[str, Any]:
         """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
         frames are counted by kind, never fatal."""
         return {"t": pipeline.t_s, **pipeline.feed_status()}
 
     @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
-             "last error")
+             "last error", response_model=Recording)
     def recording() -> dict[str, Any]:
         """state: ok, retrying (the last write failed: last_error; retried with back-off),
         stopped. Rows count as committed once durable; dropped rows were never recorded."""

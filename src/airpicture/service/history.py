@@ -16,10 +16,12 @@ import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from airpicture.policy.egress import Consumer, Egress
+from airpicture.service.encode import MPS_TO_KT
 from airpicture.service.recorder import Recorder
 
 HISTORY_COLUMNS = ["t", "track_id", "lat", "lon", "alt_ft", "status", "icao24", "callsign",
@@ -71,7 +73,7 @@ def read_page(recorder: Recorder, egress: Egress, consumer: Consumer, t0_s: floa
               t1_s: float, bbox: tuple[float, float, float, float] | None,
               cursor: str | None, limit: int, session: int | None = None
               ) -> tuple[pa.Table, str | None]:
-    """One page of released track states (HISTORY_COLUMNS) of a session (default: the
+    """One page of released track states (WIRE_COLUMNS) of a session (default: the
     recorder's own) and the next page's cursor (None: this was the last page).  The LIMIT is
     in the query; Egress filters each page."""
     sql = "SELECT * FROM track_states WHERE session = ? AND t BETWEEN ? AND ?"
@@ -89,7 +91,47 @@ def read_page(recorder: Recorder, egress: Egress, consumer: Consumer, t0_s: floa
         table = table.slice(0, limit)
         following = encode_cursor(table.column("t")[limit - 1].as_py(),
                                   table.column("track_id")[limit - 1].as_py())
-    return egress.track_rows(table, consumer).select(HISTORY_COLUMNS), following
+    return wire_units(egress.track_rows(table, consumer).select(HISTORY_COLUMNS)), following
+
+
+WIRE_COLUMNS = ["t", "track_id", "lat", "lon", "alt_ft", "hdg_deg", "gs_kt", "status", "icao24",
+                "callsign", "squawk", "smask"]
+"""/api/history's columns: the units and identity formats of /api/tracks (`track_id` is its
+`id`, `smask` the same sensor bits)."""
+
+
+def wire_units(table: pa.Table) -> pa.Table:
+    """Recorded columns in /api/tracks' units and formats: address as 6 hex digits, squawk as
+    4 octal digits ("" when none), callsign stripped, ground speed (kt) and heading (deg) from
+    the velocity, altitude in whole feet (null when unknown)."""
+    vx = table.column("vx").to_numpy(zero_copy_only=False).astype(np.float64)
+    vy = table.column("vy").to_numpy(zero_copy_only=False).astype(np.float64)
+    hdg = np.round(np.nan_to_num((np.degrees(np.arctan2(vx, vy)) + 360.0) % 360.0), 1)
+    gs = np.round(np.nan_to_num(np.hypot(vx, vy) * MPS_TO_KT)).astype(np.int64)
+    icao = table.column("icao24").to_numpy(zero_copy_only=False).astype(np.int64)
+    squawk = table.column("squawk").to_numpy(zero_copy_only=False).astype(np.int64)
+    alt = table.column("alt_ft").to_numpy(zero_copy_only=False).astype(np.float64)
+    alt_ok = np.isfinite(alt)
+    callsign = pc.utf8_trim_whitespace(table.column("callsign").cast(pa.string()))
+    cols = {
+        "t": table.column("t"), "track_id": table.column("track_id"),
+        "lat": table.column("lat"), "lon": table.column("lon"),
+        "alt_ft": pa.array(np.round(np.nan_to_num(alt)).astype(np.int64), mask=~alt_ok),
+        "hdg_deg": pa.array(hdg), "gs_kt": pa.array(gs), "status": table.column("status"),
+        "icao24": _formatted("%06x", icao, icao > 0),
+        "callsign": callsign,
+        "squawk": _formatted("%04o", squawk, squawk >= 0),
+        "smask": table.column("sensor_mask"),
+    }
+    return pa.table(cols)
+
+
+def _formatted(fmt: str, values: np.ndarray, ok: np.ndarray) -> pa.Array:
+    """Integers printed with `fmt` where `ok`, "" elsewhere, as an Arrow string column."""
+    if values.size == 0:
+        return pa.array([], type=pa.string())
+    text = np.char.mod(fmt, np.where(ok, values, 0)).astype(str)
+    return pa.array(np.where(ok, text, ""), type=pa.string())
 
 
 def _json_values(column: pa.ChunkedArray | pa.Array) -> str:

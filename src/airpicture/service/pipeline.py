@@ -465,7 +465,8 @@ class Pipeline:
         replay = getattr(self.source, "replay_status", None)
         return {"status": status, "pipeline": state, "problems": problems, "feeds_down": down,
                 "pace": {**self.pace.status(), "backlog": self.backlog()},
-                "replay": replay() if replay is not None else None}
+                "replay": replay() if replay is not None else None,
+                "epoch_offset_s": self.epoch_offset_s}
 
     def problems(self) -> list[str]:
         """The parts' problems: the recording's, the source's own (`problems()` when it has

@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
-from airpicture.policy.egress import LOCAL, Consumer, Egress
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.stream import InProcessTracker
+
+if TYPE_CHECKING:
+    from airpicture.io.scenario import ScenarioMeta
 
 
 def arrival_times(plots: PlotBatch) -> np.ndarray:
@@ -44,14 +46,11 @@ def feed(tracker: InProcessTracker, plots: PlotBatch, step_s: float,
     tracker.flush()
 
 
-def concat_tables(tables: list[TrackTable], egress: Egress | None = None,
-                  consumer: Consumer = LOCAL) -> pa.Table:
-    """tracks.parquet rows of every report, as released to `consumer` by the egress gate."""
+def concat_tables(tables: list[TrackTable]) -> pa.Table:
+    """tracks.parquet rows of every report (release rules are applied by the caller)."""
     from airpicture.core.schema import TRACK_COLUMNS
 
-    gate = egress or Egress()
-    released = [gate.tracks(t, consumer) for t in tables]
-    arrow = [t.to_arrow() for t in released if len(t)]
+    arrow = [t.to_arrow() for t in tables if len(t)]
     if not arrow:
         return pa.table({c.name: pa.array([], type=c.type) for c in TRACK_COLUMNS})
     return pa.concat_tables(arrow)
@@ -70,20 +69,10 @@ def write_sensors_json(path: Path, sensors: list[dict[str, Any]]) -> None:
     path.write_text(json.dumps({"sensors": rows}, indent=2) + "\n")
 
 
-def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | None = None,
-                   progress: bool = False, egress: Egress | None = None,
-                   sensors_out: Path | None = None) -> dict[str, Any]:
-    """Run the tracker over a scenario's plots and write tracks.parquet; returns run stats.
-
-    The written rows pass `egress` (default: release everything) like every other output.
-    `sensors_out`: also write the sensors as learned from their data,
-    {"sensors": [{"id", "kind", "period_s", "pd", "sigma_range_m", ...}]} (JSON).
-    """
-    from airpicture.io.scenario import read_meta, read_plots, write_tracks
-
-    meta = read_meta(scenario_dir)
-    plots = read_plots(scenario_dir, meta)
-    cfg = config or TrackerConfig.for_scenario(meta)
+def track_plots(meta: ScenarioMeta, plots: PlotBatch, cfg: TrackerConfig,
+                progress: bool = False) -> tuple[InProcessTracker, dict[str, Any]]:
+    """Run one recording tracker over a scenario's plots (its sensors only); returns the
+    tracker (its `reports`) and the run statistics."""
     tracker = InProcessTracker(meta.sensors, cfg, record=True)
     t0, c0 = time.perf_counter(), time.process_time()
     if progress:
@@ -96,10 +85,6 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
         feed(tracker, plots, cfg.slice_s)
     wall_s = time.perf_counter() - t0
     cpu_s = time.process_time() - c0
-    table = concat_tables(tracker.reports, egress)
-    write_tracks(out_path, table)
-    if sensors_out is not None:
-        write_sensors_json(sensors_out, tracker.learned_sensors())
     times = np.asarray(tracker.slice_wall_s)
     cpu = np.asarray(tracker.slice_cpu_s)
     stats = tracker.stats()
@@ -114,6 +99,28 @@ def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | N
         "slice_cpu_s": cpu.tolist(),
         "slice_cpu_p50_s": float(np.percentile(cpu, 50)) if cpu.size else 0.0,
         "slice_cpu_p99_s": float(np.percentile(cpu, 99)) if cpu.size else 0.0,
-        "track_rows": table.num_rows, "out": str(out_path),
     })
+    return tracker, stats
+
+
+def track_scenario(scenario_dir: Path, out_path: Path, config: TrackerConfig | None = None,
+                   progress: bool = False, sensors_out: Path | None = None) -> dict[str, Any]:
+    """Run the tracker over a scenario's plots and write tracks.parquet (the operator's
+    picture, every sensor); returns run stats.
+
+    `sensors_out`: also write the sensors as learned from their data,
+    {"sensors": [{"id", "kind", "period_s", "pd", "sigma_range_m", ...}]} (JSON).
+    A consumer's picture under a release policy: airpicture.commands.track.
+    """
+    from airpicture.io.scenario import read_meta, read_plots, write_tracks
+
+    meta = read_meta(scenario_dir)
+    plots = read_plots(scenario_dir, meta)
+    cfg = config or TrackerConfig.for_scenario(meta)
+    tracker, stats = track_plots(meta, plots, cfg, progress)
+    table = concat_tables(tracker.reports)
+    write_tracks(out_path, table)
+    if sensors_out is not None:
+        write_sensors_json(sensors_out, tracker.learned_sensors())
+    stats.update({"track_rows": table.num_rows, "out": str(out_path)})
     return stats
