@@ -79,3 +79,20 @@ def test_usage_error_exits_2_without_traceback() -> None:
     )
     assert result.returncode == 2
     assert "no-such-flag" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_boolean_options_show_as_flags() -> None:
+    """A bool option is a flag (--x, or --x/--no-x) in every --help, never 'BOOLEAN'/<bool>."""
+    runner = CliRunner()
+    root = typer.main.get_command(app)
+    seen_flags = 0
+    for path, command in _walk(root):
+        for param in command.params:
+            annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+            if param.param_type_name == "option" and annotation is bool:
+                assert param.is_flag, f"{param.opts} of {' '.join(path)} takes a value"
+                seen_flags += 1
+        text = runner.invoke(app, [*path, "--help"]).output
+        for metavar in ("BOOLEAN", "<bool>", "<boolean>"):
+            assert metavar not in text, (path, text)
+    assert seen_flags > 5

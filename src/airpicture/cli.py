@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # typer ships its own click
 
 from airpicture import __version__
 from airpicture.core.errors import UserError
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags show as flags, not with a <bool> metavar
 )
 
 
@@ -53,10 +55,37 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+USAGE_EXIT_CODE = 2
+"""Exit status of a user or usage error (click's convention)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user and usage errors become one line on stderr and exit code 2, never a
+    traceback or a boxed panel."""
     try:
-        app(prog_name="airpicture")
+        code = app(args=argv, prog_name="airpicture", standalone_mode=False)
     except UserError as exc:
         typer.echo(f"airpicture: error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(USAGE_EXIT_CODE)
+    except NoArgsIsHelpError as exc:  # a group or command run bare: its help, as click does
+        typer.echo(exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # click's UsageError, BadParameter, ... (typer's click)
+        typer.echo(f"airpicture: error: {_one_line(exc.format_message())}{_hint(exc)}", err=True)
+        sys.exit(getattr(exc, "exit_code", USAGE_EXIT_CODE))
+    except typer.Abort:
+        typer.echo("airpicture: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _hint(exc: Exception) -> str:
+    """' (see `airpicture CMD --help`)' for a usage error raised within a command's context."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return ""
+    return f" (see `{ctx.command_path} --help`)"

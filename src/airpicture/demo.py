@@ -65,4 +65,6 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, "--seed", help="Random seed of the simulated sensors."),
     ) -> None:
         """Simulate, draw, track and score the real-traffic sample, then serve the live map."""
-        run_demo(out, serve, port, seed)
+        from airpicture.core.paths import check_output_dir
+
+        run_demo(check_output_dir(out, "--out"), serve, port, seed)

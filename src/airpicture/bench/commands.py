@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_output_dir
 
 DEFAULT_OUT = Path("bench/results")
 TABLE_WIDTH = 200
@@ -54,6 +55,7 @@ def bench(
     if scenario_dir is not None and not scenario_dir.is_dir():
         raise UserError(scenario_dir, "not a folder")
     sections = _parse_only(only)
+    check_output_dir(out, "--out")
     console = Console()
     result = run_bench(out, sections, quick, scenario_dir, tracker, stamp,
                        progress=lambda msg: console.log(msg))

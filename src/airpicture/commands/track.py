@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_output_file
 
 if TYPE_CHECKING:
     from airpicture.io.scenario import ScenarioMeta
@@ -88,6 +89,10 @@ def _track(
 
     if (policy is None) != (consumer is None):
         raise UserError(None, "--policy and --consumer go together")
+    for path, option in ((out, "--out"), (stats_json, "--stats-json"),
+                         (sensors_out, "--sensors-out")):
+        if path is not None:
+            check_output_file(path, option)  # before the run, not after it
     flags: dict[str, Any] = {
         "slice_s": slice_s, "late_window_s": late_window_s, "q_cv": q_cv, "q_ct": q_ct,
         "gate_prob": gate_prob, "confirm_hits_psr": confirm_hits_psr,

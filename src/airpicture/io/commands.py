@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_input_file, check_output_file
+from airpicture.core.values import check_number
 
 
 def _editions(values: list[str]) -> dict[int, str]:
-    """CAT=EDITION options to {category: edition}."""
+    """CAT=EDITION options to {category: edition}, each one libasterix knows."""
+    from airpicture.io.asterix.layout import editions
+
     out: dict[int, str] = {}
     for v in values:
         cat, sep, ed = v.partition("=")
         if not sep or not cat.isdigit():
             raise UserError(None, f"--edition {v!r}: expected CAT=EDITION, e.g. 48=1.32")
+        known = editions(int(cat))
+        if not known:
+            raise UserError(None, f"--edition {v!r}: unknown ASTERIX category {int(cat)}")
+        if ed not in known:
+            raise UserError(None, f"--edition {v!r}: CAT{int(cat):03d} editions are "
+                                  f"{', '.join(known)}")
         out[int(cat)] = ed
     return out
+
+
+def _json_safe(value: Any) -> Any:
+    """value with every non-finite float as None (null): JSON has no NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _check_lat_lon(lat: float, lon: float) -> None:
+    """--lat and --lon must be a place on Earth."""
+    check_number(lat, "--lat", -90, 90)
+    check_number(lon, "--lon", -180, 180)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,15 +64,18 @@ def register(app: typer.Typer) -> None:
                                                         "of JSON lines."),
         edition: list[str] = typer.Option([], "--edition", help="CAT=EDITION to read a "
                                           "category with, e.g. 48=1.27 (repeatable)."),
-        limit: int = typer.Option(0, "--limit", help="Stop after this many records (0: all)."),
+        limit: int = typer.Option(0, "--limit", min=0,
+                                  help="Stop after this many records (0: all)."),
     ) -> None:
         """Print every record of FILE readably (JSON lines by default), then the counts."""
         from airpicture.io.asterix.dump import as_text, dump_records
         from airpicture.io.asterix.transport import read_any
 
+        check_input_file(file)
+        chosen = _editions(edition)
         counts: Counter[str] = Counter()
         datagrams = read_any(file, counts)
-        for n, row in enumerate(dump_records(datagrams, _editions(edition), counts), 1):
+        for n, row in enumerate(dump_records(datagrams, chosen, counts), 1):
             typer.echo(as_text(row) if text else json.dumps(row))
             if limit and n >= limit:
                 break
@@ -64,6 +96,10 @@ def register(app: typer.Typer) -> None:
         from airpicture.io.asterix.decoder import AsterixDecoder
         from airpicture.io.asterix.transport import read_any
 
+        check_input_file(file)
+        check_input_file(config)
+        if out is not None:
+            check_output_file(out, "--out")
         cfg = AsterixConfig.from_json(config)
         counts: Counter[str] = Counter()
         datagrams = read_any(file, counts)
@@ -72,10 +108,10 @@ def register(app: typer.Typer) -> None:
         counts.update(result.counts)
         if out is not None:
             pq.write_table(result.plots.to_arrow(), out)
-        typer.echo(json.dumps({
+        typer.echo(json.dumps(_json_safe({
             "plots": len(result.plots), "counts": dict(sorted(counts.items())),
             "radars": dec.radar_status(now_s=dec.clock_utc_s - cfg.t0_utc_s),
-        }, indent=1))
+        }), indent=1, allow_nan=False))
 
     @asterix.command("tracks")
     def tracks(
@@ -100,6 +136,10 @@ def register(app: typer.Typer) -> None:
 
         if edition not in editions(62):
             raise UserError(None, f"--edition {edition}: CAT062 editions are {editions(62)}")
+        _check_lat_lon(lat, lon)
+        check_number(t0_utc_s, "--t0-utc-s")
+        check_input_file(file)
+        check_output_file(out, "--out")
         counts: Counter[str] = Counter()
         blocks = [b for t, d in read_any(file, counts)
                   for b in split_blocks(d, counts, max_blocks_for(t))]
@@ -118,6 +158,7 @@ def register(app: typer.Typer) -> None:
         """Send a scenario's plots as CAT048/CAT034/CAT021 (radar sites from the scenario)."""
         from airpicture.io.asterix.emit import emit_scenario
 
+        check_number(speed, "--speed", 0)
         typer.echo(json.dumps(emit_scenario(scenario, url, speed)))
 
     @asterix.command("replay")
@@ -135,6 +176,8 @@ def register(app: typer.Typer) -> None:
         skipped and counted); prints what was sent."""
         from airpicture.io.asterix.replay import replay_file
 
+        check_input_file(file)
+        check_number(speed, "--speed", 0)
         typer.echo(json.dumps(replay_file(file, url, speed, _editions(edition))))
 
     @asterix.command("listen")
@@ -151,4 +194,7 @@ def register(app: typer.Typer) -> None:
 
         from airpicture.io.asterix.listen import run_listener
 
+        check_number(seconds, "--seconds", 0)
+        if config is not None:
+            check_input_file(config)
         asyncio.run(run_listener(url, config, seconds, typer.echo))

@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_input_file, check_output_dir
+from airpicture.core.values import check_number
 
 
 def _print_summary(summary_json: dict[str, object], title: str) -> None:
@@ -42,12 +44,12 @@ def score(
     from airpicture.metrics.report import write_report
     from airpicture.metrics.score import score_scenario
 
-    if not tracks.exists():
-        raise UserError(tracks, "file not found")
+    check_input_file(tracks)
+    check_number(t_min_s, "--t-min")
     if step_s is not None and not step_s > 0:
         raise UserError(None, f"--step must be positive, got {step_s}")
+    out = check_output_dir(out_dir if out_dir is not None else tracks.parent, "--out")
     summary = score_scenario(scenario, tracks, t_min_s=t_min_s, step_s=step_s)
-    out = out_dir if out_dir is not None else tracks.parent
     out.mkdir(parents=True, exist_ok=True)
     data = summary.to_json()
     (out / "summary.json").write_text(json.dumps(data, indent=2) + "\n")

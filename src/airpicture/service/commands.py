@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from airpicture.core.paths import check_input_file, check_output_file
+
 
 def _overrides(host: str | None, port: int | None, record: Path | None,
                speed: float | None) -> dict[str, dict[str, object]]:
@@ -35,6 +37,10 @@ def serve(
     from airpicture.service.config import load_config
     from airpicture.service.serve import build_pipeline, run, scenario_source
 
+    if config is not None:
+        check_input_file(config)
+    if record is not None:
+        check_output_file(record, "--record")
     cfg = load_config(config).with_overrides(_overrides(host, port, record, speed))
     if cat062:
         cfg = cfg.with_overrides({"output": {"cat062": [{"url": u} for u in cat062]}})
@@ -62,6 +68,9 @@ def replay(
     from airpicture.service.config import load_config
     from airpicture.service.serve import replay_pipeline, run
 
+    check_input_file(recording)
+    if config is not None:
+        check_input_file(config)
     cfg = load_config(config).with_overrides(_overrides(host, port, None, speed))
     pipeline = replay_pipeline(cfg, recording, loop, session)
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)

@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_input_file, check_output_dir, check_output_file
 from airpicture.core.schema import FRAME_LOCAL_ENU, SCENARIO_FORMAT
+from airpicture.core.values import check_number
 
 
 def simulate_config(config: Path, out_dir: Path, seed: int | None,
@@ -18,8 +20,7 @@ def simulate_config(config: Path, out_dir: Path, seed: int | None,
     from airpicture.io.scenario import ScenarioMeta
     from airpicture.sim.build import simulate_meta
 
-    if not config.is_file():
-        raise UserError(config, "file not found")
+    check_input_file(config)
     try:
         obj = json.loads(config.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -79,6 +80,10 @@ def register(app: typer.Typer) -> None:
 
         if emit_to is not None and emit_to[0] != "asterix":
             raise UserError(None, f"--emit: unknown format {emit_to[0]!r}, expected 'asterix'")
+        check_output_dir(out, "--out")
+        check_number(speed, "--speed", 0)
+        if picture is not None:
+            check_output_file(picture, "--picture")
         started = time.perf_counter()
         if config is not None:
             if preset is not None:

@@ -92,6 +92,8 @@ def preset_meta(name: str, seed: int = 7, duration_s: float | None = None) -> Sc
     if not match:
         raise UserError(None, f"unknown preset {name!r}; presets: {', '.join(PRESET_NAMES)}")
     n = int(match.group(2))
+    if n < 1:
+        raise UserError(None, f"preset {name!r}: the number of targets must be at least 1")
     duration = 300.0 if duration_s is None else float(duration_s)
     if match.group(1) == "crossing":
         return crossing_meta(n, seed, duration)

@@ -13,8 +13,22 @@ from typing import Any
 import typer
 
 from airpicture.core.errors import UserError
+from airpicture.core.paths import check_input_file, check_output_file
 
 DECODE_CHUNK = 20000
+NETWORK_SCHEMES = ("tcp", "tcp-listen")
+"""URL schemes a feed source may have; anything else with '://' is refused by name."""
+
+
+def _check_source(text: str) -> None:
+    """A SOURCE argument: a supported URL scheme, or a file that exists and is not a folder."""
+    scheme, sep, _ = text.partition("://")
+    if sep:
+        if scheme not in NETWORK_SCHEMES:
+            raise UserError(text, f"unsupported scheme {scheme + '://'!r}; sources are files, "
+                                  "tcp://HOST:PORT or tcp-listen://[HOST]:PORT")
+        return
+    check_input_file(Path(text))
 
 
 def _json_default(value: object) -> object:
@@ -72,6 +86,7 @@ def decode_command(
     lon_deg = math.nan if lon is None else lon
     if lat is not None and not (-90 <= lat_deg <= 90 and -180 <= lon_deg <= 180):
         raise UserError(None, "--lat must be in [-90, 90] and --lon in [-180, 180]")
+    _check_source(str(file))
     spec = parse_source(str(file), fmt)
     if spec.kind != "file":
         raise UserError(file, "decode reads files; use `airpicture ingest` for TCP feeds")
@@ -79,6 +94,7 @@ def decode_command(
     items = read_file(spec, status)
     decoder = ModeSDecoder([Receiver("receiver", lat_deg, lon_deg)])
     out = sys.stdout
+    decoded = 0
     hidden = 0
     verified: set[str] = set()
     for k in range(0, len(items), DECODE_CHUNK):
@@ -95,10 +111,15 @@ def decode_command(
                     continue
                 rec["address_verified"] = False
             out.write(json.dumps(_clean(rec), default=_json_default) + "\n")
+        decoded += len(res.records)
     summary = {"file": str(file), "format": spec.fmt, "items": len(items),
                "bad": dict(status.bad), **dict(decoder.counters),
                ("unverified_printed" if unverified else "unverified_hidden"): hidden}
     typer.echo(json.dumps(summary), err=True)
+    if decoded == 0:
+        raise UserError(file, f"nothing decoded as {spec.fmt} ({len(items)} frames read); "
+                              "is it another format? Give --format beast, avr, sbs or jsonl "
+                              "(ASTERIX: `airpicture asterix dump`)")
 
 
 def ingest_command(
@@ -131,6 +152,12 @@ def ingest_command(
     from airpicture.sources.ingest import Ingest, parse_receiver
     from airpicture.sources.transports import parse_source
 
+    for src in sources:
+        _check_source(src)
+    if aircraft_json is not None:
+        check_output_file(aircraft_json, "--aircraft-json")
+    if plots_out is not None:
+        check_output_file(plots_out, "--plots-out")
     receivers = [parse_receiver(text, i) for i, text in enumerate(receiver)]
     if not receivers:  # position unknown: even/odd pairs only, no receiver-relative decoding
         receivers = [Receiver("receiver", math.nan, math.nan, 1, 2)]
