@@ -9,19 +9,16 @@ and a "releasable to" category (organisations).  What a consumer may see is deci
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from airpicture.core.errors import UserError
+from airpicture.core.configfile import read_mapping_file, validate_model
 
 DEFAULT_CLASSIFICATIONS = ("UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET", "TOP SECRET")
 """NATO classifications, lowest first: a clearance dominates every level at or below it."""
 
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class _Strict(BaseModel):
@@ -154,42 +151,12 @@ class PolicyFile(_Strict):
 
 def validate_policy(data: Any, where: str | Path) -> PolicyFile:
     """Validate parsed policy data; the first problem becomes a one-line UserError."""
-    if not isinstance(data, dict):
-        raise UserError(where, "the top level must map section names to their keys")
-    try:
-        return PolicyFile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            raise UserError(where, f"unknown key {loc!r}") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        raise UserError(where, f"{loc}: {msg}" if loc else msg) from None
+    return validate_model(PolicyFile, data, where)
 
 
 def read_policy_data(path: str | Path) -> dict[str, Any]:
     """The parsed content of a policy file: YAML by its suffix (.yaml, .yml), else TOML."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(p, "policy file not found")
-    try:
-        text = p.read_text()
-    except UnicodeDecodeError:
-        raise UserError(p, "not a text file") from None
-    if p.suffix.lower() in YAML_SUFFIXES:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UserError(p, f"invalid YAML ({' '.join(str(exc).split())})") from None
-        data = {} if data is None else data
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UserError(p, f"invalid TOML ({exc})") from None
-    if not isinstance(data, dict):
-        raise UserError(p, "the top level must map section names to their keys")
-    return data
+    return read_mapping_file(path, "policy file")
 
 
 def load_policy_file(path: str | Path) -> PolicyFile:

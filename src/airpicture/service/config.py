@@ -8,14 +8,13 @@ rejected so a typo never passes silently.
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from airpicture.core.configfile import read_mapping_file, validate_model
 from airpicture.core.errors import UserError
 
 EXAMPLE_CONFIG = "airpicture-serve.example.toml"
@@ -140,17 +139,7 @@ class ServiceConfig(_Strict):
 
 def validate_config(data: dict[str, Any], where: str | Path) -> ServiceConfig:
     """Validate parsed config data; the first problem becomes a one-line UserError."""
-    try:
-        return ServiceConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            raise UserError(where, f"unknown key {loc!r}") from None
-        raise UserError(where, f"{loc}: {err['msg']}") from None
-
-
-YAML_SUFFIXES = (".yaml", ".yml")
+    return validate_model(ServiceConfig, data, where)
 
 
 def load_config(path: str | Path | None) -> ServiceConfig:
@@ -158,27 +147,7 @@ def load_config(path: str | Path | None) -> ServiceConfig:
     gives the defaults."""
     if path is None:
         return ServiceConfig()
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(p, "config file not found")
-    try:
-        text = p.read_text()
-    except UnicodeDecodeError:
-        raise UserError(p, "not a text file") from None
-    if p.suffix.lower() in YAML_SUFFIXES:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UserError(p, f"invalid YAML ({' '.join(str(exc).split())})") from None
-        data = {} if data is None else data
-        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-            raise UserError(p, "the top level must map section names to their keys")
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UserError(p, f"invalid TOML ({exc})") from None
-    return validate_config(data, p)
+    return validate_config(read_mapping_file(path, "config file"), path)
 
 
 def example_config_text(fmt: str = "toml") -> str:
