@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,31 @@ class Served:
         }""")}
 
 
+@contextmanager
+def serving(pipeline: Pipeline) -> Iterator[str]:
+    """The service app of `pipeline` under uvicorn on a free loopback port (the test ticks the
+    pipeline itself); yields the map's URL, stops the server on exit."""
+    server = uvicorn.Server(uvicorn.Config(create_app(pipeline, start=False), host="127.0.0.1",
+                                           port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start within 30 s"
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def map_loaded(page: Any) -> None:
+    """Wait until the map page is ready and has applied a first message."""
+    page.wait_for_function("window.__ap && window.__ap.ready && window.__ap.messages > 0",
+                           timeout=30_000)
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     if not CHROMIUM.exists():
@@ -71,16 +97,8 @@ def served() -> Iterator[Served]:
     pipeline = build_pipeline(ServiceConfig(), TrackerSource(meta, small_plots(),
                                                              FakeRuntime(meta.sensors)))
     pipeline.recorder.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(pipeline, start=False), host="127.0.0.1",
-                                           port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
-    pipeline.tick(1.0)
-    with sync_playwright() as pw:
+    with serving(pipeline) as url, sync_playwright() as pw:
+        pipeline.tick(1.0)
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         s = Served(url, pipeline, page)
@@ -91,16 +109,13 @@ def served() -> Iterator[Served]:
                 if r.status >= 400 else None)
         page.on("pageerror", lambda e: s.errors.append(str(e)))
         page.goto(url)
-        page.wait_for_function("window.__ap && window.__ap.ready && window.__ap.messages > 0",
-                               timeout=30_000)
+        map_loaded(page)
         page.evaluate("window.__ap.map.jumpTo({zoom: 8})")
         s.tick(2.0)
         yield s
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "service-map.png"))
         browser.close()
-    server.should_exit = True
-    thread.join(10)
     pipeline.recorder.close()
 
 

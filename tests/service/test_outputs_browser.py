@@ -6,29 +6,22 @@ from a source whose tracks have set statuses, ticked by the test.
 
 from __future__ import annotations
 
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackStatus, TrackTable
 from airpicture.io.scenario import ScenarioMeta
-from airpicture.service.app import STATIC_DIR, create_app
+from airpicture.service.app import STATIC_DIR
 from airpicture.service.config import ServiceConfig
 from airpicture.service.serve import build_pipeline
 from tests.service.conftest import small_meta
+from tests.service.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, map_loaded, serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CONFIRMED, COASTING = 1, 2
 
 
@@ -79,43 +72,30 @@ def test_coasting_tracks_are_drawn_hollow_dimmed_with_a_dashed_trail() -> None:
 
     pipeline = build_pipeline(ServiceConfig(), TwoTracks())
     pipeline.recorder.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(pipeline, start=False), host="127.0.0.1",
-                                           port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+    with serving(pipeline) as url, sync_playwright() as pw:
         pipeline.tick(1.0)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.__ap && window.__ap.ready && window.__ap.messages > 0",
-                                   timeout=30_000)
-            page.evaluate("window.__ap.map.jumpTo({zoom: 8})")
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        map_loaded(page)
+        page.evaluate("window.__ap.map.jumpTo({zoom: 8})")
 
-            def tick(t_s: float) -> dict[int, Any]:
-                pipeline.tick(t_s)
-                page.wait_for_function(f"window.__ap.idleSeq >= {pipeline.seq}",
-                                       timeout=15_000)
-                return {i: page.evaluate(STYLE_OF, i) for i in (1, 2)}
+        def tick(t_s: float) -> dict[int, Any]:
+            pipeline.tick(t_s)
+            page.wait_for_function(f"window.__ap.idleSeq >= {pipeline.seq}",
+                                   timeout=15_000)
+            return {i: page.evaluate(STYLE_OF, i) for i in (1, 2)}
 
-            before = tick(2.0)
-            tick(3.0)
-            after = tick(4.0)
-            legend = page.inner_text("#legend-coasting")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "service-map-coasting.png"))
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        pipeline.recorder.close()
+        before = tick(2.0)
+        tick(3.0)
+        after = tick(4.0)
+        legend = page.inner_text("#legend-coasting")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "service-map-coasting.png"))
+        browser.close()
+    pipeline.recorder.close()
     assert errors == []
     assert before[2] == {"status": CONFIRMED, "image": "arrow", "opacity": 1,
                          "coastingTrail": False, "solidTrail": True, "listCoasting": False,

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from airpicture.service.app import STATIC_DIR, create_app
+from airpicture.service.app import STATIC_DIR
 from airpicture.service.config import ServiceConfig
 from airpicture.service.serve import replay_pipeline
-from tests.service.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Served
+from tests.service.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Served,
+    map_loaded,
+    serving,
+)
 from tests.service.test_recording import record_pattern
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,39 +33,26 @@ def test_map_says_end_of_recording(tmp_path: Path) -> None:
     path = tmp_path / "p.duckdb"
     record_pattern(path, 5).close()  # 20 tracks at t = 1..5 s
     pipeline = replay_pipeline(ServiceConfig(), path, loop=False)
-    server = uvicorn.Server(uvicorn.Config(create_app(pipeline, start=False), host="127.0.0.1",
-                                           port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+    with serving(pipeline) as url, sync_playwright() as pw:
         pipeline.tick(1.0)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            s = Served(url, pipeline, page)
-            page.on("pageerror", lambda e: s.errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.__ap && window.__ap.ready && "
-                                   "window.__ap.messages > 0", timeout=30_000)
-            for k in range(2, 6):
-                s.tick(float(k))
-            assert page.evaluate("window.__ap.tracks.size") == 20
-            assert "end of recording" not in page.inner_text("#status")
-            s.tick(6.0)  # past the end: the delta removing every track, then `end`
-            page.wait_for_function("document.getElementById('status').textContent"
-                                   ".includes('end of recording')", timeout=15_000)
-            assert page.evaluate("window.__ap.tracks.size") == 0
-            s.tick(7.0)  # the empty picture keeps ticking: the status keeps saying so
-            assert "0 tracks" in page.inner_text("#status")
-            assert "end of recording" in page.inner_text("#status")
-            assert s.errors == []
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "replay-end.png"))
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        s = Served(url, pipeline, page)
+        page.on("pageerror", lambda e: s.errors.append(str(e)))
+        page.goto(url)
+        map_loaded(page)
+        for k in range(2, 6):
+            s.tick(float(k))
+        assert page.evaluate("window.__ap.tracks.size") == 20
+        assert "end of recording" not in page.inner_text("#status")
+        s.tick(6.0)  # past the end: the delta removing every track, then `end`
+        page.wait_for_function("document.getElementById('status').textContent"
+                               ".includes('end of recording')", timeout=15_000)
+        assert page.evaluate("window.__ap.tracks.size") == 0
+        s.tick(7.0)  # the empty picture keeps ticking: the status keeps saying so
+        assert "0 tracks" in page.inner_text("#status")
+        assert "end of recording" in page.inner_text("#status")
+        assert s.errors == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "replay-end.png"))
+        browser.close()
