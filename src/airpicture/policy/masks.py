@@ -26,7 +26,28 @@ from airpicture.core.geo import LocalFrame
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import Consumer
-from airpicture.policy.release import ConsumerRelease, LoadedPolicy
+from airpicture.policy.release import ConsumerRelease, LoadedPolicy, class_id, combined_label
+
+OPERATOR = "local"
+"""The consumer name of this instance's operator: unless the policy names a consumer so, it is
+cleared for every sensor, with every identity field, everywhere (the class of all sensors)."""
+
+
+def operator_release(loaded: LoadedPolicy, sensor_order: Sequence[int]) -> ConsumerRelease:
+    """The operator's release when the policy does not name a consumer `OPERATOR`."""
+    sensors = tuple(sorted(int(s) for s in sensor_order))
+    return ConsumerRelease(name=OPERATOR, organisation="", class_id=class_id(sensors),
+                           sensors=sensors, identity=True, privacy_identity=True, area=None,
+                           area_shape=None)
+
+
+def release_for(loaded: LoadedPolicy, sensor_order: Sequence[int],
+                name: str) -> ConsumerRelease | None:
+    """What consumer `name` gets under `loaded` (the operator included), None if unknown."""
+    named = loaded.consumer(name)
+    if named is None and name == OPERATOR:
+        return operator_release(loaded, sensor_order)
+    return named
 
 AREA_SEGMENT_DEG = 0.01
 """Polygon edges are split into pieces of at most this many degrees before being mapped into
@@ -91,7 +112,7 @@ class LabelPolicy:
         return cached[3]
 
     def _release(self, consumer: Consumer) -> ConsumerRelease | None:
-        return self.loaded.consumer(consumer.name)
+        return release_for(self.loaded, self.sensor_order, consumer.name)
 
     def _inside(self, release: ConsumerRelease, x_m: npt.NDArray[np.float64],
                 y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -187,5 +208,6 @@ class LabelPolicy:
         release = self._release(consumer)
         if release is None:
             return None
+        known = tuple(s for s in release.sensors if s in self.loaded.file.sensors)
         return {"class": release.class_id,
-                **self.loaded.release_class(release.class_id).label.model_dump()}
+                **combined_label(self.loaded.file, known).model_dump()}

@@ -46,6 +46,7 @@ from airpicture.service.history import (
 )
 from airpicture.service.hub import ClientSlot, Hub
 from airpicture.service.pipeline import Frame, Pipeline
+from airpicture.service.release import gate_feeds, gate_health, gate_metrics, hidden_names
 
 STATIC_DIR = Path(str(resources.files("airpicture.service") / "static"))
 
@@ -153,8 +154,20 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     history_gate = QueryGate()
     app.state.history_gate = history_gate
 
+    app.state.consumer_for = consumer_for
+    """Who a connection is (tests and, later, authentication replace it)."""
+
+    def who(conn: HTTPConnection) -> Consumer:
+        consumer: Consumer = app.state.consumer_for(conn)
+        return consumer
+
+    def labelled(conn: HTTPConnection) -> dict[str, Any]:
+        """`{"label": ...}`: the label of what the consumer receives (none without a policy)."""
+        label = pipeline.egress.label(who(conn))
+        return {} if label is None else {"label": label}
+
     def latest(conn: HTTPConnection) -> Frame | None:
-        consumer = consumer_for(conn)
+        consumer = who(conn)
         pipeline.consumers.add(consumer)
         return pipeline.latest.get(consumer)
 
@@ -171,13 +184,19 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="data:,")
 
+    def hidden_for(consumer: Consumer) -> set[str]:
+        """Names of the sensors and feeds `consumer` may not know of."""
+        return hidden_names(pipeline.egress, pipeline.sensor_status(),
+                            pipeline.feed_status()["feeds"], consumer)
+
     @app.get("/api/health", summary="Is the pipeline running")
-    def health() -> dict[str, Any]:
+    def health(request: Request) -> dict[str, Any]:
         """status: ok; degraded (each problem named in `problems`: feeds, recording, falling
         behind, frozen picture, ...); error (the pipeline stopped: `error`). docs/operations.md
         says what each means and what to do."""
         err = pipeline.error
-        health = pipeline.health()
+        consumer = who(request)
+        health = gate_health(pipeline.health(), hidden_for(consumer), consumer)
         return {"status": health["status"], "error": repr(err) if err else None,
                 "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
@@ -201,12 +220,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     ) -> dict[str, Any]:
         frame = latest(request)
         if frame is None:
-            return {"t": None, "count": 0, "tracks": []}
+            return {"t": None, "count": 0, "tracks": [], **labelled(request)}
         idx = filter_rows(frame.view, bbox=parse_bbox(bbox), callsign=callsign, icao24=icao24,
                           squawk=squawk, alt_min_ft=alt_min_ft, alt_max_ft=alt_max_ft,
                           sensor=sensor, sensor_bits=sensor_bits)
         rows = view_rows(take_view(frame.view, idx))
-        return {"t": frame.t_s, "count": len(rows), "tracks": rows}
+        return {"t": frame.t_s, "count": len(rows), "tracks": rows,
+                **labelled(request)}
 
     @app.get("/api/tracks/{track_id}", summary="One track, its sensors and recent history")
     def track(request: Request, track_id: int,
@@ -218,12 +238,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         if hit.size == 0:
             raise HTTPException(404, f"no current track {track_id}")
         row = view_rows(take_view(frame.view, hit[:1]))[0]  # type: ignore[union-attr]
-        sensors = [s for s in pipeline.sensor_status() if (row["smask"] >> s["bit"]) & 1]
+        sensors = [s for s in pipeline.sensor_status_for(who(request))
+                   if (row["smask"] >> s["bit"]) & 1]
         hist = pipeline.egress.track_rows(pipeline.recorder.track_history(track_id, limit),
-                                          consumer_for(request))
+                                          who(request))
         keep = ["t", "lat", "lon", "alt_ft", "status", "sigma_pos_m"]
         return {"track": row, "sensors": sensors,
-                "history": arrow_columns(hist.select(keep))}
+                "history": arrow_columns(hist.select(keep)), **labelled(request)}
 
     @app.get("/api/history", summary="Recorded track states in a time window and bbox, "
              "a page at a time", response_class=Response)
@@ -250,7 +271,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             box = parse_bbox(bbox)
             async with history_gate.slot():
                 page, following = await run_in_threadpool(
-                    read_page, pipeline.recorder, pipeline.egress, consumer_for(request), t0,
+                    read_page, pipeline.recorder, pipeline.egress, who(request), t0,
                     t1, box, cursor, limit, session)
         except HistoryError as exc:
             raise HTTPException(422, str(exc)) from None
@@ -280,8 +301,9 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 "sessions": rec.sessions()}
 
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive")
-    def sensors() -> dict[str, Any]:
-        return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+    def sensors(request: Request) -> dict[str, Any]:
+        return {"t": pipeline.t_s, "sensors": pipeline.sensor_status_for(who(request)),
+                **labelled(request)}
 
     @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
     def outputs() -> dict[str, Any]:
@@ -295,7 +317,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     def aircraft_json(request: Request) -> dict[str, Any]:
         """The picture as readsb's aircraft.json, at tar1090's usual path: the released tracks
         and, with Mode S feeds, the aircraft heard without a track (no lat/lon)."""
-        consumer = consumer_for(request)
+        consumer = who(request)
         pipeline.consumers.add(consumer)
         return pipeline.aircraft_json(consumer)
 
@@ -307,10 +329,11 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 "lon": pipeline.meta.origin_lon_deg}
 
     @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters")
-    def feeds() -> dict[str, Any]:
+    def feeds(request: Request) -> dict[str, Any]:
         """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
         frames are counted by kind, never fatal."""
-        return {"t": pipeline.t_s, **pipeline.feed_status()}
+        return {"t": pipeline.t_s, **gate_feeds(pipeline.egress, pipeline.feed_status(),
+                                                who(request))}
 
     @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
              "last error")
@@ -320,17 +343,20 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         return pipeline.recorder.status()
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
         pipeline.update_status_metrics(scrape=True)
-        return Response(generate_latest(pipeline.metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        consumer = who(request)
+        text = gate_metrics(generate_latest(pipeline.metrics.registry).decode(),
+                            [s.id for s in pipeline.sensors], pipeline.egress,
+                            hidden_for(consumer), consumer)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/ws/tracks")
     async def ws_tracks(websocket: WebSocket) -> None:
         """A snapshot, then one delta per tick; a slow client gets the latest snapshot."""
         await websocket.accept()
         hub = state["hub"]
-        slot = ClientSlot(consumer_for(websocket))
+        slot = ClientSlot(who(websocket))
         pipeline.consumers.add(slot.consumer)
         hub.add(slot, pipeline.latest.get(slot.consumer))
         watcher = asyncio.create_task(_watch_disconnect(websocket, slot))

@@ -33,14 +33,16 @@ def serve(
 ) -> None:
     """Run the live air picture: web map, WebSocket and REST APIs, until Ctrl-C."""
     from airpicture.service.config import load_config
-    from airpicture.service.serve import build_pipeline, run, scenario_source
+    from airpicture.service.serve import build_pipeline, class_factory, run, scenario_source
 
     cfg = load_config(config).with_overrides(_overrides(host, port, record, speed))
     if cat062:
         cfg = cfg.with_overrides({"output": {"cat062": [{"url": u} for u in cat062]}})
     if scenario is not None:
         cfg = cfg.with_overrides({"input": {"kind": "scenario", "scenario": str(scenario)}})
-    pipeline = build_pipeline(cfg, scenario_source(cfg))
+    classes = class_factory(cfg)  # [policy]: one tracker per release class
+    pipeline = build_pipeline(cfg, scenario_source(cfg, classes) if classes else
+                              scenario_source(cfg), classes=classes)
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
 
 

@@ -37,6 +37,7 @@ from airpicture.io.asterix.cat062 import Cat062Encoder
 from airpicture.io.asterix.output import split_tracks
 from airpicture.io.asterix.transport import UdpSender, parse_udp_url
 from airpicture.policy.egress import Consumer
+from airpicture.service.release import gate_sensor_status
 
 if TYPE_CHECKING:
     from airpicture.service.config import Cat062OutputConfig
@@ -370,8 +371,10 @@ class Outputs:
         for out in due:
             try:
                 if out.consumer not in released:
-                    released[out.consumer] = p.release(tracks, out.consumer)
-                out.offer(Cycle(t_s, released[out.consumer], sensors, degraded))
+                    released[out.consumer] = p.release(p.picture_of(out.consumer, tracks, t_s),
+                                                        out.consumer)
+                out.offer(Cycle(t_s, released[out.consumer],
+                                gate_sensor_status(p.egress, sensors, out.consumer), degraded))
             except Exception as exc:  # a policy's bug must not stop the pipeline
                 out.failed(exc)
 

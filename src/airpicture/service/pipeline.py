@@ -145,6 +145,11 @@ class Metrics:
                                     registry=r)
 
 
+def with_label(message: str, label: dict[str, Any]) -> str:
+    """An encoded JSON object message with a leading `label` key."""
+    return '{"label":' + json.dumps(label, separators=(",", ":")) + "," + message[1:]
+
+
 FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
@@ -211,6 +216,22 @@ class Pipeline:
         """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
         it sends with `release(tracks, consumer)` and must return at once."""
+        self.class_pictures: Callable[[Consumer, TrackTable, float], TrackTable] | None = None
+        """With a release policy (service/release.py): a consumer's class picture at a time,
+        given the operator's; None: every consumer's frame is built from the operator's."""
+
+    def picture_of(self, consumer: Consumer, tracks: TrackTable, t_s: float) -> TrackTable:
+        """The unreleased picture `consumer`'s frame is built from: its release class's (with
+        a release policy, `class_pictures`), else `tracks`, the operator's."""
+        if self.class_pictures is None:
+            return tracks
+        return self.class_pictures(consumer, tracks, t_s)
+
+    def sensor_status_for(self, consumer: Consumer) -> list[dict[str, Any]]:
+        """`sensor_status` of the sensors `consumer` may know of (Egress.sensors)."""
+        from airpicture.service.release import gate_sensor_status
+
+        return gate_sensor_status(self.egress, self.sensor_status(), consumer)
 
     def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         """What `consumer` may see: Egress first, then the service's own display rule."""
@@ -221,6 +242,7 @@ class Pipeline:
 
     def _frame(self, tracks: TrackTable, consumer: Consumer, seq: int, t_s: float) -> Frame:
         released = self.release(tracks, consumer)
+        label = self.egress.label(consumer)
         view = to_view(released, self.frame, self.index)
         snapshot = encode_message("snapshot", seq, t_s, view)
         prev = self.latest.get(consumer)
@@ -232,6 +254,8 @@ class Pipeline:
             known = same_identity(prev.tracks, released, changed)
             delta = encode_message("delta", seq, t_s, take_view(view, changed[~known]),
                                    removed.tolist(), moving_view(view, changed[known]))
+        if label is not None:  # every payload carries the label of what it contains
+            snapshot, delta = with_label(snapshot, label), with_label(delta, label)
         return Frame(seq, t_s, released, view, snapshot, delta)
 
     def _record(self, plots: PlotBatch, tracks: TrackTable) -> None:
@@ -260,7 +284,8 @@ class Pipeline:
             listen(t_s, tracks)
         self._record(plots, tracks)
         self.seq += 1
-        frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        frames = {c: self._frame(self.picture_of(c, tracks, t_s), c, self.seq, t_s)
+                  for c in list(self.consumers)}
         if getattr(self.source, "ended", False):  # a replay past its recording's end
             if self._notice is None:
                 self._notice = json.dumps({"type": "end", "seq": self.seq, "t": round(t_s, 3),
@@ -400,6 +425,9 @@ class Pipeline:
         if consumer != LOCAL:
             doc["messages"] = max(doc["messages"], self._messages_seen.get(consumer, 0))
             self._messages_seen[consumer] = doc["messages"]
+        label = self.egress.label(consumer)
+        if label is not None:
+            doc["label"] = label
         return doc
 
     def feed_status(self) -> dict[str, Any]:
