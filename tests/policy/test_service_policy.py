@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,56 @@ def test_feeds_health_and_metrics_say_nothing_of_uncleared_sensors(
         assert len(client.get("/api/feeds").json()["feeds"]) == 3
         metrics = client.get("/metrics").text
         assert 'sensor="2"' in metrics and "bravo-radar-feed" in metrics
+
+
+def wait_recorded(p: Pipeline) -> None:
+    """Until the recorder has committed everything queued (bounded)."""
+    deadline = time.monotonic() + 10
+    while (p.recorder.queued() or p.recorder.state == "idle") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(p.recorder.flush_s * 2)
+
+
+def history_of(client: TestClient, app: Any, who: str, t0: float, t1: float
+               ) -> dict[str, list[Any]]:
+    app.state.consumer_for = lambda conn: LOCAL if who == "local" else Consumer(who)
+    cols: dict[str, list[Any]] = client.get("/api/history",
+                                            params={"t0": t0, "t1": t1}).json()["cols"]
+    return cols
+
+
+def test_history_is_recorded_per_class_and_served_from_the_current_class_only(
+        policy_copy: Path, example_scenario: Path) -> None:
+    p = make_service(policy_copy, example_scenario)
+    rt = runtime_of(p)
+    p.recorder.start()
+    try:
+        app = create_app(p, start=False)
+        with TestClient(app) as client:
+            for k in range(1, 13):
+                p.tick(float(k))
+            wait_recorded(p)
+            classes = set(p.recorder.query("SELECT DISTINCT class_id FROM track_states",
+                                           []).column("class_id").to_pylist())
+            assert classes == set(rt.trackers.runtimes)
+            local = history_of(client, app, "local", 0, 12)
+            liaison = history_of(client, app, "bravo-liaison", 0, 12)
+            assert liaison["t"] and len(local["t"]) > len(liaison["t"])
+            ref = p.recorder.query("SELECT track_id FROM track_states WHERE class_id = "
+                                   "'sensors-1'", []).column("track_id").to_pylist()
+            assert set(liaison["track_id"]) <= set(ref)
+            before = history_of(client, app, "charlie-ops", 0, 12)
+            assert before["t"]
+            # revoke ALPHA's radar from charlie-ops: its old class's history goes with it
+            rewrite(policy_copy, policy_copy.read_text().replace(
+                '[consumers.charlie-ops]\norganisation = "CHARLIE"\n'
+                'clearance = { classification = "RESTRICTED" }',
+                '[consumers.charlie-ops]\norganisation = "CHARLIE"\n'
+                'clearance = { classification = "UNCLASSIFIED" }'))
+            for k in range(13, 20):
+                p.tick(float(k))
+            wait_recorded(p)
+            after = history_of(client, app, "charlie-ops", 0, 20)
+            assert after["t"] and min(after["t"]) > 12.0
+    finally:
+        p.recorder.close()

@@ -161,6 +161,11 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         consumer: Consumer = app.state.consumer_for(conn)
         return consumer
 
+    def history_class(conn: HTTPConnection) -> str | None:
+        """With release classes: the recorded class the consumer may read (its current)."""
+        pick = pipeline.history_class
+        return None if pick is None else pick(who(conn))
+
     def labelled(conn: HTTPConnection) -> dict[str, Any]:
         """`{"label": ...}`: the label of what the consumer receives (none without a policy)."""
         label = pipeline.egress.label(who(conn))
@@ -240,8 +245,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         row = view_rows(take_view(frame.view, hit[:1]))[0]  # type: ignore[union-attr]
         sensors = [s for s in pipeline.sensor_status_for(who(request))
                    if (row["smask"] >> s["bit"]) & 1]
-        hist = pipeline.egress.track_rows(pipeline.recorder.track_history(track_id, limit),
-                                          who(request))
+        hist = pipeline.egress.track_rows(pipeline.recorder.track_history(
+            track_id, limit, history_class(request)), who(request))
         keep = ["t", "lat", "lon", "alt_ft", "status", "sigma_pos_m"]
         return {"track": row, "sensors": sensors,
                 "history": arrow_columns(hist.select(keep)), **labelled(request)}
@@ -272,7 +277,7 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             async with history_gate.slot():
                 page, following = await run_in_threadpool(
                     read_page, pipeline.recorder, pipeline.egress, who(request), t0,
-                    t1, box, cursor, limit, session)
+                    t1, box, cursor, limit, session, history_class(request))
         except HistoryError as exc:
             raise HTTPException(422, str(exc)) from None
         except TimeoutError as exc:

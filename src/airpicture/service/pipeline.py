@@ -217,6 +217,12 @@ class Pipeline:
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
         it sends with `release(tracks, consumer)` and must return at once."""
         self.class_pictures: Callable[[Consumer, TrackTable, float], TrackTable] | None = None
+        self.class_records: Callable[[float], dict[str | None, TrackTable]] | None = None
+        """With a release policy: every class's picture at a time, recorded per class."""
+        self.history_class: Callable[[Consumer], str | None] | None = None
+        """With a release policy: the class whose recorded history a consumer may read."""
+        self._recorded: dict[str | None, tuple[npt.NDArray[np.int64],
+                                               npt.NDArray[np.float64]]] = {}
         """With a release policy (service/release.py): a consumer's class picture at a time,
         given the operator's; None: every consumer's frame is built from the operator's."""
 
@@ -259,13 +265,20 @@ class Pipeline:
         return Frame(seq, t_s, released, view, snapshot, delta)
 
     def _record(self, plots: PlotBatch, tracks: TrackTable) -> None:
-        """Queue the plots and the track states that changed since the last tick (released)."""
-        released = self.release(tracks, LOCAL)
-        changed, _ = delta_rows(self._recorded_ids, self._recorded_t, released.track_id,
-                                released.t)
-        self._recorded_ids, self._recorded_t = released.track_id, released.t
-        self.recorder.put(self.egress.plots(plots, LOCAL), released.take(changed), self.frame,
-                          self.index)
+        """Queue the plots and the track states that changed since the last tick (released);
+        with release classes, each class's picture under its class id."""
+        pictures: dict[str | None, TrackTable] = {None: tracks}
+        if self.class_records is not None:
+            pictures = {**self.class_records(self.t_s)} or pictures
+        recorded_plots = self.egress.plots(plots, LOCAL)
+        for class_id, picture in pictures.items():
+            released = self.release(picture, LOCAL)
+            ids, times = self._recorded.get(class_id, (self._recorded_ids, self._recorded_t))
+            changed, _ = delta_rows(ids, times, released.track_id, released.t)
+            self._recorded[class_id] = (released.track_id, released.t)
+            self.recorder.put(recorded_plots, released.take(changed), self.frame, self.index,
+                              class_id)
+            recorded_plots = PlotBatch.empty()  # the plots once
 
     def tick(self, t_s: float) -> dict[Consumer, Frame]:
         """Step the source to t_s, record, and publish one frame per consumer."""

@@ -163,6 +163,22 @@ class ClassFactory:
         self.runtime = ClassRuntime(meta, self.policy, self.factory, self.reloader)
         return self.runtime
 
+    def pictures(self, t_s: float) -> dict[str | None, TrackTable]:
+        """Every class's picture at t_s, by class id, for the recording (empty without a
+        tracker: the operator's picture is recorded as without a policy)."""
+        if self.runtime is None:
+            return {}
+        return {cid: self.runtime.class_picture(cid, t_s)
+                for cid in self.runtime.trackers.runtimes}
+
+    def history_class(self, consumer: Consumer) -> str | None:
+        """The class whose recorded states `consumer` may read now (its current class; an
+        unknown consumer's matches nothing); None without a tracker (no classes recorded)."""
+        if self.runtime is None:
+            return None
+        cid = self.runtime.class_of(consumer.name)
+        return cid if cid is not None else "\x00no class"
+
     def picture_for(self, consumer: Consumer, operator: TrackTable, t_s: float) -> TrackTable:
         """`consumer`'s class picture at t_s; a source without a tracker (a replay, Mode S
         feeds) has only the operator's picture, which the masks then gate."""

@@ -127,6 +127,10 @@ def attach_policy(pipeline: Pipeline, config: ServiceConfig, classes: ClassFacto
                             f"{', '.join(loaded.consumers)}")
     pipeline.egress = Egress(classes.policy)
     pipeline.class_pictures = classes.picture_for
+    pipeline.class_records = classes.pictures
+    pipeline.history_class = classes.history_class
+    if classes.runtime is not None:
+        pipeline.recorder.set_operator_class(classes.runtime.operator_class)
     if classes.reloader is not None:
         pipeline.health_checks.append(classes.reloader.problems)
 
