@@ -153,13 +153,15 @@ class ClassFactory:
         self.runtime: ClassRuntime | None = None
 
     def bind(self, meta: ScenarioMeta) -> None:
-        """Areas map into `meta`'s plane; recorded sensor masks follow its sensor order."""
+        """Areas map into `meta`'s plane; recorded sensor masks follow the service's sensor
+        order (bit i: the i-th sensor by id, as `encode.SensorIndex`)."""
         self.policy.frame = meta.frame
-        self.policy.sensor_order = tuple(s.id for s in meta.sensors)
+        self.policy.sensor_order = tuple(sorted(s.id for s in meta.sensors))
         self.policy._areas.clear()
 
     def __call__(self, meta: ScenarioMeta) -> TrackerRuntime:
-        self.bind(meta)
+        if not self.policy.sensor_order:  # a source may start its tracker on a subset later
+            self.bind(meta)
         self.runtime = ClassRuntime(meta, self.policy, self.factory, self.reloader)
         return self.runtime
 
