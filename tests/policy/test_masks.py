@@ -65,7 +65,10 @@ def test_tracks_by_consumer(gate: tuple[Egress, LocalFrame]) -> None:
     assert egress.tracks(table, Consumer("bravo-ops")).track_id.tolist() == [1, 2, 4, 5]
     assert egress.tracks(table, Consumer("bravo-liaison")).track_id.tolist() == [1, 4]
     assert len(egress.tracks(table, Consumer("stranger"))) == 0
-    assert len(egress.tracks(table)) == 0  # the operator is not named in this policy
+    # the operator, not named in this policy, is cleared for every sensor, every field
+    operator = egress.tracks(table)
+    assert len(operator) == len(table) and (operator.icao24 == table.icao24).all()
+    assert egress.label()["class"] == "sensors-1-2-3-4"  # type: ignore[index]
     assert table.icao24.tolist()[3] == LISTED  # the input is never changed
 
 
