@@ -98,6 +98,10 @@ class LabelPolicy:
                                                                         repr=False)
     _listed: tuple[object, object, object, npt.NDArray[np.bool_]] | None = field(
         default=None, repr=False)
+    _released: tuple[tuple[object, ...], object, dict[object, TrackTable]] | None = field(
+        default=None, repr=False)
+    """The last picture's released tables, by (sensors, area, identity rights): consumers
+    with the same release share one computation per tick."""
 
     def _listed_tracks(self, tracks: TrackTable) -> npt.NDArray[np.bool_]:
         """Privacy-listed rows of a picture, computed once for all consumers of one tick (the
@@ -126,6 +130,20 @@ class LabelPolicy:
         release = self._release(consumer)
         if release is None:
             return TrackTable.empty(tracks.sensor_ids)
+        arrays = (tracks.sensor_ids, *(getattr(tracks, n) for n in TrackTable._ROW_FIELDS))
+        cached = self._released
+        if (cached is None or cached[1] is not self.loaded or len(cached[0]) != len(arrays)
+                or any(a is not b for a, b in zip(cached[0], arrays, strict=True))):
+            cached = (arrays, self.loaded, {})  # holds the arrays: their ids stay unique
+            self._released = cached
+        key = (release.sensors, None if release.area_shape is None else release.area_shape.wkb,
+               release.identity, release.privacy_identity)
+        out = cached[2].get(key)
+        if out is None:  # once per distinct release of this picture, not per consumer
+            out = cached[2][key] = self._masked(tracks, release)
+        return dataclasses.replace(out)
+
+    def _masked(self, tracks: TrackTable, release: ConsumerRelease) -> TrackTable:
         uncleared = ~np.isin(tracks.sensor_ids, np.asarray(release.sensors, np.int32))
         keep = ~np.isfinite(tracks.sensor_last_t[:, uncleared]).any(axis=1)
         keep &= self._inside(release, tracks.x, tracks.y)
