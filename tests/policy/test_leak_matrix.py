@@ -7,7 +7,9 @@ uncleared sensor's name or id."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def service(policy: Path, scenario: Path, out_dir: Path) -> Pipeline:
 
 @pytest.fixture(scope="module")
 def run(example_policy: Path, example_scenario: Path, tmp_path_factory: pytest.TempPathFactory
-        ) -> dict[str, Any]:
+        ) -> Iterator[dict[str, Any]]:
     """Tick the service and, beside it, one reference tracker per consumer fed only the
     plots of its cleared sensors; keep what each consumer got and would have got."""
     out_dir = tmp_path_factory.mktemp("cat062")
@@ -65,6 +67,8 @@ def run(example_policy: Path, example_scenario: Path, tmp_path_factory: pytest.T
         refs[c] = TrackerSource(sub_meta, sub_plots, default_runtime(sub_meta), loop=False)
     assert p.outputs is not None
     p.outputs.start()
+    p.recorder.start()
+    states: dict[str, set[tuple[float, int]]] = {c: set() for c in CONSUMERS}
     sent: dict[str, list[set[int]]] = {c: [] for c in CONSUMERS}
     mismatches = []
     for k in range(1, TICKS + 1):
@@ -75,11 +79,17 @@ def run(example_policy: Path, example_scenario: Path, tmp_path_factory: pytest.T
             ref = p.release(refs[c].step(float(k))[0], Consumer(c))
             got = frames[Consumer(c)].tracks
             sent[c].append({int(i) & 0xFFFF for i in ref.track_id})
+            states[c] |= {(float(t), int(i)) for t, i in zip(ref.t, ref.track_id, strict=True)}
             if to_view(got, p.frame, p.index) != to_view(ref, p.frame, p.index):
                 mismatches.append((k, c))
     p.outputs.close()
-    return {"pipeline": p, "mismatches": mismatches, "allowed_numbers": sent,
+    deadline = time.monotonic() + 10
+    while p.recorder.queued() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(p.recorder.flush_s * 2)
+    yield {"pipeline": p, "mismatches": mismatches, "allowed_numbers": sent, "states": states,
             "out_dir": out_dir, "meta": meta, "loaded": loaded}
+    p.recorder.close()
 
 
 def cleared(run: dict[str, Any], c: str) -> set[int]:
@@ -132,6 +142,7 @@ def test_web_interfaces_leak_nothing(run: dict[str, Any], c: str) -> None:
         with client.websocket_connect("/ws/tracks") as ws:
             snapshot = json.loads(ws.receive_text())
         one = client.get(f"/api/tracks/{next(iter(ids))}") if ids else None
+        history = client.get("/api/history", params={"t0": 0, "t1": TICKS})
     tracks = docs["/api/tracks"].json()
     assert {t["id"] for t in tracks["tracks"]} == ids and tracks["label"] == label
     assert set(snapshot["cols"]["id"]) == ids and snapshot["label"] == label
@@ -143,7 +154,15 @@ def test_web_interfaces_leak_nothing(run: dict[str, Any], c: str) -> None:
     sensors = docs["/api/sensors"].json()
     assert {s["id"] for s in sensors["sensors"]} == cleared(run, c)
     assert sensors["label"] == label
-    texts = [r.text for r in docs.values()] + [json.dumps(snapshot)]
+    cols = history.json()["cols"]
+    assert cols["t"], c  # the consumer's own class's states, each one it was sent live
+    assert set(zip(cols["t"], cols["track_id"], strict=True)) <= run["states"][c], c
+    bits = sum(1 << i for i, s in enumerate(sorted(x.id for x in run["meta"].sensors))
+               if s in cleared(run, c))  # sensor_mask bit i: the i-th sensor by id
+    assert all(m & ~bits == 0 for m in cols["sensor_mask"])
+    if c == "charlie-public":
+        assert not any(cols["icao24"]) and not any(cols["callsign"])
+    texts = [r.text for r in docs.values()] + [json.dumps(snapshot), history.text]
     if one is not None:
         assert {s["id"] for s in one.json()["sensors"]} <= cleared(run, c)
         texts.append(one.text)
