@@ -150,12 +150,14 @@ def test_feeds_health_and_metrics_say_nothing_of_uncleared_sensors(
         metrics = client.get("/metrics").text
         assert 'sensor="2"' not in metrics and 'sensor="3"' in metrics
         assert "bravo-radar-feed" not in metrics and "feed-of-unknown" not in metrics
+        assert "airpicture_tracks" not in metrics and "airpicture_ticks_total" in metrics
         app.state.consumer_for = lambda conn: LOCAL  # the operator sees everything
         health = client.get("/api/health").json()
         assert health["status"] == "degraded" and health["feeds_down"] == ["bravo-radar-feed"]
         assert len(client.get("/api/feeds").json()["feeds"]) == 3
         metrics = client.get("/metrics").text
         assert 'sensor="2"' in metrics and "bravo-radar-feed" in metrics
+        assert "airpicture_tracks " in metrics
 
 
 def wait_recorded(p: Pipeline) -> None:

@@ -234,6 +234,12 @@ def gate_health(doc: dict[str, Any], hidden: set[str], consumer: Consumer) -> di
     return {**doc, "status": status, "problems": problems, "feeds_down": down}
 
 
+OPERATOR_ONLY_METRICS = ("airpicture_tracks", "airpicture_health_problems",
+                         "airpicture_decoder_events", "airpicture_recording_rows",
+                         "airpicture_output_")
+"""Metric families summed over every sensor, class or output (the operator's picture's
+track count, every problem, every decoded message, every recorded row, other consumers'
+outputs): not shown to a non-admin consumer."""
 _LABEL = re.compile(r'(sensor|feed)="((?:[^"\\]|\\.)*)"')
 
 
@@ -246,6 +252,11 @@ def gate_metrics(text: str, sensor_ids: list[int], egress: Egress, hidden_feeds:
     cleared = {str(s) for s in egress.sensors(sensor_ids, consumer)}
 
     def visible(line: str) -> bool:
+        words = line.split()
+        name = words[2] if line.startswith("#") and len(words) > 2 else \
+            line.split("{")[0].split(" ")[0]
+        if name.startswith(OPERATOR_ONLY_METRICS):
+            return False
         for kind, value in _LABEL.findall(line):
             if (kind == "sensor" and value not in cleared) or \
                     (kind == "feed" and value in hidden_feeds):
