@@ -211,3 +211,20 @@ def test_history_is_recorded_per_class_and_served_from_the_current_class_only(
             assert after["t"] and min(after["t"]) > 12.0
     finally:
         p.recorder.close()
+
+
+def test_cat062_outputs_are_degraded_only_by_feeds_their_consumer_may_know(
+        example_policy: Path, example_scenario: Path, tmp_path: Path) -> None:
+    p = make_service(example_policy, example_scenario, cat062=[
+        {"url": f"file://{tmp_path / (c + '.ast')}", "consumer": c}
+        for c in ("charlie-ops", "local")])
+    p.feed_status = lambda: FEEDS  # type: ignore[method-assign]
+    assert p.outputs is not None
+    got: dict[str, list[Any]] = {}
+    for out in p.outputs.outputs:
+        out.offer = lambda cycle, name=out.consumer.name: got.setdefault(  # type: ignore
+            name, []).append(cycle)
+    p.tick(1.0)
+    assert [c.sdps_degraded for c in got["charlie-ops"]] == [False]  # BRAVO's feed is not its
+    assert [c.sdps_degraded for c in got["local"]] == [True]
+    assert {s["id"] for s in got["charlie-ops"][0].sensors} == {1, 3, 4}
