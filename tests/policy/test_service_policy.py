@@ -151,6 +151,10 @@ def test_feeds_health_and_metrics_say_nothing_of_uncleared_sensors(
         assert 'sensor="2"' not in metrics and 'sensor="3"' in metrics
         assert "bravo-radar-feed" not in metrics and "feed-of-unknown" not in metrics
         assert "airpicture_tracks" not in metrics and "airpicture_ticks_total" in metrics
+        p.error = RuntimeError("BRAVO primary radar sent garbage")
+        health = client.get("/api/health").json()
+        assert health["status"] == "error" and health["error"] == "the pipeline stopped"
+        p.error = None
         app.state.consumer_for = lambda conn: LOCAL  # the operator sees everything
         health = client.get("/api/health").json()
         assert health["status"] == "degraded" and health["feeds_down"] == ["bravo-radar-feed"]

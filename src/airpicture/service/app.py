@@ -46,7 +46,13 @@ from airpicture.service.history import (
 )
 from airpicture.service.hub import ClientSlot, Hub
 from airpicture.service.pipeline import Frame, Pipeline
-from airpicture.service.release import gate_feeds, gate_health, gate_metrics, hidden_names
+from airpicture.service.release import (
+    gate_feeds,
+    gate_health,
+    gate_metrics,
+    hidden_names,
+    is_admin,
+)
 
 STATIC_DIR = Path(str(resources.files("airpicture.service") / "static"))
 
@@ -202,7 +208,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         err = pipeline.error
         consumer = who(request)
         health = gate_health(pipeline.health(), hidden_for(consumer), consumer)
-        return {"status": health["status"], "error": repr(err) if err else None,
+        shown = repr(err) if is_admin(consumer) else "the pipeline stopped"  # no detail
+        return {"status": health["status"], "error": shown if err else None,
                 "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
                 "replay": health["replay"],
