@@ -29,6 +29,8 @@ GATED_ROUTES = {
     "/api/health": "release.gate_health (problems naming hidden sensors/feeds removed)",
     "/metrics": "release.gate_metrics (samples of uncleared sensors / hidden feeds removed)",
     "/data/aircraft.json": "Pipeline.aircraft_json: the consumer's frame, Egress.replies, label",
+    "/api/outputs": "a non-admin sees only the outputs serving it",
+    "/api/recording": "a non-admin sees the state only (counts sum every class)",
 }
 NO_TRACK_DATA = {
     "/": "static page", "/docs": "static Swagger UI", "/openapi.json": "schema only",
@@ -36,8 +38,6 @@ NO_TRACK_DATA = {
     "/data/receiver.json": "refresh period and map centre only",
     "/api/history/range": "TODO(issue 11 item 6): session times and row counts, not per "
                           "class yet",
-    "/api/outputs": "TODO: CAT062 output states (operator's configuration)",
-    "/api/recording": "TODO: recording state and row counts (operator's)",
 }
 GATED_OUTPUT_CLASSES = {
     "Cat062Out": "fed by Outputs.publish: Pipeline.release(class picture) per consumer, "

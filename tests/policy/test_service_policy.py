@@ -151,6 +151,8 @@ def test_feeds_health_and_metrics_say_nothing_of_uncleared_sensors(
         assert 'sensor="2"' not in metrics and 'sensor="3"' in metrics
         assert "bravo-radar-feed" not in metrics and "feed-of-unknown" not in metrics
         assert "airpicture_tracks" not in metrics and "airpicture_ticks_total" in metrics
+        assert client.get("/api/recording").json() == {"state": "idle"}
+        assert client.get("/api/outputs").json()["outputs"] == []
         p.error = RuntimeError("BRAVO primary radar sent garbage")
         health = client.get("/api/health").json()
         assert health["status"] == "error" and health["error"] == "the pipeline stopped"
@@ -162,6 +164,7 @@ def test_feeds_health_and_metrics_say_nothing_of_uncleared_sensors(
         metrics = client.get("/metrics").text
         assert 'sensor="2"' in metrics and "bravo-radar-feed" in metrics
         assert "airpicture_tracks " in metrics
+        assert "rows_committed" in client.get("/api/recording").json()
 
 
 def wait_recorded(p: Pipeline) -> None:
@@ -232,3 +235,10 @@ def test_cat062_outputs_are_degraded_only_by_feeds_their_consumer_may_know(
     assert [c.sdps_degraded for c in got["charlie-ops"]] == [False]  # BRAVO's feed is not its
     assert [c.sdps_degraded for c in got["local"]] == [True]
     assert {s["id"] for s in got["charlie-ops"][0].sensors} == {1, 3, 4}
+    app = create_app(p, start=False)
+    with TestClient(app) as client:
+        app.state.consumer_for = lambda conn: Consumer("charlie-ops")
+        assert [o["consumer"] for o in client.get("/api/outputs").json()["outputs"]] == [
+            "charlie-ops"]
+        app.state.consumer_for = lambda conn: LOCAL
+        assert len(client.get("/api/outputs").json()["outputs"]) == 2

@@ -318,12 +318,16 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
                 **labelled(request)}
 
     @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors")
-    def outputs() -> dict[str, Any]:
+    def outputs(request: Request) -> dict[str, Any]:
         """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
         records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
         last error and the stream time of the last picture sent."""
         outs = pipeline.outputs
-        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
+        rows = outs.status() if outs is not None else []
+        consumer = who(request)
+        if not is_admin(consumer):  # a partner sees the outputs that serve it only
+            rows = [o for o in rows if o.get("consumer") == consumer.name]
+        return {"t": pipeline.t_s, "outputs": rows}
 
     @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)")
     def aircraft_json(request: Request) -> dict[str, Any]:
@@ -349,10 +353,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
              "last error")
-    def recording() -> dict[str, Any]:
+    def recording(request: Request) -> dict[str, Any]:
         """state: ok, retrying (the last write failed: last_error; retried with back-off),
         stopped. Rows count as committed once durable; dropped rows were never recorded."""
-        return pipeline.recorder.status()
+        status = pipeline.recorder.status()
+        if not is_admin(who(request)):  # row counts and paths sum every class: state only
+            return {"state": status["state"]}
+        return status
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics(request: Request) -> Response:
