@@ -31,8 +31,9 @@ from airpicture.service.encode import SensorIndex, service_masks
 TRACKS_DDL = """CREATE TABLE IF NOT EXISTS track_states (
     t DOUBLE, track_id BIGINT, x DOUBLE, y DOUBLE, vx DOUBLE, vy DOUBLE, lat DOUBLE,
     lon DOUBLE, alt_ft DOUBLE, vrate_fpm DOUBLE, status TINYINT, icao24 BIGINT, callsign VARCHAR,
-    squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT, session INTEGER,
-    class_id VARCHAR)"""
+    squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT, session INTEGER)"""
+# The column `class_id VARCHAR` (release class of a state, NULL without a policy) is added
+# when a recorder opens the file (`_new_session_id`), as for files older than it.
 PLOTS_DDL = """CREATE TABLE IF NOT EXISTS plots (
     t DOUBLE, sensor_id INTEGER, x DOUBLE, y DOUBLE, var_x DOUBLE, var_y DOUBLE, cov_xy DOUBLE,
     icao24 BIGINT, alt_ft DOUBLE, nacp TINYINT, nic TINYINT, sil TINYINT, flags USMALLINT,
@@ -130,7 +131,7 @@ class Recorder:
             if "session" not in cols:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN session INTEGER "
                             f"DEFAULT {LEGACY_SESSION}")
-            if name == "track_states" and "class_id" not in cols:  # before release classes
+            if name == "track_states" and "class_id" not in cols:  # new, or before classes
                 con.execute("ALTER TABLE track_states ADD COLUMN class_id VARCHAR")
         old = con.execute("SELECT (SELECT count(*) FROM track_states WHERE session = ?) + "
                           "(SELECT count(*) FROM plots WHERE session = ?)",
