@@ -3,6 +3,7 @@ consumers; on tracks, plots, recorded rows and Mode S replies."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,10 @@ def test_tracks_by_consumer(gate: tuple[Egress, LocalFrame]) -> None:
     assert egress.tracks(table, Consumer("bravo-ops")).track_id.tolist() == [1, 2, 4, 5]
     assert egress.tracks(table, Consumer("bravo-liaison")).track_id.tolist() == [1, 4]
     assert len(egress.tracks(table, Consumer("stranger"))) == 0
-    assert len(egress.tracks(table)) == 0  # the operator is not named in this policy
+    # the operator, not named in this policy, is cleared for every sensor, every field
+    operator = egress.tracks(table)
+    assert len(operator) == len(table) and (operator.icao24 == table.icao24).all()
+    assert egress.label()["class"] == "sensors-1-2-3-4"  # type: ignore[index]
     assert table.icao24.tolist()[3] == LISTED  # the input is never changed
 
 
@@ -135,3 +139,20 @@ def test_sensor_lists_and_labels(gate: tuple[Egress, LocalFrame]) -> None:
     assert label["releasable_to"] == ["BRAVO"] and label["categories"] == ["MIL"]
     assert egress.label(Consumer("nobody")) is None
     assert Egress().sensors([3, 1]) == [3, 1] and Egress().label() is None
+
+
+def test_consumers_with_one_release_share_a_computation_never_a_stale_one(
+        gate: tuple[Egress, LocalFrame]) -> None:
+    egress, frame = gate
+    table = _tracks(frame)
+    first = egress.tracks(table, Consumer("bravo-liaison"))
+    again = egress.tracks(table, Consumer("bravo-liaison"))
+    assert again is not first and again.track_id is first.track_id  # shared, not recomputed
+    again.icao24 = np.zeros(len(again), np.int64)  # a caller replacing a column ...
+    assert first.icao24.tolist() == [0xA1, 0]  # ... does not touch another's table
+    renamed = dataclasses.replace(table, icao24=table.icao24 + 1)  # a new picture's column
+    assert egress.tracks(renamed, Consumer("bravo-liaison")).icao24[0] == 0xA2
+    moved = _tracks(frame)
+    moved.sensor_last_t[0, :] = NAN
+    moved.sensor_last_t[0, 1] = 10.0  # track 1 now from BRAVO's radar only
+    assert egress.tracks(moved, Consumer("bravo-liaison")).track_id.tolist() == [4]

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from airpicture.core.tracks import TrackTable
-from airpicture.policy.egress import Consumer, Egress
+from airpicture.policy.egress import Consumer, Egress, ReleaseAll
 from airpicture.service.app import create_app
 from airpicture.service.config import ServiceConfig
 from airpicture.service.pipeline import Pipeline
@@ -20,7 +20,7 @@ from airpicture.service.sources import TrackerSource
 from tests.service.conftest import FakeRuntime, small_meta, small_plots
 
 
-class DropDLH:
+class DropDLH(ReleaseAll):
     """A release policy that withholds one callsign: proves every output passes Egress."""
 
     def tracks(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:

@@ -18,6 +18,7 @@ from airpicture.io.asterix import cat062, cat063, cat065
 from airpicture.io.asterix.blocks import split_blocks
 from airpicture.io.asterix.transport import bind_udp
 from airpicture.io.scenario import ScenarioMeta
+from airpicture.policy.egress import ReleaseAll
 from airpicture.service.app import create_app
 from airpicture.service.config import ServiceConfig, validate_config
 from airpicture.service.outputs import Cycle, parse_output_url, sensor_reports
@@ -296,7 +297,7 @@ def test_period_tolerates_a_live_clocks_jitter() -> None:
     assert [third.due(t, 1.0) for t in ticks] == [True, False, False, True, False, False, True]
 
 
-class PartnerPolicy:
+class PartnerPolicy(ReleaseAll):
     """Releases everything to the operator, DLH2 withheld from "partner", "broken" raises."""
 
     def tracks(self, tracks: TrackTable, consumer: object) -> TrackTable:

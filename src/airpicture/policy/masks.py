@@ -26,7 +26,28 @@ from airpicture.core.geo import LocalFrame
 from airpicture.core.plots import PlotBatch
 from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import Consumer
-from airpicture.policy.release import ConsumerRelease, LoadedPolicy
+from airpicture.policy.release import ConsumerRelease, LoadedPolicy, class_id, combined_label
+
+OPERATOR = "local"
+"""The consumer name of this instance's operator: unless the policy names a consumer so, it is
+cleared for every sensor, with every identity field, everywhere (the class of all sensors)."""
+
+
+def operator_release(loaded: LoadedPolicy, sensor_order: Sequence[int]) -> ConsumerRelease:
+    """The operator's release when the policy does not name a consumer `OPERATOR`."""
+    sensors = tuple(sorted(int(s) for s in sensor_order))
+    return ConsumerRelease(name=OPERATOR, organisation="", class_id=class_id(sensors),
+                           sensors=sensors, identity=True, privacy_identity=True, area=None,
+                           area_shape=None)
+
+
+def release_for(loaded: LoadedPolicy, sensor_order: Sequence[int],
+                name: str) -> ConsumerRelease | None:
+    """What consumer `name` gets under `loaded` (the operator included), None if unknown."""
+    named = loaded.consumer(name)
+    if named is None and name == OPERATOR:
+        return operator_release(loaded, sensor_order)
+    return named
 
 AREA_SEGMENT_DEG = 0.01
 """Polygon edges are split into pieces of at most this many degrees before being mapped into
@@ -77,6 +98,10 @@ class LabelPolicy:
                                                                         repr=False)
     _listed: tuple[object, object, object, npt.NDArray[np.bool_]] | None = field(
         default=None, repr=False)
+    _released: tuple[tuple[object, ...], object, dict[object, TrackTable]] | None = field(
+        default=None, repr=False)
+    """The last picture's released tables, by (sensors, area, identity rights): consumers
+    with the same release share one computation per tick."""
 
     def _listed_tracks(self, tracks: TrackTable) -> npt.NDArray[np.bool_]:
         """Privacy-listed rows of a picture, computed once for all consumers of one tick (the
@@ -91,7 +116,7 @@ class LabelPolicy:
         return cached[3]
 
     def _release(self, consumer: Consumer) -> ConsumerRelease | None:
-        return self.loaded.consumer(consumer.name)
+        return release_for(self.loaded, self.sensor_order, consumer.name)
 
     def _inside(self, release: ConsumerRelease, x_m: npt.NDArray[np.float64],
                 y_m: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -105,6 +130,20 @@ class LabelPolicy:
         release = self._release(consumer)
         if release is None:
             return TrackTable.empty(tracks.sensor_ids)
+        arrays = (tracks.sensor_ids, *(getattr(tracks, n) for n in TrackTable._ROW_FIELDS))
+        cached = self._released
+        if (cached is None or cached[1] is not self.loaded or len(cached[0]) != len(arrays)
+                or any(a is not b for a, b in zip(cached[0], arrays, strict=True))):
+            cached = (arrays, self.loaded, {})  # holds the arrays: their ids stay unique
+            self._released = cached
+        key = (release.sensors, None if release.area_shape is None else release.area_shape.wkb,
+               release.identity, release.privacy_identity)
+        out = cached[2].get(key)
+        if out is None:  # once per distinct release of this picture, not per consumer
+            out = cached[2][key] = self._masked(tracks, release)
+        return dataclasses.replace(out)
+
+    def _masked(self, tracks: TrackTable, release: ConsumerRelease) -> TrackTable:
         uncleared = ~np.isin(tracks.sensor_ids, np.asarray(release.sensors, np.int32))
         keep = ~np.isfinite(tracks.sensor_last_t[:, uncleared]).any(axis=1)
         keep &= self._inside(release, tracks.x, tracks.y)
@@ -187,5 +226,6 @@ class LabelPolicy:
         release = self._release(consumer)
         if release is None:
             return None
+        known = tuple(s for s in release.sensors if s in self.loaded.file.sensors)
         return {"class": release.class_id,
-                **self.loaded.release_class(release.class_id).label.model_dump()}
+                **combined_label(self.loaded.file, known).model_dump()}

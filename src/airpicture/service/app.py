@@ -46,6 +46,13 @@ from airpicture.service.history import (
 )
 from airpicture.service.hub import ClientSlot, Hub
 from airpicture.service.pipeline import Frame, Pipeline
+from airpicture.service.release import (
+    gate_feeds,
+    gate_health,
+    gate_metrics,
+    hidden_names,
+    is_admin,
+)
 from airpicture.service.schemas import (
     AircraftJson,
     Feeds,
@@ -166,8 +173,25 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     history_gate = QueryGate()
     app.state.history_gate = history_gate
 
+    app.state.consumer_for = consumer_for
+    """Who a connection is (tests and, later, authentication replace it)."""
+
+    def who(conn: HTTPConnection) -> Consumer:
+        consumer: Consumer = app.state.consumer_for(conn)
+        return consumer
+
+    def history_class(conn: HTTPConnection) -> str | None:
+        """With release classes: the recorded class the consumer may read (its current)."""
+        pick = pipeline.history_class
+        return None if pick is None else pick(who(conn))
+
+    def labelled(conn: HTTPConnection) -> dict[str, Any]:
+        """`{"label": ...}`: the label of what the consumer receives (none without a policy)."""
+        label = pipeline.egress.label(who(conn))
+        return {} if label is None else {"label": label}
+
     def latest(conn: HTTPConnection) -> Frame | None:
-        consumer = consumer_for(conn)
+        consumer = who(conn)
         pipeline.consumers.add(consumer)
         return pipeline.latest.get(consumer)
 
@@ -184,14 +208,21 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="data:,")
 
+    def hidden_for(consumer: Consumer) -> set[str]:
+        """Names of the sensors and feeds `consumer` may not know of."""
+        return hidden_names(pipeline.egress, pipeline.sensor_status(),
+                            pipeline.feed_status()["feeds"], consumer)
+
     @app.get("/api/health", summary="Is the pipeline running", response_model=Health)
-    def health() -> dict[str, Any]:
+    def health(request: Request) -> dict[str, Any]:
         """status: ok; degraded (each problem named in `problems`: feeds, recording, falling
         behind, frozen picture, ...); error (the pipeline stopped: `error`). docs/operations.md
         says what each means and what to do."""
         err = pipeline.error
-        health = pipeline.health()
-        return {"status": health["status"], "error": repr(err) if err else None,
+        consumer = who(request)
+        health = gate_health(pipeline.health(), hidden_for(consumer), consumer)
+        shown = repr(err) if is_admin(consumer) else "the pipeline stopped"  # no detail
+        return {"status": health["status"], "error": shown if err else None,
                 "feeds_down": health["feeds_down"], "problems": health["problems"],
                 "pipeline": health["pipeline"], "pace": health["pace"],
                 "replay": health["replay"], "epoch_offset_s": health["epoch_offset_s"],
@@ -215,12 +246,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
     ) -> dict[str, Any]:
         frame = latest(request)
         if frame is None:
-            return {"t": None, "count": 0, "tracks": []}
+            return {"t": None, "count": 0, "tracks": [], **labelled(request)}
         idx = filter_rows(frame.view, bbox=parse_bbox(bbox), callsign=callsign, icao24=icao24,
                           squawk=squawk, alt_min_ft=alt_min_ft, alt_max_ft=alt_max_ft,
                           sensor=sensor, sensor_bits=sensor_bits)
         rows = view_rows(take_view(frame.view, idx))
-        return {"t": frame.t_s, "count": len(rows), "tracks": rows}
+        return {"t": frame.t_s, "count": len(rows), "tracks": rows,
+                **labelled(request)}
 
     @app.get("/api/tracks/{track_id}", summary="One track, its sensors and recent history",
              response_model=TrackDetail)
@@ -233,12 +265,13 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
         if hit.size == 0:
             raise HTTPException(404, f"no current track {track_id}")
         row = view_rows(take_view(frame.view, hit[:1]))[0]  # type: ignore[union-attr]
-        sensors = [s for s in pipeline.sensor_status() if (row["smask"] >> s["bit"]) & 1]
-        hist = pipeline.egress.track_rows(pipeline.recorder.track_history(track_id, limit),
-                                          consumer_for(request))
+        sensors = [s for s in pipeline.sensor_status_for(who(request))
+                   if (row["smask"] >> s["bit"]) & 1]
+        hist = pipeline.egress.track_rows(pipeline.recorder.track_history(
+            track_id, limit, history_class(request)), who(request))
         keep = ["t", "lat", "lon", "alt_ft", "status", "sigma_pos_m"]
         return {"track": row, "sensors": sensors,
-                "history": arrow_columns(hist.select(keep))}
+                "history": arrow_columns(hist.select(keep)), **labelled(request)}
 
     @app.get("/api/history", summary="Recorded track states in a time window and bbox, "
              "a page at a time", response_class=Response, responses={200: {
@@ -266,8 +299,8 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
             box = parse_bbox(bbox)
             async with history_gate.slot():
                 page, following = await run_in_threadpool(
-                    read_page, pipeline.recorder, pipeline.egress, consumer_for(request), t0,
-                    t1, box, cursor, limit, session)
+                    read_page, pipeline.recorder, pipeline.egress, who(request), t0,
+                    t1, box, cursor, limit, session, history_class(request))
         except HistoryError as exc:
             raise HTTPException(422, str(exc)) from None
         except TimeoutError as exc:
@@ -298,24 +331,29 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/sensors", summary="Sensors with status: plots/s, last seen, alive",
              response_model=Sensors)
-    def sensors() -> dict[str, Any]:
-        return {"t": pipeline.t_s, "sensors": pipeline.sensor_status()}
+    def sensors(request: Request) -> dict[str, Any]:
+        return {"t": pipeline.t_s, "sensors": pipeline.sensor_status_for(who(request)),
+                **labelled(request)}
 
     @app.get("/api/outputs", summary="CAT062 outputs: state, records, datagrams, errors",
              response_model=Outputs)
-    def outputs() -> dict[str, Any]:
+    def outputs(request: Request) -> dict[str, Any]:
         """Each `[[output.cat062]]`: state (starting, up, down while it fails and is retried),
         records, cycles, datagrams (blocks, for a file), bytes, errors, dropped cycles,
         last error and the stream time of the last picture sent."""
         outs = pipeline.outputs
-        return {"t": pipeline.t_s, "outputs": outs.status() if outs is not None else []}
+        rows = outs.status() if outs is not None else []
+        consumer = who(request)
+        if not is_admin(consumer):  # a partner sees the outputs that serve it only
+            rows = [o for o in rows if o.get("consumer") == consumer.name]
+        return {"t": pipeline.t_s, "outputs": rows}
 
     @app.get("/data/aircraft.json", summary="readsb-compatible aircraft.json (tar1090)",
              response_model=AircraftJson)
     def aircraft_json(request: Request) -> dict[str, Any]:
         """The picture as readsb's aircraft.json, at tar1090's usual path: the released tracks
         and, with Mode S feeds, the aircraft heard without a track (no lat/lon)."""
-        consumer = consumer_for(request)
+        consumer = who(request)
         pipeline.consumers.add(consumer)
         return pipeline.aircraft_json(consumer)
 
@@ -329,30 +367,37 @@ def create_app(pipeline: Pipeline, *, start: bool = True) -> FastAPI:
 
     @app.get("/api/feeds", summary="Feeds: state, frames, reconnects; decoder counters",
              response_model=Feeds)
-    def feeds() -> dict[str, Any]:
+    def feeds(request: Request) -> dict[str, Any]:
         """A dead feed shows here as 'down' (retried with back-off) with its last error; bad
         frames are counted by kind, never fatal."""
-        return {"t": pipeline.t_s, **pipeline.feed_status()}
+        return {"t": pipeline.t_s, **gate_feeds(pipeline.egress, pipeline.feed_status(),
+                                                who(request))}
 
     @app.get("/api/recording", summary="Recording: state, rows committed and dropped, "
-             "last error", response_model=Recording)
-    def recording() -> dict[str, Any]:
+             "last error", response_model=Recording, response_model_exclude_unset=True)
+    def recording(request: Request) -> dict[str, Any]:
         """state: ok, retrying (the last write failed: last_error; retried with back-off),
         stopped. Rows count as committed once durable; dropped rows were never recorded."""
-        return pipeline.recorder.status()
+        status = pipeline.recorder.status()
+        if not is_admin(who(request)):  # row counts and paths sum every class: state only
+            return {"state": status["state"]}
+        return status
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
         pipeline.update_status_metrics(scrape=True)
-        return Response(generate_latest(pipeline.metrics.registry),
-                        media_type=CONTENT_TYPE_LATEST)
+        consumer = who(request)
+        text = gate_metrics(generate_latest(pipeline.metrics.registry).decode(),
+                            [s.id for s in pipeline.sensors], pipeline.egress,
+                            hidden_for(consumer), consumer)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/ws/tracks")
     async def ws_tracks(websocket: WebSocket) -> None:
         """A snapshot, then one delta per tick; a slow client gets the latest snapshot."""
         await websocket.accept()
         hub = state["hub"]
-        slot = ClientSlot(consumer_for(websocket))
+        slot = ClientSlot(who(websocket))
         pipeline.consumers.add(slot.consumer)
         hub.add(slot, pipeline.latest.get(slot.consumer))
         watcher = asyncio.create_task(_watch_disconnect(websocket, slot))

@@ -35,7 +35,7 @@ def serve(
 ) -> None:
     """Run the live air picture: web map, WebSocket and REST APIs, until Ctrl-C."""
     from airpicture.service.config import load_config
-    from airpicture.service.serve import build_pipeline, run, scenario_source
+    from airpicture.service.serve import build_pipeline, class_factory, run, scenario_source
 
     if config is not None:
         check_input_file(config)
@@ -46,7 +46,9 @@ def serve(
         cfg = cfg.with_overrides({"output": {"cat062": [{"url": u} for u in cat062]}})
     if scenario is not None:
         cfg = cfg.with_overrides({"input": {"kind": "scenario", "scenario": str(scenario)}})
-    pipeline = build_pipeline(cfg, scenario_source(cfg))
+    classes = class_factory(cfg)  # [policy]: one tracker per release class
+    pipeline = build_pipeline(cfg, scenario_source(cfg, classes) if classes else
+                              scenario_source(cfg), classes=classes)
     run(pipeline, cfg.server.host, cfg.server.port, announce=typer.echo)
 
 

@@ -114,6 +114,12 @@ class SensorStatusConfig(_Strict):
     dead_after_min_s: float = Field(default=10.0, ge=0.0)
 
 
+class PolicyConfig(_Strict):
+    """The release policy (docs/policy.md); empty file: everything released to everyone."""
+
+    file: str = ""
+
+
 class ServiceConfig(_Strict):
     """The whole configuration of `airpicture serve`."""
 
@@ -122,6 +128,7 @@ class ServiceConfig(_Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     sensors: SensorStatusConfig = Field(default_factory=SensorStatusConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> ServiceConfig:
         """A copy with `{section: {key: value}}` replaced (None values are ignored), revalidated."""

@@ -71,13 +71,17 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 def read_page(recorder: Recorder, egress: Egress, consumer: Consumer, t0_s: float,
               t1_s: float, bbox: tuple[float, float, float, float] | None,
-              cursor: str | None, limit: int, session: int | None = None
-              ) -> tuple[pa.Table, str | None]:
+              cursor: str | None, limit: int, session: int | None = None,
+              class_id: str | None = None) -> tuple[pa.Table, str | None]:
     """One page of released track states (WIRE_COLUMNS) of a session (default: the
     recorder's own) and the next page's cursor (None: this was the last page).  The LIMIT is
-    in the query; Egress filters each page."""
+    in the query; Egress filters each page.  `class_id`: only the states of that release
+    class's picture (with a release policy, the consumer's current class)."""
     sql = "SELECT * FROM track_states WHERE session = ? AND t BETWEEN ? AND ?"
     params: list[Any] = [recorder.session_id if session is None else session, t0_s, t1_s]
+    if class_id is not None:
+        sql += " AND class_id = ?"
+        params.append(class_id)
     if bbox is not None:
         sql += " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?"
         params += [bbox[0], bbox[2], bbox[1], bbox[3]]

@@ -37,6 +37,7 @@ from airpicture.io.asterix.cat062 import Cat062Encoder
 from airpicture.io.asterix.output import split_tracks
 from airpicture.io.asterix.transport import UdpSender, parse_udp_url
 from airpicture.policy.egress import Consumer
+from airpicture.service.release import gate_sensor_status, hidden_names, is_admin
 
 if TYPE_CHECKING:
     from airpicture.service.config import Cat062OutputConfig
@@ -365,13 +366,21 @@ class Outputs:
         if not due:
             return
         sensors = p.sensor_status() if any(o.cfg.cat063 for o in due) else []
-        degraded = bool(p.error) or bool(p.feeds_down())
+        down = p.feeds_down()
+        feeds = p.feed_status()["feeds"] if down else []
         released: dict[Consumer, TrackTable] = {}
         for out in due:
             try:
                 if out.consumer not in released:
-                    released[out.consumer] = p.release(tracks, out.consumer)
-                out.offer(Cycle(t_s, released[out.consumer], sensors, degraded))
+                    released[out.consumer] = p.release(p.picture_of(out.consumer, tracks, t_s),
+                                                        out.consumer)
+                # degraded only by the feeds this output's consumer may know of
+                hidden = hidden_names(p.egress, sensors or p.sensor_status(), feeds,
+                                      out.consumer) if down and not is_admin(out.consumer) \
+                    else set()
+                degraded = bool(p.error) or any(f not in hidden for f in down)
+                out.offer(Cycle(t_s, released[out.consumer],
+                                gate_sensor_status(p.egress, sensors, out.consumer), degraded))
             except Exception as exc:  # a policy's bug must not stop the pipeline
                 out.failed(exc)
 

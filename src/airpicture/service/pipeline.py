@@ -145,6 +145,11 @@ class Metrics:
                                     registry=r)
 
 
+def with_label(message: str, label: dict[str, Any]) -> str:
+    """An encoded JSON object message with a leading `label` key."""
+    return '{"label":' + json.dumps(label, separators=(",", ":")) + "," + message[1:]
+
+
 FEED_UP_STATES = frozenset({"up", "listening", "done"})
 """Feed states (airpicture.sources.transports.FeedStatus) in which nothing is wrong."""
 
@@ -211,6 +216,28 @@ class Pipeline:
         """Called each tick with (t_s, the unreleased picture) before recording and WebSocket
         encoding, so latency-bound outputs (CAT062) need not wait for them; each releases what
         it sends with `release(tracks, consumer)` and must return at once."""
+        self.class_pictures: Callable[[Consumer, TrackTable, float], TrackTable] | None = None
+        self.class_records: Callable[[float], dict[str | None, TrackTable]] | None = None
+        """With a release policy: every class's picture at a time, recorded per class."""
+        self.history_class: Callable[[Consumer], str | None] | None = None
+        """With a release policy: the class whose recorded history a consumer may read."""
+        self._recorded: dict[str | None, tuple[npt.NDArray[np.int64],
+                                               npt.NDArray[np.float64]]] = {}
+        """With a release policy (service/release.py): a consumer's class picture at a time,
+        given the operator's; None: every consumer's frame is built from the operator's."""
+
+    def picture_of(self, consumer: Consumer, tracks: TrackTable, t_s: float) -> TrackTable:
+        """The unreleased picture `consumer`'s frame is built from: its release class's (with
+        a release policy, `class_pictures`), else `tracks`, the operator's."""
+        if self.class_pictures is None:
+            return tracks
+        return self.class_pictures(consumer, tracks, t_s)
+
+    def sensor_status_for(self, consumer: Consumer) -> list[dict[str, Any]]:
+        """`sensor_status` of the sensors `consumer` may know of (Egress.sensors)."""
+        from airpicture.service.release import gate_sensor_status
+
+        return gate_sensor_status(self.egress, self.sensor_status(), consumer)
 
     def release(self, tracks: TrackTable, consumer: Consumer) -> TrackTable:
         """What `consumer` may see: Egress first, then the service's own display rule."""
@@ -221,6 +248,7 @@ class Pipeline:
 
     def _frame(self, tracks: TrackTable, consumer: Consumer, seq: int, t_s: float) -> Frame:
         released = self.release(tracks, consumer)
+        label = self.egress.label(consumer)
         view = to_view(released, self.frame, self.index)
         snapshot = encode_message("snapshot", seq, t_s, view)
         prev = self.latest.get(consumer)
@@ -232,16 +260,25 @@ class Pipeline:
             known = same_identity(prev.tracks, released, changed)
             delta = encode_message("delta", seq, t_s, take_view(view, changed[~known]),
                                    removed.tolist(), moving_view(view, changed[known]))
+        if label is not None:  # every payload carries the label of what it contains
+            snapshot, delta = with_label(snapshot, label), with_label(delta, label)
         return Frame(seq, t_s, released, view, snapshot, delta)
 
     def _record(self, plots: PlotBatch, tracks: TrackTable) -> None:
-        """Queue the plots and the track states that changed since the last tick (released)."""
-        released = self.release(tracks, LOCAL)
-        changed, _ = delta_rows(self._recorded_ids, self._recorded_t, released.track_id,
-                                released.t)
-        self._recorded_ids, self._recorded_t = released.track_id, released.t
-        self.recorder.put(self.egress.plots(plots, LOCAL), released.take(changed), self.frame,
-                          self.index)
+        """Queue the plots and the track states that changed since the last tick (released);
+        with release classes, each class's picture under its class id."""
+        pictures: dict[str | None, TrackTable] = {None: tracks}
+        if self.class_records is not None:
+            pictures = {**self.class_records(self.t_s)} or pictures
+        recorded_plots = self.egress.plots(plots, LOCAL)
+        for class_id, picture in pictures.items():
+            released = self.release(picture, LOCAL)
+            ids, times = self._recorded.get(class_id, (self._recorded_ids, self._recorded_t))
+            changed, _ = delta_rows(ids, times, released.track_id, released.t)
+            self._recorded[class_id] = (released.track_id, released.t)
+            self.recorder.put(recorded_plots, released.take(changed), self.frame, self.index,
+                              class_id)
+            recorded_plots = PlotBatch.empty()  # the plots once
 
     def tick(self, t_s: float) -> dict[Consumer, Frame]:
         """Step the source to t_s, record, and publish one frame per consumer."""
@@ -260,7 +297,8 @@ class Pipeline:
             listen(t_s, tracks)
         self._record(plots, tracks)
         self.seq += 1
-        frames = {c: self._frame(tracks, c, self.seq, t_s) for c in list(self.consumers)}
+        frames = {c: self._frame(self.picture_of(c, tracks, t_s), c, self.seq, t_s)
+                  for c in list(self.consumers)}
         if getattr(self.source, "ended", False):  # a replay past its recording's end
             if self._notice is None:
                 self._notice = json.dumps({"type": "end", "seq": self.seq, "t": round(t_s, 3),
@@ -406,6 +444,9 @@ class Pipeline:
         if consumer != LOCAL:
             doc["messages"] = max(doc["messages"], self._messages_seen.get(consumer, 0))
             self._messages_seen[consumer] = doc["messages"]
+        label = self.egress.label(consumer)
+        if label is not None:
+            doc["label"] = label
         return doc
 
     def feed_status(self) -> dict[str, Any]:

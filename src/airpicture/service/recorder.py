@@ -32,6 +32,8 @@ TRACKS_DDL = """CREATE TABLE IF NOT EXISTS track_states (
     t DOUBLE, track_id BIGINT, x DOUBLE, y DOUBLE, vx DOUBLE, vy DOUBLE, lat DOUBLE,
     lon DOUBLE, alt_ft DOUBLE, vrate_fpm DOUBLE, status TINYINT, icao24 BIGINT, callsign VARCHAR,
     squawk SMALLINT, sigma_pos_m DOUBLE, sensor_mask UBIGINT, session INTEGER)"""
+# The column `class_id VARCHAR` (release class of a state, NULL without a policy) is added
+# when a recorder opens the file (`_new_session_id`), as for files older than it.
 PLOTS_DDL = """CREATE TABLE IF NOT EXISTS plots (
     t DOUBLE, sensor_id INTEGER, x DOUBLE, y DOUBLE, var_x DOUBLE, var_y DOUBLE, cov_xy DOUBLE,
     icao24 BIGINT, alt_ft DOUBLE, nacp TINYINT, nic TINYINT, sil TINYINT, flags USMALLINT,
@@ -129,6 +131,8 @@ class Recorder:
             if "session" not in cols:
                 con.execute(f"ALTER TABLE {name} ADD COLUMN session INTEGER "
                             f"DEFAULT {LEGACY_SESSION}")
+            if name == "track_states" and "class_id" not in cols:  # new, or before classes
+                con.execute("ALTER TABLE track_states ADD COLUMN class_id VARCHAR")
         old = con.execute("SELECT (SELECT count(*) FROM track_states WHERE session = ?) + "
                           "(SELECT count(*) FROM plots WHERE session = ?)",
                           [LEGACY_SESSION, LEGACY_SESSION]).fetchall()[0][0]
@@ -185,9 +189,10 @@ class Recorder:
             raise UserError(self.path, f"cannot write the recording ({exc})") from None
 
     def put(self, plots: PlotBatch, tracks: TrackTable, frame: LocalFrame,
-            index: SensorIndex) -> None:
+            index: SensorIndex, class_id: str | None = None) -> None:
         """Queue one tick's plots and track states (already released by Egress); never blocks:
-        when the writer is behind (full queue), the rows are dropped and counted."""
+        when the writer is behind (full queue), the rows are dropped and counted.  `class_id`:
+        the release class whose picture the states are (None: no release policy)."""
         if self._queue.full():  # not even worth converting
             self._count_dropped("plots", len(plots))
             self._count_dropped("track_states", len(tracks))
@@ -195,7 +200,17 @@ class Recorder:
         if len(plots):
             self._offer("plots", plot_rows(plots))
         if len(tracks):
-            self._offer("track_states", track_rows(tracks, frame, index))
+            rows = track_rows(tracks, frame, index)
+            if class_id is not None:
+                rows = rows.append_column("class_id", pa.array([class_id] * len(tracks),
+                                                               pa.string()))
+            self._offer("track_states", rows)
+
+    def set_operator_class(self, class_id: str) -> None:
+        """Name the class of this session's operator picture (what a replay shows)."""
+        with self._lock:
+            self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                              [f"operator_class:{self.session_id}", class_id])
 
     def _offer(self, name: str, table: pa.Table) -> None:
         try:
@@ -395,11 +410,15 @@ class Recorder:
             params += [bbox[0], bbox[2], bbox[1], bbox[3]]
         return self.query(sql + " ORDER BY t, track_id", params)
 
-    def track_history(self, track_id: int, limit: int = 200) -> pa.Table:
-        """The last `limit` states of one track in this session, oldest first."""
+    def track_history(self, track_id: int, limit: int = 200,
+                      class_id: str | None = None) -> pa.Table:
+        """The last `limit` states of one track in this session, oldest first (of one release
+        class's picture when `class_id` is given: track numbers are per class)."""
+        where, params = ("", []) if class_id is None else (" AND class_id = ?", [class_id])
         return self.query(
-            "SELECT * FROM (SELECT * FROM track_states WHERE session = ? AND track_id = ? "
-            "ORDER BY t DESC LIMIT ?) ORDER BY t", [self.session_id, track_id, limit])
+            "SELECT * FROM (SELECT * FROM track_states WHERE session = ? AND track_id = ?"
+            f"{where} ORDER BY t DESC LIMIT ?) ORDER BY t",
+            [self.session_id, track_id, *params, limit])
 
 
 def open_recording_meta(con: duckdb.DuckDBPyConnection, where: Path) -> ScenarioMeta:

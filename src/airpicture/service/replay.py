@@ -78,9 +78,15 @@ class RecordingSource:
         self.meta = self._session_meta(session) or self.meta
         self.sensor_ids = np.asarray(sorted(s.id for s in self.meta.sensors), np.int32)
         # The rows of the chosen session (all rows of a recording made before sessions).
+        self._params: list[Any]
         self._and, self._params, self._plot_cols = \
             ("AND session = ?", [session], "* EXCLUDE (session)") if self._has_sessions() \
             else ("", [], "*")
+        self._plots_and, self._plots_params = self._and, list(self._params)
+        operator = self._operator_class(session)
+        if operator is not None:  # a recording with release classes: the operator's picture
+            self._and += " AND class_id = ?"
+            self._params = [*self._params, operator]
         t0, t1 = self.con.execute(f"SELECT min(t), max(t) FROM track_states WHERE true "
                                   f"{self._and}", self._params).fetchall()[0]
         self.t_first_s, self.t_last_s = float(t0), float(t1)
@@ -91,6 +97,15 @@ class RecordingSource:
         self.ended = False
         """True once a replay without loop is past the session's last state."""
         self._prev_s: float | None = None
+
+    def _operator_class(self, session: int) -> str | None:
+        """The release class of the session's operator picture (None: no release policy)."""
+        try:
+            rows = self.con.execute("SELECT value FROM meta WHERE key = ?",
+                                    [f"operator_class:{session}"]).fetchall()
+        except duckdb.Error:
+            return None
+        return str(rows[0][0]) if rows else None
 
     def _has_sessions(self) -> bool:
         cols = self.con.execute("SELECT column_name FROM information_schema.columns WHERE "
@@ -192,7 +207,8 @@ class RecordingSource:
             "ORDER BY track_id", params=[now - self.tick_s, now, *self._params]
         ).to_arrow_table()
         plots = self.con.sql(f"SELECT {self._plot_cols} FROM plots WHERE t > ? AND t <= ? "
-                             f"{self._and} ORDER BY t", params=[prev, now, *self._params]
+                             f"{self._plots_and} ORDER BY t",
+                             params=[prev, now, *self._plots_params]
                              ).to_arrow_table()
         tracks, batch = tracks_from_rows(rows, self.sensor_ids), PlotBatch.from_arrow(plots)
         offset_s = t_s - now if self.loop else 0.0  # looping keeps stream time increasing

@@ -140,6 +140,8 @@ class Feeds(_Open):
 class Recording(_Open):
     path: str | None = None
     state: str = Field(description="ok, retrying or stopped")
-    rows_committed: dict[str, int] | int
-    rows_dropped: dict[str, int] | int
+    rows_committed: dict[str, int] | int | None = Field(
+        None, description="per table; shown to the operator and admins only")
+    rows_dropped: dict[str, int] | int | None = Field(
+        None, description="per table; shown to the operator and admins only")
     last_error: str | None = None

@@ -22,6 +22,7 @@ from airpicture.service.app import STATIC_DIR, create_app
 from airpicture.service.config import ServiceConfig
 from airpicture.service.pipeline import Pipeline
 from airpicture.service.recorder import Recorder
+from airpicture.service.release import ClassFactory
 from airpicture.service.replay import RecordingSource
 from airpicture.service.sources import (
     PictureSource,
@@ -99,8 +100,44 @@ def input_text(config: ServiceConfig, source: PictureSource) -> str:
     return f"preset {inp.preset}"
 
 
+def class_factory(config: ServiceConfig, factory: RuntimeFactory = default_runtime
+                  ) -> ClassFactory | None:
+    """With `[policy] file`: a runtime factory tracking one picture per release class (give
+    it to `scenario_source`, then to `build_pipeline`); None without a policy."""
+    if not config.policy.file:
+        return None
+    from airpicture.core.geo import LocalFrame
+    from airpicture.policy.masks import LabelPolicy
+    from airpicture.policy.release import load_policy
+    from airpicture.policy.reload import PolicyReloader
+
+    policy = LabelPolicy(load_policy(config.policy.file), LocalFrame(0.0, 0.0), ())
+    return ClassFactory(policy, factory, PolicyReloader(policy))
+
+
+def attach_policy(pipeline: Pipeline, config: ServiceConfig, classes: ClassFactory) -> None:
+    """Serve each consumer from its class's picture through the policy's gate; a CAT062
+    output for a consumer the policy does not name is a startup error."""
+    classes.bind(pipeline.meta)
+    loaded = classes.policy.loaded
+    for out in config.output.cat062:
+        if out.consumer != "local" and loaded.consumer(out.consumer) is None:
+            raise UserError(config.policy.file, f"CAT062 output {out.url} serves consumer "
+                            f"{out.consumer!r}, which the policy does not name; consumers: "
+                            f"{', '.join(loaded.consumers)}")
+    pipeline.egress = Egress(classes.policy)
+    pipeline.class_pictures = classes.picture_for
+    pipeline.class_records = classes.pictures
+    pipeline.history_class = classes.history_class
+    if classes.runtime is not None:
+        pipeline.recorder.set_operator_class(classes.runtime.operator_class)
+    if classes.reloader is not None:
+        pipeline.health_checks.append(classes.reloader.problems)
+
+
 def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0.0,
-                   egress: Egress | None = None) -> Pipeline:
+                   egress: Egress | None = None, classes: ClassFactory | None = None
+                   ) -> Pipeline:
     """A pipeline around `source` with the configured recorder and output settings; recording
     into an existing file appends a new session (said on stderr), after its last time."""
     rec = config.recording
@@ -133,6 +170,10 @@ def build_pipeline(config: ServiceConfig, source: PictureSource, t0_s: float = 0
         if config.input.kind == "asterix" and config.input.asterix_config:
             codes = sensor_codes_from_asterix(config.input.asterix_config)
         pipeline.outputs = Outputs(pipeline, list(out.cat062), codes)
+    if classes is None and config.policy.file:  # a source without a tracker: masks only
+        classes = class_factory(config)
+    if classes is not None:
+        attach_policy(pipeline, config, classes)
     return pipeline
 
 
