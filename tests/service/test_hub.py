@@ -7,7 +7,8 @@ import asyncio
 from airpicture.core.tracks import TrackTable
 from airpicture.policy.egress import LOCAL
 from airpicture.service.hub import ClientSlot, Hub
-from airpicture.service.pipeline import Frame, Metrics
+from airpicture.service.pipeline import Frame
+from airpicture.service.stats import Metrics
 
 
 def frame(seq: int) -> Frame:

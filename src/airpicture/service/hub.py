@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from airpicture.policy.egress import Consumer
-from airpicture.service.pipeline import Frame, Metrics
+from airpicture.service.pipeline import Frame
+from airpicture.service.stats import Metrics
 
 
 @dataclass(eq=False)
