@@ -50,6 +50,7 @@ NOT_EMITTING = {
     "live": "input", "live_asterix": "input", "pace": "clock", "replay": "input (a source)",
     "sources": "inputs", "history": "reads pages for app.py, which passes Egress in",
     "schemas": "OpenAPI response models (types only, no data)",
+    "stats": "counters the gated routes read (/api/sensors, /metrics gate them)",
 }
 
 
