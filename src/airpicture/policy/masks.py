@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +86,19 @@ def blank_identity(release: ConsumerRelease, listed: npt.NDArray[np.bool_]) -> (
     return listed if not release.privacy_identity else np.zeros(listed.shape[0], bool)
 
 
+IdentityRows = TypeVar("IdentityRows", TrackTable, PlotBatch)
+
+
+def without_identity(rows: IdentityRows, blank: npt.NDArray[np.bool_]) -> IdentityRows:
+    """`rows` with address, callsign and squawk blanked where `blank` (the same rows when
+    none is)."""
+    if not blank.any():
+        return rows
+    return replace(rows, icao24=np.where(blank, 0, rows.icao24),
+                   callsign=np.where(blank, "", rows.callsign).astype(object),
+                   squawk=np.where(blank, -1, rows.squawk).astype(np.int16))
+
+
 @dataclass
 class LabelPolicy:
     """Release by a loaded policy file; `frame` maps positions to lat/lon for areas and
@@ -152,12 +165,7 @@ class LabelPolicy:
             out = dataclasses.replace(tracks)
         else:
             out, listed = tracks.take(keep), listed[keep]
-        blank = blank_identity(release, listed)
-        if blank.any():
-            out.icao24 = np.where(blank, 0, out.icao24)
-            out.callsign = np.where(blank, "", out.callsign).astype(object)
-            out.squawk = np.where(blank, -1, out.squawk).astype(np.int16)
-        return out
+        return without_identity(out, blank_identity(release, listed))
 
     def plots(self, plots: PlotBatch, consumer: Consumer) -> PlotBatch:
         release = self._release(consumer)
@@ -166,12 +174,8 @@ class LabelPolicy:
         keep = np.isin(plots.sensor_id, np.asarray(release.sensors, np.int32))
         keep &= self._inside(release, plots.x, plots.y)
         out = plots.take(keep)
-        blank = blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign))
-        if blank.any():
-            out = replace(out, icao24=np.where(blank, 0, out.icao24),
-                          callsign=np.where(blank, "", out.callsign).astype(object),
-                          squawk=np.where(blank, -1, out.squawk).astype(np.int16))
-        return out
+        return without_identity(
+            out, blank_identity(release, self.loaded.privacy.listed(out.icao24, out.callsign)))
 
     def track_rows(self, rows: pa.Table, consumer: Consumer) -> pa.Table:
         release = self._release(consumer)
