@@ -196,12 +196,9 @@ class Pipeline:
         own_t = float(getattr(self.source, "picture_t_s", np.nan))  # live feeds' own clock
         t_s = own_t if np.isfinite(own_t) else t_s
         self.t_s = t_s
-        if len(plots):
-            self.stats.add(plots, t_s)
-            for sid, n in zip(*np.unique(plots.sensor_id, return_counts=True), strict=True):
-                self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
-        else:
-            self.stats.add(plots, t_s)
+        self.stats.add(plots, t_s)
+        for sid, n in zip(*np.unique(plots.sensor_id, return_counts=True), strict=True):
+            self.metrics.plots.labels(sensor=str(int(sid))).inc(int(n))
         for listen in self.picture_listeners:
             listen(t_s, tracks)
         self._record(plots, tracks)
